@@ -1,0 +1,1 @@
+"""Bundled trial definitions, installed as package resources of `extractor`."""

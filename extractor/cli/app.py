@@ -1,0 +1,24 @@
+"""The ``extractor`` command: one typer app, one module per command, thin over the API."""
+
+from __future__ import annotations
+
+import typer
+
+from extractor.cli import assertion, extract
+
+app = typer.Typer(
+    name="extractor",
+    help="Clinical-note NLP for trial pre-screening.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals hold note text: patient data
+    add_completion=False,
+)
+
+
+app.command("extract")(extract.extract)
+app.command("assert")(assertion.assert_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

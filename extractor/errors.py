@@ -1,0 +1,37 @@
+"""Numbered error messages: each says what went wrong and what to do next.
+
+Messages never include note text (patient data): only ids, paths, line numbers and
+field names.
+"""
+
+from __future__ import annotations
+
+
+class ResourceError(ValueError):
+    """A rule, vocabulary or trial file is missing or malformed."""
+
+
+class NoteError(ValueError):
+    """An input note is malformed; the note is skipped and the run goes on."""
+
+
+class Errors:
+    E001 = "[E001] Resource file {path} does not exist. Check the patterns directory."
+    E002 = "[E002] {path}, line {line}: not valid YAML ({problem}). Fix the syntax."
+    E003 = "[E003] {path} does not match its schema: {errors}"
+    E004 = (
+        "[E004] Concept id {concept!r} is defined in both {first} and {second}. "
+        "Concept ids must be unique across vocabularies."
+    )
+    E005 = "[E005] Concept {concept!r} in {path} has no usable literal or synonym."
+    E010 = "[E010] line {line}: not valid JSON ({problem}). The note was skipped."
+    E011 = "[E011] line {line}: missing required field {field!r}. The note was skipped."
+    E012 = "[E012] line {line}: field {field!r} must be {expected}. The note was skipped."
+    E013 = "[E013] line {line}: date {value!r} is not an ISO 8601 date; relative times stay unresolved."
+    E014 = "[E014] line {line}: the line is not a JSON object. The note was skipped."
+    E015 = "[E015] {path}: cannot read the file ({problem})."
+    E016 = "[E016] line {line}: note id {note_id!r} was already read; the duplicate was skipped."
+    E020 = (
+        "[E020] Character span {start}:{end} is outside the text (length {length}). "
+        "Offsets are Python str indices, end-exclusive."
+    )

@@ -1,0 +1,64 @@
+"""Every custom ``._`` attribute the pipeline sets, in one table.
+
+Values stored on docs and spans are plain data (str, numbers, dicts, lists) so a Doc
+serialises with ``doc.to_bytes()``: that is what lets ``nlp.pipe(..., n_process=2)``
+send results back from worker processes. Registering twice is harmless; a conflicting
+earlier definition raises instead of being silently replaced.
+"""
+
+from typing import Any
+
+from spacy.tokens import Doc, Span
+
+from extractor.facts import Fact
+
+DOC_EXTENSIONS: dict[str, dict[str, Any]] = {
+    "note_id": {"default": None},
+    "note_date": {"default": None},  # ISO date string: the anchor for relative times
+    "fact_records": {"default": None},  # list of JSON dicts, one per fact
+    "section_bounds": {"default": None},  # list of [category, char_start, char_end]
+    "time_expressions": {"default": None},  # list of dicts from the time stage
+    "abbreviation_map": {"default": None},  # short form -> concept id, from the note itself
+}
+
+SPAN_EXTENSIONS: dict[str, dict[str, Any]] = {
+    "concept": {"default": None},
+    "note_section": {"default": None},
+    "context": {"default": None},  # dict: assertion, experiencer, temporality, cues
+    "time": {"default": None},  # dict of a TimeRef
+    "lab": {"default": None},  # dict of a LabResult
+    "medication": {"default": None},  # dict of MedicationDetails
+    "infection_state": {"default": None},
+    "detail": {"default": None},  # kind-specific attributes read from the text
+}
+
+
+def _facts_getter(doc: Doc) -> list[Fact]:
+    records = doc._.fact_records or []
+    return [Fact.model_validate(record) for record in records]
+
+
+DOC_GETTERS: dict[str, Any] = {"facts": _facts_getter}
+
+
+def _register(cls: type, name: str, spec: dict[str, Any]) -> None:
+    if cls.has_extension(name):
+        existing = cls.get_extension(name)
+        wanted = (spec.get("default"), None, spec.get("getter"), None)
+        if existing != wanted:
+            raise ValueError(
+                f"{cls.__name__}._.{name} is already registered with another definition; "
+                "rename one of them."
+            )
+        return
+    cls.set_extension(name, **spec)
+
+
+def register_extensions() -> None:
+    """Register every attribute above; safe to call any number of times."""
+    for name, spec in DOC_EXTENSIONS.items():
+        _register(Doc, name, spec)
+    for name, getter in DOC_GETTERS.items():
+        _register(Doc, name, {"getter": getter})
+    for name, spec in SPAN_EXTENSIONS.items():
+        _register(Span, name, spec)

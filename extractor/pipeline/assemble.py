@@ -1,0 +1,133 @@
+"""Facts: the last stage turns every annotated entity into a plain-data ``Fact``.
+
+Facts are stored on the Doc as JSON-ready dicts (``doc._.fact_records``, read as
+``Fact`` objects through ``doc._.facts``) and every medspaCy or scispaCy object left in
+the Doc's user data is dropped, so the Doc serialises and ``nlp.pipe(n_process=2)``
+works. Nothing downstream of this stage touches spaCy.
+"""
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from extractor.extensions import DOC_EXTENSIONS, SPAN_EXTENSIONS, register_extensions
+from extractor.facts import (
+    Code,
+    DoseChange,
+    Evidence,
+    Fact,
+    Kind,
+    LabResult,
+    MedicationDetails,
+    TimeRef,
+)
+from extractor.pipeline.infections import infection_state
+from extractor.resources import Concept, concepts_by_id
+
+_OUR_KEYS = set(DOC_EXTENSIONS) | set(SPAN_EXTENSIONS)
+
+
+def _time_ref(data: dict[str, Any] | None) -> TimeRef | None:
+    if not data or data.get("precision") == "unresolved":
+        return None
+    keys = ("text", "char_start", "char_end", "date", "start", "end", "precision")
+    return TimeRef(**{k: data[k] for k in keys if k in data})
+
+
+def build_fact(ent: Span, concept: Concept | None, note_id: str, note_date: dt.date | None) -> Fact:
+    """One Fact from one annotated entity."""
+    context = ent._.context or {}
+    sent = ent.sent
+    kind = Kind(ent.label_.lower())
+    attrs: dict[str, Any] = dict(concept.attrs) if concept else {}
+    attrs.update(ent._.detail or {})
+    cues = context.get("cues")
+    if cues:
+        attrs["context_cues"] = cues
+    time = _time_ref(ent._.time)
+    fact: dict[str, Any] = {
+        "kind": kind,
+        "concept": ent._.concept,
+        "label": concept.literal if concept else ent._.concept,
+        "codes": tuple(Code(**c.model_dump()) for c in concept.codes) if concept else (),
+        "assertion": context.get("assertion", "present"),
+        "experiencer": context.get("experiencer", "patient"),
+        "temporality": context.get("temporality", "current"),
+        "time": time,
+        "attrs": attrs,
+        "note_date": note_date,
+        "evidence": Evidence(
+            note_id=note_id,
+            char_start=ent.start_char,
+            char_end=ent.end_char,
+            text=ent.text,
+            section=ent._.note_section,
+            sentence_start=sent.start_char,
+            sentence_end=sent.end_char,
+        ),
+    }
+    if kind in (Kind.LAB, Kind.SCORE) and ent._.lab:
+        lab = {k: v for k, v in ent._.lab.items() if k in LabResult.model_fields}
+        fact["lab"] = LabResult(**lab)
+    if kind is Kind.MEDICATION and ent._.medication:
+        fact["medication"] = _medication(ent._.medication)
+    if kind is Kind.INFECTION:
+        fact["infection_state"] = infection_state(ent, fact["assertion"], fact["temporality"])
+    return Fact(**fact)
+
+
+def _medication(data: dict[str, Any]) -> MedicationDetails:
+    values = {k: v for k, v in data.items() if k in MedicationDetails.model_fields}
+    for role in ("start", "stop", "last_dose", "stable_since"):
+        if role in values:
+            values[role] = _time_ref(values[role])
+    values["classes"] = tuple(values.get("classes", ()))
+    values["response"] = tuple(values.get("response", ()))
+    values["dose_changes"] = tuple(DoseChange(**c) for c in values.get("dose_changes", ()))
+    return MedicationDetails(**values)
+
+
+class FactAssembler:
+    """Writes ``doc._.fact_records`` and leaves the Doc serialisable."""
+
+    def __init__(self, nlp: Language, name: str = "extractor_facts") -> None:
+        register_extensions()
+        self.name = name
+        self.concepts = concepts_by_id()
+
+    def __call__(self, doc: Doc) -> Doc:
+        note_id = doc._.note_id or "note"
+        note_date = dt.date.fromisoformat(doc._.note_date) if doc._.note_date else None
+        records = []
+        for ent in doc.ents:
+            if ent._.concept is None:
+                continue
+            fact = build_fact(ent, self.concepts.get(ent._.concept), note_id, note_date)
+            records.append(fact.to_json_dict())
+        doc._.fact_records = records
+        _drop_foreign_user_data(doc)
+        return doc
+
+    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
+        """Stateless."""
+
+    def from_disk(self, path: Path, *, exclude: Any = ()) -> "FactAssembler":
+        return self
+
+
+def _drop_foreign_user_data(doc: Doc) -> None:
+    """Remove other libraries' extension values (objects that do not serialise)."""
+    for key in list(doc.user_data):
+        if isinstance(key, tuple) and len(key) >= 2 and key[0] == "._." and key[1] not in _OUR_KEYS:
+            del doc.user_data[key]
+
+
+@Language.factory(
+    "extractor_facts", assigns=["doc._.fact_records"], requires=["doc.ents", "span._.context"]
+)
+def make_facts(nlp: Language, name: str) -> FactAssembler:
+    """Registered factory."""
+    return FactAssembler(nlp, name)

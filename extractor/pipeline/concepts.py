@@ -1,0 +1,95 @@
+"""Concepts: every vocabulary term of ``patterns/`` found in the note, as ``doc.ents``.
+
+Terms match case-insensitively as whole token sequences (a spaCy PhraseMatcher on
+``LOWER``); short abbreviations that are also English words match only in the case
+the vocabulary gives (``ORTH``); token patterns cover the rest. Overlaps resolve to
+the longest match, so "lupus nephritis" wins over "lupus". An abbreviation the note
+defines ("mycophenolate mofetil (MMF)", found by scispaCy's Schwartz & Hearst
+detector) takes the concept of its long form everywhere in the note.
+
+medspaCy's TargetMatcher is not used here: it adds entities one at a time
+(quadratic in matches) and stores rule objects that do not serialise. The same
+vocabulary is exported as medspaCy TargetRules for the benchmark's baseline.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from extractor.extensions import register_extensions
+from extractor.resources import Concept, concepts_by_id, load_vocabularies
+
+
+class ConceptMatcher:
+    """Marks vocabulary concepts as entities labelled by kind, with ``span._.concept`` set."""
+
+    def __init__(self, nlp: Language, name: str = "extractor_concepts", patterns: str = "") -> None:
+        register_extensions()
+        self.name = name
+        directory = Path(patterns) if patterns else None
+        self.concepts: dict[str, Concept] = concepts_by_id(directory)
+        self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
+        self._tokens = Matcher(nlp.vocab)
+        self._long_forms: dict[str, str] = {}
+        for vocab in load_vocabularies(directory):
+            for concept in vocab.entries:
+                self._add(nlp, concept)
+
+    def _add(self, nlp: Language, concept: Concept) -> None:
+        phrases = {concept.literal, *concept.synonyms} - set(concept.case_sensitive)
+        if phrases:
+            self._lower.add(concept.id, list(nlp.tokenizer.pipe(sorted(phrases))))
+        if concept.case_sensitive:
+            self._exact.add(concept.id, list(nlp.tokenizer.pipe(sorted(concept.case_sensitive))))
+        if concept.pattern:
+            self._tokens.add(concept.id, [list(p) for p in concept.pattern])
+        for phrase in phrases:
+            self._long_forms[phrase.lower()] = concept.id
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans: list[Span] = []
+        for matcher in (self._lower, self._exact, self._tokens):
+            for match_id, start, end in matcher(doc):
+                concept_id = doc.vocab.strings[match_id]
+                spans.append(self._span(doc, start, end, concept_id))
+        spans.extend(self._abbreviation_spans(doc))
+        kept = filter_spans([*doc.ents, *spans])
+        doc.ents = kept
+        return doc
+
+    def _span(self, doc: Doc, start: int, end: int, concept_id: str) -> Span:
+        concept = self.concepts[concept_id]
+        span = Span(doc, start, end, label=concept.kind.value.upper())
+        span._.concept = concept_id
+        return span
+
+    def _abbreviation_spans(self, doc: Doc) -> list[Span]:
+        """Short forms the note defines, labelled with their long form's concept."""
+        if not Doc.has_extension("abbreviations"):
+            return []
+        spans = []
+        for short in doc._.abbreviations or ():
+            long_form = short._.long_form
+            concept_id = self._long_forms.get(long_form.text.lower()) if long_form else None
+            if concept_id is not None:
+                spans.append(self._span(doc, short.start, short.end, concept_id))
+        return spans
+
+    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
+        """Vocabularies are package data; nothing to save."""
+
+    def from_disk(self, path: Path, *, exclude: Any = ()) -> "ConceptMatcher":
+        return self
+
+
+@Language.factory(
+    "extractor_concepts", default_config={"patterns": ""}, assigns=["doc.ents", "span._.concept"]
+)
+def make_concepts(nlp: Language, name: str, patterns: str) -> ConceptMatcher:
+    """Registered factory; ``patterns`` is a vocabulary directory, empty for the bundled one."""
+    return ConceptMatcher(nlp, name, patterns)

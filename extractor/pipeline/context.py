@@ -1,0 +1,168 @@
+"""Context: medspaCy ConText with our trigger rules, then one assertion per concept.
+
+ConText marks which triggers modify which concepts within a sentence. This stage turns
+those marks, and the section the concept sits in, into the fact model's single-valued
+qualifiers, by fixed priority (negated > hypothetical > possible > present; a family or
+other-person trigger > the section's default) so a fact never carries contradicting
+flags. The trigger words are kept as cues, with offsets, to explain the decision.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from medspacy.context import ConText, ConTextRule
+from pydantic import BaseModel, ConfigDict, Field
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from extractor.extensions import register_extensions
+from extractor.pipeline.sections import load_sections, section_at
+from extractor.resources import load_model, patterns_dir
+
+CATEGORIES = (
+    "NEGATED_EXISTENCE",
+    "POSSIBLE_EXISTENCE",
+    "HYPOTHETICAL",
+    "HISTORICAL",
+    "FAMILY",
+    "OTHER_EXPERIENCER",
+    "PSEUDO",
+    "CONJ",
+)
+DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
+# Words that are a lab's result, not a negation of the lab having been done.
+RESULT_WORDS = {"negative", "neg", "(-)", "not detected", "undetectable", "-ve for", "negative for"}
+
+
+class ContextRuleGroup(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: str
+    direction: str
+    literals: tuple[str, ...]
+    max_scope: int | None = None
+
+    def model_post_init(self, __context: Any) -> None:
+        if self.category not in CATEGORIES:
+            raise ValueError(f"unknown context category {self.category!r}")
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"unknown direction {self.direction!r}")
+
+
+class ContextFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_: str = Field(alias="schema", pattern=r"^context/v1$")
+    name: str
+    description: str
+    version: int | str
+    source: str
+    license: str
+    rules: tuple[ContextRuleGroup, ...]
+
+
+def load_context_rules(path: Path | None = None) -> ContextFile:
+    """The ConText trigger file, validated."""
+    return load_model(ContextFile, path or patterns_dir() / "context.yaml")
+
+
+class ContextTagger:
+    """Runs ConText and writes ``span._.context`` (assertion, experiencer, temporality, cues)."""
+
+    def __init__(
+        self, nlp: Language, name: str = "extractor_context", rules: str = "", sections: str = ""
+    ) -> None:
+        register_extensions()
+        self.name = name
+        rule_file = load_context_rules(Path(rules) if rules else None)
+        self._context = ConText(nlp, name=f"{name}_medspacy", rules=None, span_attrs=None)
+        seen: set[tuple[str, str]] = set()
+        context_rules = []
+        for group in rule_file.rules:
+            for literal in group.literals:
+                key = (literal.lower(), group.category)
+                if key in seen:
+                    continue
+                seen.add(key)
+                context_rules.append(
+                    ConTextRule(
+                        literal=literal,
+                        category=group.category,
+                        direction=group.direction,
+                        max_scope=group.max_scope,
+                    )
+                )
+        self._context.add(context_rules)
+        self.sections = {s.category: s for s in load_sections(Path(sections) if sections else None).sections}
+
+    def __call__(self, doc: Doc) -> Doc:
+        self._context(doc)
+        for ent in doc.ents:
+            ent._.note_section = section_at(doc, ent.start_char)
+            ent._.context = self._qualify(ent)
+        # ConText's graph and modifier objects do not serialise; qualifiers are copied above
+        doc._.context_graph = None
+        for ent in doc.ents:
+            ent._.modifiers = ()
+        return doc
+
+    def _qualify(self, ent: Span) -> dict[str, Any]:
+        categories: dict[str, dict[str, Any]] = {}
+        doc = ent.doc
+        for modifier in ent._.modifiers:
+            start, end = modifier.modifier_span
+            span = doc[start:end]
+            text = span.text.lower()
+            if (
+                modifier.category == "NEGATED_EXISTENCE"
+                and ent.label_ == "LAB"
+                and text in RESULT_WORDS
+            ):
+                continue  # "HBsAg negative" is a result, read by the lab stage
+            categories.setdefault(
+                modifier.category,
+                {"category": modifier.category, "text": span.text,
+                 "char_start": span.start_char, "char_end": span.end_char},
+            )
+        section = self.sections.get(ent._.note_section or "")
+        if "NEGATED_EXISTENCE" in categories:
+            assertion = "absent"
+        elif "HYPOTHETICAL" in categories:
+            assertion = "hypothetical"
+        elif "POSSIBLE_EXISTENCE" in categories:
+            assertion = "possible"
+        else:
+            assertion = "present"
+        if "FAMILY" in categories:
+            experiencer = "family"
+        elif "OTHER_EXPERIENCER" in categories:
+            experiencer = "other"
+        else:
+            experiencer = (section.experiencer if section else None) or "patient"
+        if "HISTORICAL" in categories:
+            temporality = "historical"
+        else:
+            temporality = (section.temporality if section else None) or "current"
+        return {
+            "assertion": assertion,
+            "experiencer": experiencer,
+            "temporality": temporality,
+            "cues": list(categories.values()),
+        }
+
+    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
+        """Rules are package data; nothing to save."""
+
+    def from_disk(self, path: Path, *, exclude: Any = ()) -> "ContextTagger":
+        return self
+
+
+@Language.factory(
+    "extractor_context",
+    default_config={"rules": "", "sections": ""},
+    assigns=["span._.context", "span._.note_section"],
+    requires=["doc.ents", "token.is_sent_start"],
+)
+def make_context(nlp: Language, name: str, rules: str, sections: str) -> ContextTagger:
+    """Registered factory; empty paths mean the bundled rule files."""
+    return ContextTagger(nlp, name, rules, sections)

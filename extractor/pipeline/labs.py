@@ -1,0 +1,197 @@
+"""Labs: the value written after a lab's name, normalised to the lab's canonical unit.
+
+The grammar is data (``patterns/lab_values.yaml``): separator, comparator, number or
+titer, unit, flag, reference range, or a qualitative word before or after the name.
+A bare number takes the unit whose plausible range (``labs.yaml`` ``infer_unit``)
+holds it when exactly one does, and is flagged as inferred; otherwise it stays
+unnormalised. The multiple of the upper limit of normal comes from a written range or
+ULN. Values keep their own character offsets.
+"""
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from extractor.extensions import register_extensions
+from extractor.resources import Concept, concepts_by_id, load_model, patterns_dir
+from extractor.units import UnitConverter, converter
+
+VALUE_KINDS = {"LAB", "SCORE"}
+
+
+class LabValuesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_: str = Field(alias="schema", pattern=r"^lab-values/v1$")
+    name: str
+    description: str
+    version: int | str
+    source: str
+    license: str
+    max_chars_after: int
+    separator: str
+    comparator: str
+    titer: str
+    number: str
+    unit_gap: str
+    flag: str
+    reference: str
+    uln: str
+    table_reference: str
+    pattern_words: str
+    qualitative_after: str
+    qualitative_before: str
+    comparators: dict[str, str]
+    qualitative: dict[str, str]
+
+
+def _float(raw: str | None) -> float | None:
+    return float(raw.replace(",", "")) if raw else None
+
+
+class LabValueReader:
+    """Reads values for lab and score mentions into ``span._.lab``."""
+
+    def __init__(self, nlp: Language, name: str = "extractor_labs", rules: str = "") -> None:
+        register_extensions()
+        self.name = name
+        self.grammar: LabValuesFile = load_model(
+            LabValuesFile, Path(rules) if rules else patterns_dir() / "lab_values.yaml"
+        )
+        self.units: UnitConverter = converter()
+        self.concepts: dict[str, Concept] = concepts_by_id()
+        g = self.grammar
+        units = "|".join(re.escape(u) for u in self.units.written_units if u != "K")
+        unit = rf"(?P<unit>{units})(?![A-Za-z0-9])"
+        self._numeric = re.compile(
+            g.separator + g.comparator + f"(?:{g.titer}|{g.number})" + g.unit_gap
+            + f"(?:{unit})?" + g.flag + g.reference + g.table_reference
+            + rf"(?:[ \t]+(?P<unit2>{units})(?![A-Za-z0-9]))?" + g.uln + g.pattern_words,
+            re.IGNORECASE,
+        )
+        self._qual_after = re.compile(g.qualitative_after, re.IGNORECASE)
+        self._qual_before = re.compile(g.qualitative_before, re.IGNORECASE)
+
+    def __call__(self, doc: Doc) -> Doc:
+        ents = list(doc.ents)
+        for index, ent in enumerate(ents):
+            if ent.label_ not in VALUE_KINDS:
+                continue
+            limit = self._window_end(doc, ent, ents[index + 1] if index + 1 < len(ents) else None)
+            result = self.read(doc.text, ent, limit)
+            if result:
+                ent._.lab = result
+        return doc
+
+    def _window_end(self, doc: Doc, ent: Span, following: Span | None) -> int:
+        text = doc.text
+        line_end = text.find("\n", ent.end_char)
+        limit = len(text) if line_end == -1 else line_end
+        limit = min(limit, ent.end_char + self.grammar.max_chars_after)
+        if following is not None and following.label_ in VALUE_KINDS:
+            limit = min(limit, following.start_char)
+        return limit
+
+    def read(self, text: str, ent: Span, limit: int) -> dict[str, Any] | None:
+        """The result written for ``ent``, from the text between it and ``limit``."""
+        concept = self.concepts.get(ent._.concept or "")
+        attrs = concept.attrs if concept else {}
+        start = ent.end_char
+        match = self._numeric.match(text, start, limit)
+        if match and (match.group("num") or match.group("titer")):
+            return self._numeric_result(match, attrs, ent._.concept)
+        match = self._qual_after.match(text, start, limit)
+        if match:
+            return self._qualitative(match)
+        line_start = text.rfind("\n", 0, ent.start_char) + 1
+        match = self._qual_before.search(text, max(line_start, ent.start_char - 30), ent.start_char)
+        if match:
+            return self._qualitative(match)
+        return None
+
+    def _qualitative(self, match: re.Match[str]) -> dict[str, Any]:
+        word = match.group("qual").lower()
+        result: dict[str, Any] = {
+            "qualitative": self.grammar.qualitative.get(word, word),
+            "value_char_start": match.start("qual"),
+            "value_char_end": match.end("qual"),
+        }
+        times = match.groupdict().get("times")
+        if times:
+            result["repeat_count"] = int(times)
+        return result
+
+    def _numeric_result(self, match: re.Match[str], attrs: dict[str, Any], concept: str | None) -> dict[str, Any]:
+        groups = match.groupdict()
+        result: dict[str, Any] = {}
+        if groups["titer"]:
+            result["titer"] = int(groups["titer"].split(":")[1].strip())
+            result["value_char_start"], result["value_char_end"] = match.span("titer")
+        else:
+            result["value"] = _float(groups["num"])
+            result["value_char_start"], result["value_char_end"] = match.span("num")
+            if groups["num_high"]:
+                result["value_high"] = _float(groups["num_high"])
+        if groups["cmp"]:
+            result["comparator"] = self.grammar.comparators.get(groups["cmp"].lower(), groups["cmp"])
+        unit = groups["unit"] or groups["unit2"]
+        if groups["thousands"] and not unit:
+            unit = "K"
+        elif groups["thousands"] and result.get("value") is not None:
+            result["value"] *= 1000
+        if unit:
+            result["unit"] = unit
+        if groups["flag"]:
+            result["flag"] = groups["flag"].strip("()")
+        ref_low = _float(groups["ref_low"] or groups["tref_low"])
+        ref_high = _float(groups["ref_high"] or groups["tref_high"] or groups["ref_upper"] or groups["uln"])
+        if ref_low is not None:
+            result["ref_low"] = ref_low
+        if ref_high is not None:
+            result["ref_high"] = ref_high
+        if groups["pattern"]:
+            result["pattern"] = groups["pattern"].lower()
+        value = result.get("value")
+        if value is not None:
+            self._normalise(result, value, unit, attrs, concept)
+            if ref_high:
+                result["uln_multiple"] = round(value / ref_high, 3)
+        return result
+
+    def _normalise(
+        self, result: dict[str, Any], value: float, unit: str | None, attrs: dict[str, Any], concept: str | None
+    ) -> None:
+        canonical = attrs.get("canonical_unit")
+        if canonical is None:
+            return
+        if unit is None:
+            unit = _infer_unit(value, attrs.get("infer_unit", ()))
+            if unit is None:
+                return
+            result["unit_inferred"] = True
+            result["inferred_unit"] = unit
+        converted = self.units.convert(value, unit, canonical, attrs.get("molar_mass_g_per_mol"))
+        if converted is not None:
+            result["canonical_value"] = round(converted, 6)
+            result["canonical_unit"] = canonical
+
+    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
+        """Rules are package data; nothing to save."""
+
+    def from_disk(self, path: Path, *, exclude: Any = ()) -> "LabValueReader":
+        return self
+
+
+def _infer_unit(value: float, ranges: Any) -> str | None:
+    fitting = [r["unit"] for r in ranges if r["low"] <= value <= r["high"]]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+@Language.factory("extractor_labs", default_config={"rules": ""}, assigns=["span._.lab"])
+def make_labs(nlp: Language, name: str, rules: str) -> LabValueReader:
+    """Registered factory; ``rules`` is a path to a lab-value grammar file, empty for the bundled one."""
+    return LabValueReader(nlp, name, rules)

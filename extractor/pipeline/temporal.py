@@ -1,0 +1,221 @@
+"""Time: dates and relative expressions, normalised against the note's date, tied to facts.
+
+Each expression of ``patterns/time.yaml`` resolves to a date or an interval ("3 months
+ago" on a note of 2025-03-01 is 2024-12-01; "in March 2023" is March 2023 as an
+interval; "in March" is the most recent March not after the note). An expression is
+linked to the nearest concept in its sentence. A condition dated well before the note
+becomes historical; a medication's time is read by the medication stage.
+"""
+
+import calendar
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from extractor.extensions import register_extensions
+from extractor.resources import load_model, patterns_dir
+
+RESOLVERS = ("date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age")
+HISTORICAL_KINDS = {"CONDITION", "INFECTION", "PROCEDURE", "VACCINE"}
+
+
+class TimeRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    resolve: str
+    regex: str
+
+    def model_post_init(self, __context: Any) -> None:
+        if self.resolve not in RESOLVERS:
+            raise ValueError(f"unknown resolver {self.resolve!r}")
+        re.compile(self.regex)
+
+
+class TimeFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_: str = Field(alias="schema", pattern=r"^time/v1$")
+    name: str
+    description: str
+    version: int | str
+    source: str
+    license: str
+    months: dict[str, int]
+    numbers: dict[str, int]
+    units: dict[str, str]
+    rules: tuple[TimeRule, ...]
+
+
+def shift(anchor: dt.date, amount: int, unit: str) -> dt.date:
+    """``anchor`` moved back by ``amount`` units, clamping the day at month ends."""
+    if unit == "day":
+        return anchor - dt.timedelta(days=amount)
+    if unit == "week":
+        return anchor - dt.timedelta(weeks=amount)
+    months = amount * (12 if unit == "year" else 1)
+    month_index = anchor.year * 12 + anchor.month - 1 - months
+    year, month = divmod(month_index, 12)
+    day = min(anchor.day, calendar.monthrange(year, month + 1)[1])
+    return dt.date(year, month + 1, day)
+
+
+class TimeNormalizer:
+    """Finds time expressions (``doc._.time_expressions``) and links them (``span._.time``)."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str = "extractor_time",
+        rules: str = "",
+        historical_after_days: int = 30,
+    ) -> None:
+        register_extensions()
+        self.name = name
+        self.rules: TimeFile = load_model(TimeFile, Path(rules) if rules else patterns_dir() / "time.yaml")
+        self._compiled = [(rule, re.compile(rule.regex, re.IGNORECASE)) for rule in self.rules.rules]
+        self.historical_after = dt.timedelta(days=historical_after_days)
+
+    # ------------------------------------------------------------------ finding
+    def find(self, text: str, note_date: dt.date | None) -> list[dict[str, Any]]:
+        """Every time expression in ``text``, longest first where they overlap, resolved."""
+        found = []
+        for rule, regex in self._compiled:
+            for match in regex.finditer(text):
+                found.append((match.start(), match.end(), rule, match))
+        found.sort(key=lambda item: (-(item[1] - item[0]), item[0]))
+        taken: list[tuple[int, int]] = []
+        expressions = []
+        for start, end, rule, match in found:
+            if any(start < t_end and t_start < end for t_start, t_end in taken):
+                continue
+            resolved = self._resolve(rule.resolve, match, note_date)
+            if resolved is None:
+                continue
+            taken.append((start, end))
+            expressions.append(
+                {"text": match.group(0), "char_start": start, "char_end": end, **resolved}
+            )
+        expressions.sort(key=lambda e: e["char_start"])
+        return expressions
+
+    def _number(self, raw: str) -> int | None:
+        raw = raw.lower()
+        return int(raw) if raw.isdigit() else self.rules.numbers.get(raw)
+
+    def _resolve(self, how: str, match: re.Match[str], anchor: dt.date | None) -> dict[str, Any] | None:
+        groups = {k: v for k, v in match.groupdict().items() if v is not None}
+        month = None
+        if "monthname" in groups:
+            month = self.rules.months.get(groups["monthname"].lower().rstrip("."))
+        elif "month" in groups:
+            month = int(groups["month"])
+        year = None
+        if "year" in groups:
+            year = int(groups["year"])
+            if year < 100:
+                year += 2000 if year <= (anchor.year % 100 if anchor else 30) + 1 else 1900
+        try:
+            if how == "date":
+                return _point(dt.date(year, month, int(groups["day"])), "day")
+            if how == "month":
+                last = calendar.monthrange(year, month)[1]
+                return _interval(dt.date(year, month, 1), dt.date(year, month, last), "month")
+            if how == "year":
+                return _interval(dt.date(year, 1, 1), dt.date(year, 12, 31), "year")
+            if how == "age":
+                return {"age": int(groups["age"]), "precision": "age"}
+        except (TypeError, ValueError):
+            return None
+        if anchor is None:
+            return {"precision": "unresolved"}
+        if how == "ago":
+            amount = self._number(groups["num"])
+            unit = self.rules.units.get(groups["unit"].lower())
+            if amount is None or unit is None:
+                return None
+            return _point(shift(anchor, amount, unit), unit)
+        if how == "within":
+            amount = self._number(groups["num"])
+            unit = self.rules.units.get(groups["unit"].lower())
+            if amount is None or unit is None:
+                return None
+            return _interval(shift(anchor, amount, unit), anchor, unit)
+        if how == "last_unit":
+            unit = groups["unit"].lower()
+            return _interval(shift(anchor, 1, unit), anchor, unit)
+        if how == "relative_day":
+            days = 1 if groups["word"].lower() in {"yesterday", "last night"} else 0
+            return _point(anchor - dt.timedelta(days=days), "day")
+        if how == "named_month" and month is not None:
+            year = anchor.year if month <= anchor.month else anchor.year - 1
+            last = calendar.monthrange(year, month)[1]
+            return _interval(dt.date(year, month, 1), dt.date(year, month, last), "month")
+        return None
+
+    # ------------------------------------------------------------------ linking
+    def __call__(self, doc: Doc) -> Doc:
+        note_date = _iso(doc._.note_date)
+        expressions = self.find(doc.text, note_date)
+        doc._.time_expressions = expressions
+        if not expressions:
+            return doc
+        for ent in doc.ents:
+            sent = ent.sent
+            candidates = [
+                e for e in expressions
+                if sent.start_char <= e["char_start"] < sent.end_char
+                and not (ent.start_char <= e["char_start"] < ent.end_char)
+            ]
+            if not candidates:
+                continue
+            nearest = min(candidates, key=lambda e: _distance(ent.start_char, ent.end_char, e))
+            ent._.time = nearest
+            if ent.label_ in HISTORICAL_KINDS and note_date is not None:
+                latest = nearest.get("end") or nearest.get("date")
+                if latest is not None and _iso(latest) < note_date - self.historical_after:
+                    context = dict(ent._.context or {})
+                    context["temporality"] = "historical"
+                    ent._.context = context
+        return doc
+
+    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
+        """Rules are package data; nothing to save."""
+
+    def from_disk(self, path: Path, *, exclude: Any = ()) -> "TimeNormalizer":
+        return self
+
+
+def _point(date: dt.date, precision: str) -> dict[str, Any]:
+    return {"date": date.isoformat(), "precision": precision}
+
+
+def _interval(start: dt.date, end: dt.date, precision: str) -> dict[str, Any]:
+    return {"start": start.isoformat(), "end": end.isoformat(), "precision": precision}
+
+
+def _iso(value: str | dt.date | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+def _distance(start: int, end: int, expression: dict[str, Any]) -> int:
+    if expression["char_start"] >= end:
+        return expression["char_start"] - end
+    return start - expression["char_end"] + 1  # slight preference for a time after the mention
+
+
+@Language.factory(
+    "extractor_time",
+    default_config={"rules": "", "historical_after_days": 30},
+    assigns=["doc._.time_expressions", "span._.time"],
+)
+def make_time(nlp: Language, name: str, rules: str, historical_after_days: int) -> TimeNormalizer:
+    """Registered factory; ``rules`` is a path to a time YAML file, empty for the bundled one."""
+    return TimeNormalizer(nlp, name, rules, historical_after_days)

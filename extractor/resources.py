@@ -1,0 +1,182 @@
+"""Loading rule and vocabulary files from ``patterns/``, validated at load.
+
+Every file opens with a header naming what it is and where its knowledge comes from
+(``schema``, ``name``, ``description``, ``version``, ``source``, ``license``), then its
+entries. Models forbid unknown keys so a typo in a rule file fails loudly, with the
+file and entry named, instead of silently matching nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from extractor.errors import Errors, ResourceError
+from extractor.facts import Kind
+
+CodeSystem = Literal["ICD-10-CM", "SNOMED CT", "RxNorm", "LOINC", "CVX"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Header(_Strict):
+    """What every pattern file says about itself."""
+
+    schema_: str = Field(alias="schema")
+    name: str
+    description: str
+    version: int | str
+    source: str
+    license: str
+
+
+class CodeEntry(_Strict):
+    system: CodeSystem
+    code: str = Field(min_length=1)
+    display: str = ""
+
+
+class Concept(_Strict):
+    """One vocabulary entry: a concept, its names, codes and kind-specific attributes."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    kind: Kind
+    literal: str = Field(min_length=1)
+    synonyms: tuple[str, ...] = ()
+    pattern: tuple[tuple[dict[str, Any], ...], ...] = ()
+    case_sensitive: tuple[str, ...] = ()
+    codes: tuple[CodeEntry, ...] = ()
+    attrs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("synonyms", "case_sensitive")
+    @classmethod
+    def _no_blank(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not value.strip() or value != value.strip():
+                raise ValueError(f"synonym {value!r} is blank or has stray whitespace")
+        return values
+
+
+class VocabularyFile(_Strict):
+    schema_: Literal["vocabulary/v1"] = Field(alias="schema")
+    name: str
+    description: str
+    version: int | str
+    source: str
+    license: str
+    entries: tuple[Concept, ...]
+
+
+def patterns_dir() -> Path:
+    """The installed ``patterns/`` directory (package resources of ``extractor``)."""
+    return Path(str(files("extractor.patterns")))
+
+
+def trials_dir() -> Path:
+    """The installed bundled-trials directory (``corpora/trials``)."""
+    return Path(str(files("extractor.trials")))
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file, naming the file and line on a syntax error."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except FileNotFoundError as exc:
+        raise ResourceError(Errors.E001.format(path=path)) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else "?"
+        raise ResourceError(Errors.E002.format(path=path, line=line, problem=exc)) from exc
+
+
+def load_model(model: type[BaseModel], path: Path) -> Any:
+    """Read a YAML file into a pydantic model, turning validation errors into one clear message."""
+    data = read_yaml(path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ResourceError(Errors.E003.format(path=path, errors=_describe(exc, data))) from exc
+
+
+def _describe(exc: ValidationError, data: Any) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = error["loc"]
+        where = ".".join(str(part) for part in loc)
+        entry_id = _entry_id(data, loc)
+        if entry_id:
+            where += f" (entry {entry_id!r})"
+        lines.append(f"{where}: {error['msg']}")
+    return "; ".join(lines)
+
+
+def _entry_id(data: Any, loc: Sequence[Any]) -> str | None:
+    if len(loc) >= 2 and loc[0] == "entries" and isinstance(loc[1], int):
+        try:
+            return data["entries"][loc[1]].get("id")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return None
+    return None
+
+
+VOCABULARY_FILES: tuple[str, ...] = (
+    "conditions.yaml",
+    "infections.yaml",
+    "medications.yaml",
+    "labs.yaml",
+    "vaccines.yaml",
+    "procedures.yaml",
+    "social.yaml",
+)
+
+
+@functools.cache
+def load_vocabularies(directory: Path | None = None) -> tuple[VocabularyFile, ...]:
+    """Load every vocabulary file; concept ids must be unique across files."""
+    base = directory or patterns_dir()
+    loaded = tuple(load_model(VocabularyFile, base / name) for name in VOCABULARY_FILES)
+    seen: dict[str, str] = {}
+    for vocab in loaded:
+        for concept in vocab.entries:
+            if concept.id in seen:
+                raise ResourceError(
+                    Errors.E004.format(concept=concept.id, first=seen[concept.id], second=vocab.name)
+                )
+            seen[concept.id] = vocab.name
+    return loaded
+
+
+def concepts_by_id(directory: Path | None = None) -> dict[str, Concept]:
+    """Every concept of every vocabulary, by id."""
+    return {c.id: c for vocab in load_vocabularies(directory) for c in vocab.entries}
+
+
+class SteroidEquivalence(_Strict):
+    ingredient: str = Field(pattern=r"^[a-z0-9_]+$")
+    mg_equivalent_to_prednisone_5mg: float = Field(gt=0)
+
+
+class SteroidEquivalenceFile(_Strict):
+    """``steroid_equivalence.yaml``: the dose of each glucocorticoid equal to 5 mg prednisone."""
+
+    schema_: Literal["steroid-equivalence/v1"] = Field(alias="schema")
+    name: str
+    description: str
+    version: int | str
+    source: str
+    license: str
+    entries: tuple[SteroidEquivalence, ...]
+
+
+def load_steroid_equivalence(directory: Path | None = None) -> SteroidEquivalenceFile:
+    """The glucocorticoid equivalence table, validated."""
+    return load_model(SteroidEquivalenceFile, (directory or patterns_dir()) / "steroid_equivalence.yaml")

@@ -1,0 +1,89 @@
+"""Unit conversion for lab values through pint, with the units clinical text writes.
+
+Written units ("K/uL", "x10^9/L", "mg/dL") map to pint expressions in
+``patterns/units.yaml``; each lab's canonical unit and, where mass and molar
+concentrations meet (bilirubin, creatinine), its molar mass come from ``labs.yaml``.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pint
+from pydantic import BaseModel, ConfigDict, Field
+
+from extractor.resources import concepts_by_id, load_model, patterns_dir
+
+
+class UnitsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_: str = Field(alias="schema", pattern=r"^units/v1$")
+    name: str
+    description: str
+    version: int | str
+    source: str
+    license: str
+    definitions: tuple[str, ...]
+    aliases: dict[str, str]
+
+
+class UnitConverter:
+    """Converts a value from a written unit to a lab's canonical unit."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.spec: UnitsFile = load_model(UnitsFile, path or patterns_dir() / "units.yaml")
+        self.registry = pint.UnitRegistry()
+        for definition in self.spec.definitions:
+            self.registry.define(definition)
+        self._aliases = {k: v for k, v in self.spec.aliases.items()}
+        self._aliases_folded = {k.lower(): v for k, v in self.spec.aliases.items()}
+
+    @property
+    def written_units(self) -> tuple[str, ...]:
+        """Every unit spelling known, longest first (for building value grammars)."""
+        return tuple(sorted(self._aliases, key=len, reverse=True))
+
+    def expression(self, unit: str) -> str | None:
+        """The pint expression for a written unit, or None when the unit is unknown."""
+        compact = unit.strip()
+        return self._aliases.get(compact) or self._aliases_folded.get(compact.lower())
+
+    def convert(
+        self, value: float, unit: str, target: str, molar_mass: float | None = None
+    ) -> float | None:
+        """``value`` in ``unit`` expressed in ``target``; None when they do not convert."""
+        source_expr, target_expr = self.expression(unit), self.expression(target)
+        if source_expr is None or target_expr is None:
+            return None
+        quantity = value * self.registry.parse_expression(source_expr)
+        goal = self.registry.parse_expression(target_expr)
+        try:
+            return float(quantity.to(goal.units).magnitude * 1.0 / goal.magnitude)
+        except pint.DimensionalityError:
+            if molar_mass is None:
+                return None
+        molar = self.registry.Quantity(molar_mass, "gram / mole")
+        for candidate in (quantity / molar, quantity * molar):
+            try:
+                return float(candidate.to(goal.units).magnitude / goal.magnitude)
+            except pint.DimensionalityError:
+                continue
+        return None
+
+
+@functools.cache
+def converter() -> UnitConverter:
+    """The shared converter for the bundled unit definitions."""
+    return UnitConverter()
+
+
+def to_canonical(value: float, unit: str, concept: str) -> float | None:
+    """``value`` in ``unit`` converted to the canonical unit of lab ``concept``."""
+    lab = concepts_by_id().get(concept)
+    if lab is None or "canonical_unit" not in lab.attrs:
+        return None
+    return converter().convert(
+        value, unit, lab.attrs["canonical_unit"], lab.attrs.get("molar_mass_g_per_mol")
+    )
