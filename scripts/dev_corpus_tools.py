@@ -441,6 +441,15 @@ def _iso(value: Any) -> dt.date | None:
         return None
 
 
+def _partial_iso(value: str) -> bool:
+    """An ISO 8601 calendar date at day, month or year precision ("2021", "2021-10")."""
+    parts = value.split("-")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        return False
+    padded = parts + ["01"] * (3 - len(parts))
+    return len(parts[0]) == 4 and _iso("-".join(padded)) is not None
+
+
 def check_ann(
     note_id: str, text: str, ann_text: str, concepts: Mapping[str, str]
 ) -> list[str]:
@@ -493,8 +502,8 @@ def _check_notes(where: str, ent: Entity, concepts: Mapping[str, str]) -> list[s
                 float(value)
             except ValueError:
                 out.append(f"{where}: {key} must be a number")
-        elif key == "date" and _iso(value) is None:
-            out.append(f"{where}: date must be an ISO date")
+        elif key == "date" and not _partial_iso(value):
+            out.append(f"{where}: date must be an ISO date (YYYY, YYYY-MM or YYYY-MM-DD)")
         elif key == "comparator" and value not in COMPARATORS:
             out.append(f"{where}: comparator {value!r} not allowed")
         elif key == "qualitative" and value not in QUALITATIVE:

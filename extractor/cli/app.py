@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from extractor.cli import assertion, extract
+from extractor.cli import assertion, evaluate, extract, package
 
 app = typer.Typer(
     name="extractor",
@@ -17,6 +17,8 @@ app = typer.Typer(
 
 app.command("extract")(extract.extract)
 app.command("assert")(assertion.assert_command)
+app.command("package")(package.package)
+app.add_typer(evaluate.app, name="evaluate")
 
 
 def main() -> None:
