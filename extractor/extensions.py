@@ -27,6 +27,7 @@ SPAN_EXTENSIONS: dict[str, dict[str, Any]] = {
     "context": {"default": None},  # dict: assertion, experiencer, temporality, cues
     "time": {"default": None},  # dict of a TimeRef
     "lab": {"default": None},  # dict of a LabResult
+    "lab_series": {"default": None},  # more values of the same row: [{"lab": {...}, "time": {...}}]
     "medication": {"default": None},  # dict of MedicationDetails
     "infection_state": {"default": None},
     "detail": {"default": None},  # kind-specific attributes read from the text

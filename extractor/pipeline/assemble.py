@@ -105,8 +105,14 @@ class FactAssembler:
         for ent in doc.ents:
             if ent._.concept is None:
                 continue
-            fact = build_fact(ent, self.concepts.get(ent._.concept), note_id, note_date)
+            concept = self.concepts.get(ent._.concept)
+            fact = build_fact(ent, concept, note_id, note_date)
             records.append(fact.to_json_dict())
+            for extra in ent._.lab_series or ():
+                # another value of the same table row: same words cited, its own value and date
+                lab = {k: v for k, v in extra["lab"].items() if k in LabResult.model_fields}
+                update = {"lab": LabResult(**lab), "time": _time_ref(extra["time"])}
+                records.append(fact.model_copy(update=update).to_json_dict())
         doc._.fact_records = records
         _drop_foreign_user_data(doc)
         return doc

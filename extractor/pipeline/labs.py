@@ -21,6 +21,7 @@ from extractor.resources import Concept, concepts_by_id, load_model, patterns_di
 from extractor.units import UnitConverter, converter
 
 VALUE_KINDS = {"LAB", "SCORE"}
+_CELL = re.compile(r"(?<![\w.,/:])(?P<num>\d+(?:\.\d+)?)(?:[ \t]*(?P<flag>\b[HL]\b|\*))?(?![\w.,/:])")
 
 
 class LabValuesFile(BaseModel):
@@ -78,14 +79,59 @@ class LabValueReader:
 
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
+        dates = [e for e in doc._.time_expressions or () if e.get("precision") == "day"]
         for index, ent in enumerate(ents):
             if ent.label_ not in VALUE_KINDS:
                 continue
             limit = self._window_end(doc, ent, ents[index + 1] if index + 1 < len(ents) else None)
             result = self.read(doc.text, ent, limit)
-            if result:
-                ent._.lab = result
+            if not result:
+                continue
+            ent._.lab = result
+            columns = self._column_dates(doc.text, ent, dates)
+            if columns:
+                self._read_row(doc.text, ent, limit, columns)
+            elif ent._.time is None:
+                ent._.time = _preceding_date(doc, ent, dates)
         return doc
+
+    def _column_dates(self, text: str, ent: Span, dates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Dates heading the columns of the table ``ent``'s row belongs to (two or more on one line)."""
+        line_start = text.rfind("\n", 0, ent.start_char) + 1
+        block_start = text.rfind("\n\n", 0, line_start)
+        above = [d for d in dates if block_start < d["char_start"] < line_start]
+        if not above:
+            return []
+        header_line = text.rfind("\n", 0, above[-1]["char_start"]) + 1
+        on_line = [d for d in above if text.rfind("\n", 0, d["char_start"]) + 1 == header_line]
+        return on_line if len(on_line) >= 2 else []
+
+    def _read_row(self, text: str, ent: Span, limit: int, columns: list[dict[str, Any]]) -> None:
+        """Values of a table row, each tied to the date heading its column."""
+        line_start = text.rfind("\n", 0, ent.start_char) + 1
+        header_start = text.rfind("\n", 0, columns[0]["char_start"]) + 1
+        concept = self.concepts.get(ent._.concept or "")
+        attrs = concept.attrs if concept else {}
+        unit = ent._.lab.get("unit")
+        series = []
+        for cell in _CELL.finditer(text, ent.end_char, limit):
+            column = cell.start() - line_start
+            nearest = min(columns, key=lambda d: abs((d["char_start"] - header_start) - column))
+            value = float(cell.group("num"))
+            lab: dict[str, Any] = {
+                "value": value,
+                "value_char_start": cell.start("num"),
+                "value_char_end": cell.end("num"),
+            }
+            if unit:
+                lab["unit"] = unit
+            if cell.group("flag"):
+                lab["flag"] = cell.group("flag")
+            self._normalise(lab, value, unit, attrs, ent._.concept)
+            series.append({"lab": lab, "time": nearest})
+        if series:
+            ent._.lab, ent._.time = series[0]["lab"], series[0]["time"]
+            ent._.lab_series = series[1:]
 
     def _window_end(self, doc: Doc, ent: Span, following: Span | None) -> int:
         text = doc.text
@@ -184,6 +230,16 @@ class LabValueReader:
 
     def from_disk(self, path: Path, *, exclude: Any = ()) -> "LabValueReader":
         return self
+
+
+def _preceding_date(doc: Doc, ent: Span, dates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The last full date written before ``ent`` in its section ("Labs (01/08/2025):")."""
+    section_start = 0
+    for _category, start, end in doc._.section_bounds or ():
+        if start <= ent.start_char < end:
+            section_start = start
+    before = [d for d in dates if section_start <= d["char_start"] < ent.start_char]
+    return before[-1] if before else None
 
 
 def _infer_unit(value: float, ranges: Any) -> str | None:
