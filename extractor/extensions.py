@@ -16,7 +16,7 @@ DOC_EXTENSIONS: dict[str, dict[str, Any]] = {
     "note_id": {"default": None},
     "note_date": {"default": None},  # ISO date string: the anchor for relative times
     "fact_records": {"default": None},  # list of JSON dicts, one per fact
-    "section_bounds": {"default": None},  # list of [category, char_start, char_end]
+    "section_bounds": {"default": None},  # list of [category, char_start, char_end, title_end]
     "time_expressions": {"default": None},  # list of dicts from the time stage
     "abbreviation_map": {"default": None},  # short form -> concept id, from the note itself
 }

@@ -58,6 +58,8 @@ class ConceptMatcher:
                 concept_id = doc.vocab.strings[match_id]
                 spans.append(self._span(doc, start, end, concept_id))
         spans.extend(self._abbreviation_spans(doc))
+        titles = [(start, title_end) for _c, start, _e, title_end in doc._.section_bounds or ()]
+        spans = [s for s in spans if not any(a <= s.start_char and s.end_char <= b for a, b in titles)]
         kept = filter_spans([*doc.ents, *spans])
         doc.ents = kept
         return doc

@@ -21,6 +21,7 @@ from extractor.resources import Concept, concepts_by_id, load_model, patterns_di
 from extractor.units import UnitConverter, converter
 
 VALUE_KINDS = {"LAB", "SCORE"}
+COLUMN_TOLERANCE = 6  # characters a table value may sit off its date column
 _CELL = re.compile(r"(?<![\w.,/:])(?P<num>\d+(?:\.\d+)?)(?:[ \t]*(?P<flag>\b[HL]\b|\*))?(?![\w.,/:])")
 
 
@@ -98,13 +99,25 @@ class LabValueReader:
     def _column_dates(self, text: str, ent: Span, dates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Dates heading the columns of the table ``ent``'s row belongs to (two or more on one line)."""
         line_start = text.rfind("\n", 0, ent.start_char) + 1
+        if text[line_start : ent.start_char].strip():
+            return []  # a table row starts with the lab's name
         block_start = text.rfind("\n\n", 0, line_start)
         above = [d for d in dates if block_start < d["char_start"] < line_start]
         if not above:
             return []
         header_line = text.rfind("\n", 0, above[-1]["char_start"]) + 1
         on_line = [d for d in above if text.rfind("\n", 0, d["char_start"]) + 1 == header_line]
-        return on_line if len(on_line) >= 2 else []
+        if len(on_line) < 2:
+            return []
+        # a row belongs to the table only when each of its values sits under a date column
+        line_end = text.find("\n", ent.end_char)
+        line_end = len(text) if line_end == -1 else line_end
+        cells = list(_CELL.finditer(text, ent.end_char, line_end))
+        offsets = [d["char_start"] - header_line for d in on_line]
+        aligned = all(
+            min(abs((c.start() - line_start) - o) for o in offsets) <= COLUMN_TOLERANCE for c in cells
+        )
+        return on_line if cells and aligned and len(cells) <= len(on_line) else []
 
     def _read_row(self, text: str, ent: Span, limit: int, columns: list[dict[str, Any]]) -> None:
         """Values of a table row, each tied to the date heading its column."""
@@ -235,11 +248,23 @@ class LabValueReader:
 def _preceding_date(doc: Doc, ent: Span, dates: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The last full date written before ``ent`` in its section ("Labs (01/08/2025):")."""
     section_start = 0
-    for _category, start, end in doc._.section_bounds or ():
+    for _category, start, end, _title_end in doc._.section_bounds or ():
         if start <= ent.start_char < end:
             section_start = start
-    before = [d for d in dates if section_start <= d["char_start"] < ent.start_char]
+    text = doc.text
+    before = [
+        d for d in dates
+        if section_start <= d["char_start"] < ent.start_char and not _shares_line(text, d, dates)
+    ]
     return before[-1] if before else None
+
+
+def _shares_line(text: str, date: dict[str, Any], dates: list[dict[str, Any]]) -> bool:
+    """True for a date on a line with other dates (a table's column header)."""
+    start = text.rfind("\n", 0, date["char_start"]) + 1
+    end = text.find("\n", date["char_start"])
+    end = len(text) if end == -1 else end
+    return sum(1 for d in dates if start <= d["char_start"] < end) > 1
 
 
 def _infer_unit(value: float, ranges: Any) -> str | None:

@@ -7,6 +7,7 @@ default status (a medication list means current). Corticosteroid doses get their
 prednisone-equivalent daily dose from the equivalence table in ``patterns/``.
 """
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from extractor.resources import (
 STATUSES = ("current", "past", "planned", "held", "stopped")
 RESPONSES = ("inadequate_response", "failure", "refractory", "intolerance", "allergy")
 TIME_ROLES = ("start", "last_dose", "stop", "stable_since")
+PAST_AFTER = dt.timedelta(days=90)  # a dated course this old, with no word that it goes on, is past
 MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "gm": 1000.0, "gram": 1000.0, "grams": 1000.0, "mcg": 0.001, "µg": 0.001}
 
 
@@ -164,6 +166,8 @@ class MedicationReader:
                     best = (distance, name)
         if best is not None:
             status = best[1]
+        else:
+            details["_status_from_default"] = True
         context = ent._.context or {}
         if context.get("assertion") == "hypothetical" and status == "current":
             status = "planned"
@@ -194,6 +198,7 @@ class MedicationReader:
     def _time(self, doc: Doc, ent: Span, details: dict[str, Any]) -> None:
         time = ent._.time
         if not time:
+            details.pop("_status_from_default", None)
             return
         sent = ent.sent
         best: tuple[int, str] | None = None
@@ -202,8 +207,22 @@ class MedicationReader:
                 distance = abs(match.start() - time["char_start"])
                 if best is None or distance < best[0]:
                     best = (distance, role)
-        if best is not None:
-            details[best[1]] = time
+        role = best[1] if best is not None else None
+        if role is not None:
+            details[role] = time
+        from_default = details.pop("_status_from_default", False)
+        latest = time.get("end") or time.get("date")
+        note_date = doc._.note_date
+        if (
+            from_default
+            and details["status"] == "current"
+            and role not in ("start", "stable_since")
+            and latest is not None
+            and note_date is not None
+            and dt.date.fromisoformat(latest) < dt.date.fromisoformat(note_date) - PAST_AFTER
+        ):
+            # "rituximab x2 in 2023" with nothing saying it goes on: a past course
+            details["status"] = "past"
 
     def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
         """Rules are package data; nothing to save."""

@@ -64,7 +64,7 @@ class _HeaderSectionizer(Sectionizer):
 
 
 class SectionTagger:
-    """Finds section headers and records each section as plain ``[category, start, end]``."""
+    """Finds section headers; records each section as plain ``[category, start, end, title_end]``."""
 
     def __init__(self, nlp: Language, name: str = "extractor_sections", rules: str = "") -> None:
         register_extensions()
@@ -94,7 +94,8 @@ class SectionTagger:
             start = doc[section.title_start].idx if section.title_start < len(doc) else len(doc.text)
             end_token = section.body_end
             end = doc[end_token].idx if end_token < len(doc) else len(doc.text)
-            spans.append([section.category, start, end])
+            title_end = doc[section.title_end - 1].idx + len(doc[section.title_end - 1]) if section.title_end else start
+            spans.append([section.category, start, end, title_end])
         doc._.section_bounds = spans
         # medspaCy's Section objects do not serialise; our plain copy above replaces them
         doc._.sections = []
@@ -103,7 +104,7 @@ class SectionTagger:
 
 def section_at(doc: Doc, char: int) -> str | None:
     """The category of the section containing character ``char``, if any."""
-    for category, start, end in doc._.section_bounds or ():
+    for category, start, end, _title_end in doc._.section_bounds or ():
         if start <= char < end:
             return category
     return None

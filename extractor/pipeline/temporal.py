@@ -166,6 +166,8 @@ class TimeNormalizer:
         if not expressions:
             return doc
         for ent in doc.ents:
+            if ent.label_ == "DEMOGRAPHIC":
+                continue
             sent = ent.sent
             candidates = [
                 e for e in expressions
