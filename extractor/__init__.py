@@ -16,6 +16,7 @@ import spacy
 from loguru import logger
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from spacy.util import compile_suffix_regex
 
 from extractor.errors import Errors
 from extractor.extensions import register_extensions
@@ -42,19 +43,45 @@ PIPELINE: tuple[str, ...] = (
 __all__ = ["Fact", "Note", "assert_mention", "extract_notes", "extract_text", "load"]
 
 
-def load(config: dict[str, dict[str, Any]] | None = None, disable: Iterable[str] = ()) -> Language:
-    """The full pipeline; ``config`` maps a component name to its settings."""
+ASSERTION_MODES = ("rules", "model", "hybrid")
+
+
+def load(
+    config: dict[str, dict[str, Any]] | None = None, disable: Iterable[str] = (), assertion: str = "rules"
+) -> Language:
+    """The full pipeline; ``config`` maps a component name to its settings.
+
+    ``assertion``: ``rules`` (ConText only), ``model`` or ``hybrid`` (adds
+    ``extractor_assertion_model`` after ``extractor_context``; needs the ``model`` extra).
+    """
     import extractor.pipeline  # noqa: F401  (registers the factories)
 
+    if assertion not in ASSERTION_MODES:
+        raise ValueError(f"assertion must be one of {ASSERTION_MODES}, not {assertion!r}")
     register_extensions()
     config = config or {}
     nlp = spacy.blank("en")
+    _split_letter_periods(nlp)
     skipped = set(disable)
     for name in PIPELINE:
         if name in skipped:
             continue
         nlp.add_pipe(name, config=config.get(name, {}))
+        if name == "extractor_context" and assertion != "rules":
+            model_config = {**config.get("extractor_assertion_model", {}), "mode": assertion}
+            nlp.add_pipe("extractor_assertion_model", config=model_config)
     return nlp
+
+
+def _split_letter_periods(nlp: Language) -> None:
+    """Let "hepatitis B." end a sentence: a letter and its period become two tokens."""
+    nlp.tokenizer.rules = {
+        key: value
+        for key, value in nlp.tokenizer.rules.items()
+        if not (len(key) == 2 and key[0].isalpha() and key[1] == ".")
+    }
+    suffixes = [*nlp.Defaults.suffixes, r"(?<=^[A-Za-z])\."]
+    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
 
 
 def make_doc(nlp: Language, text: str, note_id: str = "note", note_date: dt.date | None = None) -> Doc:
@@ -98,6 +125,7 @@ def extract_text(
 
 
 ASSERTION_STAGES = ("extractor_sentences", "extractor_sections", "extractor_context", "extractor_time")
+MODEL_STAGE = "extractor_assertion_model"  # runs after the rules when the pipeline has it
 
 
 def assert_mention(
@@ -124,7 +152,10 @@ def assert_mention(
     mention = Span(doc, span.start, span.end, label="CONDITION")
     mention._.concept = "mention"
     doc.ents = [mention]
-    for name in ASSERTION_STAGES[2:]:
+    stages = list(ASSERTION_STAGES[2:])
+    if MODEL_STAGE in nlp.pipe_names:
+        stages.insert(1, MODEL_STAGE)
+    for name in stages:
         doc = nlp.get_pipe(name)(doc)
     context = doc.ents[0]._.context or {}
     return {

@@ -31,6 +31,12 @@ class Errors:
     E014 = "[E014] line {line}: the line is not a JSON object. The note was skipped."
     E015 = "[E015] {path}: cannot read the file ({problem})."
     E016 = "[E016] line {line}: note id {note_id!r} was already read; the duplicate was skipped."
+    E017 = "[E017] {path}: required column(s) {columns} missing; no note of this file was read."
+    E018 = "[E018] line {line}: {found} fields where the header has {expected}. The note was skipped."
+    E019 = "[E019] line {line}: not valid UTF-8. The note was skipped."
+    E021 = "[E021] line {line}: cannot read note file {file!r} ({problem}). The note was skipped."
+    E022 = "[E022] {path}: no manifest.csv or manifest.jsonl; a directory of notes needs one."
+    E023 = "[E023] line {line}: not valid CSV ({problem}). The note was skipped."
     E020 = (
         "[E020] Character span {start}:{end} is outside the text (length {length}). "
         "Offsets are Python str indices, end-exclusive."

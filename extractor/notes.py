@@ -1,4 +1,4 @@
-"""Reading notes in (CONTRACT JSON Lines, or one plain ``.txt``), with line-numbered errors.
+"""Reading notes in (CONTRACT JSON Lines, CSV, Parquet, ``.txt`` files), with line-numbered errors.
 
 A malformed line is reported with its line number and skipped; the rest of the file
 is read. The reader never logs or raises with note text in the message.
@@ -6,9 +6,10 @@ is read. The reader never logs or raises with note text in the message.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ class ReadReport:
     accepted: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    size: int = 0  # how much input there is: bytes of a text file, rows of a Parquet file
+    position: int = 0  # how much of it has been read, in the same unit (for progress and ETA)
 
 
 REQUIRED = ("patient_id", "note_id", "text")
@@ -99,12 +102,12 @@ def note_from_record(record: Any, line: int, report: ReadReport) -> Note | None:
     )
 
 
-def read_jsonl(path: Path, report: ReadReport | None = None) -> Iterator[Note]:
-    """Stream notes from a CONTRACT JSON Lines file; bad lines go to ``report``."""
-    report = report if report is not None else ReadReport()
-    seen: set[str] = set()
+def _jsonl_records(path: Path, report: ReadReport) -> Iterator[tuple[int, Any]]:
+    """Decoded JSON values with their line numbers; undecodable lines go to ``report``."""
+    report.size = path.stat().st_size
     with path.open("rb") as handle:
         for line_no, raw in enumerate(handle, start=1):
+            report.position += len(raw)
             if not raw.strip():
                 continue
             report.read += 1
@@ -114,17 +117,38 @@ def read_jsonl(path: Path, report: ReadReport | None = None) -> Iterator[Note]:
                 problem = type(exc).__name__
                 report.rejected.append((line_no, Errors.E010.format(line=line_no, problem=problem)))
                 continue
-            note = note_from_record(record, line_no, report)
-            if note is None:
-                continue
-            if note.note_id in seen:
-                report.rejected.append(
-                    (line_no, Errors.E016.format(line=line_no, note_id=note.note_id))
-                )
-                continue
-            seen.add(note.note_id)
-            report.accepted += 1
-            yield note
+            yield line_no, record
+
+
+def iter_jsonl(path: Path, report: ReadReport) -> Iterator[tuple[int, Note]]:
+    """Every valid note of a JSON Lines file with its line number.
+
+    Duplicate ids are not removed and ``report.accepted`` is left alone: the caller
+    decides what a duplicate is (``read_jsonl`` within the file, ``extractor batch``
+    across resumed runs through its store).
+    """
+    for line_no, record in _jsonl_records(path, report):
+        note = note_from_record(record, line_no, report)
+        if note is not None:
+            yield line_no, note
+
+
+def unique_notes(numbered: Iterable[tuple[int, Note]], report: ReadReport) -> Iterator[Note]:
+    """Notes whose id was not read before; a repeated id is reported and skipped."""
+    seen: set[str] = set()
+    for line_no, note in numbered:
+        if note.note_id in seen:
+            report.rejected.append((line_no, Errors.E016.format(line=line_no, note_id=note.note_id)))
+            continue
+        seen.add(note.note_id)
+        report.accepted += 1
+        yield note
+
+
+def read_jsonl(path: Path, report: ReadReport | None = None) -> Iterator[Note]:
+    """Stream notes from a CONTRACT JSON Lines file; bad lines go to ``report``."""
+    report = report if report is not None else ReadReport()
+    return unique_notes(iter_jsonl(path, report), report)
 
 
 def read_text_file(path: Path, report: ReadReport | None = None) -> Iterator[Note]:
@@ -145,3 +169,172 @@ def read_notes(path: Path, report: ReadReport | None = None) -> Iterator[Note]:
     if path.suffix.lower() == ".txt":
         return read_text_file(path, report)
     return read_jsonl(path, report)
+
+
+# ---------------------------------------------------------------- archives: CSV, Parquet, .txt + manifest
+
+MANIFEST_NAMES = ("manifest.csv", "manifest.jsonl")
+# A note in a CSV cell may be far longer than the csv module's default 128 KiB field limit.
+_CSV_FIELD_LIMIT = 2**31 - 1
+
+
+def _decoded_lines(handle: Iterable[bytes], report: ReadReport) -> Iterator[str]:
+    """Lines decoded as UTF-8; undecodable bytes survive as surrogates so the row can be rejected."""
+    for raw in handle:
+        report.position += len(raw)
+        yield raw.decode("utf-8", errors="surrogateescape")
+
+
+def _valid_utf8(cells: Iterable[str]) -> bool:
+    try:
+        for cell in cells:
+            cell.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _csv_records(path: Path, report: ReadReport, required: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows of a CSV file with a header, as dicts, with the line each row starts on.
+
+    Empty cells are absent values, except ``text`` (an empty note is still a note).
+    """
+    report.size = path.stat().st_size
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
+    with path.open("rb") as handle:
+        reader = csv.reader(_decoded_lines(handle, report))
+        header = [name.strip().lstrip("\ufeff") for name in next(reader, [])]
+        missing = [name for name in required if name not in header]
+        if missing:
+            report.rejected.append((1, Errors.E017.format(path=path.name, columns=", ".join(missing))))
+            return
+        start = reader.line_num + 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                report.read += 1
+                report.rejected.append((start, Errors.E023.format(line=start, problem=type(exc).__name__)))
+                start = reader.line_num + 1
+                continue
+            line_no, start = start, reader.line_num + 1
+            if not row:
+                continue
+            report.read += 1
+            if len(row) != len(header):
+                report.rejected.append(
+                    (line_no, Errors.E018.format(line=line_no, found=len(row), expected=len(header)))
+                )
+            elif not _valid_utf8(row):
+                report.rejected.append((line_no, Errors.E019.format(line=line_no)))
+            else:
+                yield line_no, {
+                    name: value if name == "text" or value != "" else None
+                    for name, value in zip(header, row, strict=True)
+                }
+
+
+def iter_csv(path: Path, report: ReadReport) -> Iterator[tuple[int, Note]]:
+    """Every valid note of a CSV file (header with the CONTRACT fields) with its line number.
+
+    A line number is the line a row starts on (a quoted note may span lines); duplicates
+    are left to the caller, as in ``iter_jsonl``.
+    """
+    for line_no, record in _csv_records(path, report, REQUIRED):
+        note = note_from_record(record, line_no, report)
+        if note is not None:
+            yield line_no, note
+
+
+def _iso_dates(record: dict[str, Any]) -> dict[str, Any]:
+    """Parquet date and timestamp columns as ISO strings, the form ``note_from_record`` reads."""
+    return {
+        name: value.isoformat() if isinstance(value, dt.date) else value
+        for name, value in record.items()
+    }
+
+
+def iter_parquet(path: Path, report: ReadReport) -> Iterator[tuple[int, Note]]:
+    """Every valid note of a Parquet file, read one record batch at a time, with its row number.
+
+    Errors name the row (1-based) as their line.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        report.rejected.append((0, Errors.E015.format(path=path.name, problem=type(exc).__name__)))
+        return
+    missing = [name for name in REQUIRED if name not in parquet.schema_arrow.names]
+    if missing:
+        report.rejected.append((0, Errors.E017.format(path=path.name, columns=", ".join(missing))))
+        return
+    report.size = parquet.metadata.num_rows
+    row = 0
+    try:
+        for batch in parquet.iter_batches(batch_size=1024):
+            for record in batch.to_pylist():
+                row += 1
+                report.position = row
+                report.read += 1
+                note = note_from_record(_iso_dates(record), row, report)
+                if note is not None:
+                    yield row, note
+    except (OSError, pa.ArrowException) as exc:
+        report.rejected.append((row + 1, Errors.E015.format(path=path.name, problem=type(exc).__name__)))
+
+
+def iter_manifest_dir(directory: Path, report: ReadReport) -> Iterator[tuple[int, Note]]:
+    """Notes as ``.txt`` files listed in ``manifest.csv`` or ``manifest.jsonl`` in the directory.
+
+    Each manifest row names a ``file`` (relative to the directory) and gives its
+    ``patient_id``, ``note_id`` and, strongly expected, ``date``; other CONTRACT fields are
+    optional. A file's bytes are decoded as UTF-8 and kept exactly (no newline
+    translation). Errors name the manifest line; files not listed are not read.
+    """
+    manifest = next((directory / name for name in MANIFEST_NAMES if (directory / name).is_file()), None)
+    if manifest is None:
+        report.rejected.append((0, Errors.E022.format(path=directory.name)))
+        return
+    if manifest.suffix == ".csv":
+        records: Iterator[tuple[int, Any]] = _csv_records(manifest, report, ("file", "patient_id", "note_id"))
+    else:
+        records = _jsonl_records(manifest, report)
+    for line_no, record in records:
+        name = record.get("file") if isinstance(record, dict) else None
+        if not isinstance(name, str) or not name:
+            report.rejected.append((line_no, Errors.E011.format(line=line_no, field="file")))
+            continue
+        try:
+            text = (directory / name).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            report.rejected.append(
+                (line_no, Errors.E021.format(line=line_no, file=name, problem=type(exc).__name__))
+            )
+            continue
+        note = note_from_record({**record, "text": text}, line_no, report)
+        if note is not None:
+            yield line_no, note
+
+
+def iter_notes(path: Path, report: ReadReport) -> Iterator[tuple[int, Note]]:
+    """Every valid note of an archive with its line (row) number, streamed.
+
+    The archive is a directory of ``.txt`` files with a manifest, a ``.csv``, a
+    ``.parquet``/``.pq`` file, or else a JSON Lines file. A file that cannot be read is
+    reported in ``report`` (line 0), never raised. Duplicate ids are not removed.
+    """
+    if path.is_dir():
+        reader = iter_manifest_dir
+    else:
+        reader = {".csv": iter_csv, ".parquet": iter_parquet, ".pq": iter_parquet}.get(
+            path.suffix.lower(), iter_jsonl
+        )
+    try:
+        yield from reader(path, report)
+    except OSError as exc:
+        report.rejected.append((0, Errors.E015.format(path=path.name, problem=type(exc).__name__)))

@@ -30,14 +30,14 @@ def read_corpus(directory: Path, limit: int | None) -> list[str]:
     return [p.read_text(encoding="utf-8", errors="replace") for p in paths]
 
 
-def time_pipe(nlp, docs_or_texts, batch_size: int = 32) -> float:  # noqa: ANN001
+def time_pipe(nlp, docs_or_texts, batch_size: int = 32) -> float:
     start = time.perf_counter()
     for _ in nlp.pipe(docs_or_texts, batch_size=batch_size):
         pass
     return time.perf_counter() - start
 
 
-def medspacy_baseline():  # noqa: ANN201
+def medspacy_baseline():
     """``medspacy.load()`` (PyRuSH sentences, TargetMatcher, ConText) with our target rules."""
     import medspacy
     from loguru import logger

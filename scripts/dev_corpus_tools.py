@@ -98,56 +98,65 @@ PATIENT_KEYS = {"patient_id", "sex", "birth_date", "screening_date", "trials", "
 NOTE_ENTRY_KEYS = {"note_id", "date", "type"}
 EVIDENCE_KEYS = {"note_id", "start", "end", "text", "section"}
 
-# Section headings as charted, grouped under the section names used in gold evidence.
-SECTION_HEADINGS = {
-    "hpi": (
-        "hpi", "history of present illness", "interval history", "subjective", "chief complaint",
-        "cc", "reason for call", "reason for consult", "reason for consultation",
-        "reason for visit", "reason for referral", "presenting complaint", "history",
-    ),
-    "pmh": (
-        "pmh", "past medical history", "pmhx", "problem list", "active problems", "diagnoses",
-        "discharge diagnoses",
-    ),
-    "psh": ("psh", "past surgical history", "surgical history"),
-    "medications": (
-        "medications", "meds", "current medications", "home medications", "home meds",
-        "discharge medications", "medication list", "active medications", "prior therapies",
-        "treatment history", "medication history",
-    ),
-    "allergies": ("allergies", "allergy", "drug allergies"),
-    "family_history": ("fh", "family history", "fhx"),
-    "social_history": ("sh", "social history", "social"),
-    "ros": ("ros", "review of systems"),
-    "physical_exam": (
-        "exam", "physical exam", "pe", "physical examination", "vitals", "vital signs",
-        "examination", "o/e", "objective",
-    ),
-    "labs": (
-        "labs", "laboratory", "lab results", "results", "laboratory data", "laboratory results",
-        "serology", "urinalysis", "data", "hematology", "chemistry", "immunology", "urine",
-        "microbiology", "virology", "flow cytometry", "lab", "serologies", "screening labs",
-        "pertinent labs", "investigations",
-    ),
-    "imaging": (
-        "imaging", "studies", "echo", "ecg", "ekg", "cxr", "radiology", "pathology",
-        "renal biopsy", "kidney biopsy",
-    ),
-    "immunizations": ("immunizations", "vaccines", "immunization history", "vaccinations"),
-    "assessment_plan": (
-        "assessment", "plan", "assessment and plan", "assessment/plan", "a/p", "impression",
-        "impression and plan", "recommendations", "impression/plan", "disposition",
-    ),
-    "hospital_course": ("hospital course", "ed course", "course", "brief hospital course"),
-}
-SECTION_NAMES = {
-    heading: section for section, headings in SECTION_HEADINGS.items() for heading in headings
-}
-# A heading is "Name:" at the start of a line, or a line of capitals on its own.
+# Section names used in gold evidence, each with the words that open such a section in a
+# heading. Checked in this order: the first section with a word in the heading wins, so
+# "past medical history" is pmh before "history" makes it hpi. A word ending in "*" matches
+# as a prefix ("med*" matches "meds", "medications").
+SECTION_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("family_history", ("family", "fh", "fhx")),
+    ("social_history", ("social", "sh")),
+    ("allergies", ("allerg*", "all")),
+    ("immunizations", ("immuniz*", "vaccin*")),
+    ("labs", (
+        "lab*", "hematology", "haematology", "chemistry", "biochemistry", "immunology",
+        "serolog*", "urinalysis", "urine", "flow", "subsets", "results", "data", "cbc", "cmp",
+        "collected", "collection", "drawn", "specimen", "infectious", "microbiology", "virology",
+    )),
+    ("medications", ("med", "meds", "medication*", "treatment history", "prior therap*")),
+    ("ros", ("ros", "review of systems")),
+    ("psh", ("psh", "surgical")),
+    ("pmh", ("pmh", "past medical", "problem*", "diagnos*", "dx")),
+    ("imaging", (
+        "echo*", "ecg", "ekg", "tte", "cxr", "mri", "ct", "imaging", "studies", "radiology",
+        "pathology", "ventricle", "valves", "pericardium",
+    )),
+    ("physical_exam", (
+        "exam*", "vital*", "pe", "o/e", "objective", "o", "gen", "heent", "cv", "resp", "msk",
+        "neuro", "skin", "lungs", "heart", "abd", "ext", "joints", "mouth", "lymph", "chest",
+    )),
+    ("assessment_plan", (
+        "assessment*", "plan", "a/p", "impression*", "recommendation*", "recs", "mdm",
+        "dispo*", "discussion", "follow*",
+    )),
+    ("hospital_course", ("course", "infusion")),
+    ("hpi", (
+        "hpi", "history of present illness", "interval*", "subjective", "s", "cc",
+        "chief complaint", "reason", "triage", "presenting", "history", "called",
+    )),
+)
+# A heading: "Name:" at the start of a line (dates allowed, as in "Labs 05/01:", but no
+# sentence break before the colon), or a line without lower-case letters ("HEMATOLOGY").
 _HEADING = re.compile(
-    r"^[ \t]*(?:([A-Za-z][A-Za-z /&()-]{0,40}?)[ \t]*:|([A-Z][A-Z /&()-]{1,40}?)[ \t]*$)",
+    r"^[ \t]*(?:([A-Za-z](?:[^:\n.]|\.(?! )){0,50}?)[ \t]*:|([A-Z][^a-z\n]{1,60}?)[ \t]*$)",
     re.MULTILINE,
 )
+
+
+def heading_section(heading: str) -> str | None:
+    """The section a heading opens, or None for a heading that names no known section."""
+    lowered = heading.lower()
+    words = re.findall(r"[a-z/]+", lowered)
+    for section, keywords in SECTION_KEYWORDS:
+        for keyword in keywords:
+            if " " in keyword:
+                if keyword in lowered:
+                    return section
+            elif keyword.endswith("*"):
+                if any(word.startswith(keyword[:-1]) for word in words):
+                    return section
+            elif keyword in words:
+                return section
+    return None
 
 
 class SpanNotFound(LookupError):
@@ -196,15 +205,19 @@ def all_word_spans(text: str, needle: str) -> list[tuple[int, int]]:
 
 
 def section_at(text: str, offset: int) -> str:
-    """The section an offset falls in: the nearest known heading before it, else ``other``."""
+    """The section an offset falls in, for the ``section`` of gold evidence.
+
+    The nearest heading before the offset that names a known section decides; a report's
+    capitalised title counts as a heading (a LABORATORY report is ``labs``). Text before
+    any such heading is ``other``.
+    """
     best = "other"
     for match in _HEADING.finditer(text):
         if match.start() > offset:
             break
-        heading = match.group(1) or match.group(2)
-        name = SECTION_NAMES.get(re.sub(r"\s+", " ", heading.strip().lower()))
-        if name:
-            best = name
+        section = heading_section(match.group(1) or match.group(2))
+        if section:
+            best = section
     return best
 
 
@@ -347,17 +360,20 @@ def entities_from_spec(text: str, specs: Iterable[Mapping[str, Any]]) -> list[En
         if spec.get("all"):
             later.append(spec)
             continue
-        start, end = find_span(
-            text, spec["text"], spec.get("occurrence", 0), spec.get("within"),
-            spec.get("within_occurrence", 0),
-        )
+        try:
+            start, end = find_span(
+                text, spec["text"], spec.get("occurrence", 0), spec.get("within"),
+                spec.get("within_occurrence", 0),
+            )
+        except SpanNotFound as exc:
+            raise SpanNotFound(f"{exc} ({spec['concept']})") from exc
         if (start, end) in placed:
-            raise ValueError(f"two entities on span {start}:{end}")
+            raise ValueError(f"two entities on span {start}:{end} ({spec['concept']})")
         placed[(start, end)] = make(spec, start, end)
     for spec in later:
         spans = all_word_spans(text, spec["text"])
         if not spans:
-            raise SpanNotFound("an 'all' entity matched nothing")
+            raise SpanNotFound(f"an 'all' entity matched nothing ({spec['concept']})")
         for start, end in spans:
             if not any(s <= start and end <= e for s, e in placed):
                 placed[(start, end)] = make(spec, start, end)
@@ -488,9 +504,10 @@ def _check_notes(where: str, ent: Entity, concepts: Mapping[str, str]) -> list[s
             out.append(f"{where}: demographic concept must be age or sex, not {concept!r}")
     elif concept in DEMOGRAPHIC_CONCEPTS:
         out.append(f"{where}: concept {concept!r} needs entity type Demographic")
-    elif concepts:
+    else:
         kind = concepts.get(concept)
-        if kind is None:
+        # A kind's vocabulary may not be written yet: only check kinds that have one.
+        if kind is None and ENTITY_TYPES.get(ent.type) in set(concepts.values()):
             out.append(f"{where}: concept {concept!r} is in no patterns/ vocabulary")
         elif kind and kind != ENTITY_TYPES.get(ent.type):
             out.append(f"{where}: concept {concept!r} is a {kind}, not a {ent.type}")
@@ -592,9 +609,11 @@ def check_patient(path: Path, patient: Any, root: Path) -> list[str]:
         out.append(f"{name}: patient_id does not match the file name")
     if patient["sex"] not in {"F", "M"}:
         out.append(f"{name}: sex must be F or M")
-    for key in ("birth_date", "screening_date"):
-        if _iso(patient[key]) is None:
-            out.append(f"{name}: {key} is not an ISO date")
+    if _iso(patient["screening_date"]) is None:
+        out.append(f"{name}: screening_date is not an ISO date")
+    # The CONTRACT makes birth_date optional: null says the chart does not give it.
+    if patient["birth_date"] is not None and _iso(patient["birth_date"]) is None:
+        out.append(f"{name}: birth_date is not an ISO date (or null)")
     if not patient["trials"] or not set(patient["trials"]) <= {"blinatumomab-sle", "n2c2-2018"}:
         out.append(f"{name}: trials must list blinatumomab-sle and/or n2c2-2018")
     for entry in patient["notes"]:
@@ -698,6 +717,8 @@ def built_files(root: Path = DEFAULT_ROOT) -> dict[str, str]:
                 "birth_date": str(patient["birth_date"]),
                 "text": read_note_text(root / "notes" / f"{entry['note_id']}.txt"),
             }
+            if patient["birth_date"] is None:
+                del record["birth_date"]
             key = (record["patient_id"], record["date"], record["note_id"])
             note_lines.append((key, json.dumps(record, ensure_ascii=False)))
     files = {"notes.jsonl": "".join(line + "\n" for _, line in sorted(note_lines))}

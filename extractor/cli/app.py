@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from extractor.cli import assertion, evaluate, extract, package
+from extractor.cli import assertion, batch, evaluate, export, extract, package, report, review, screen, serve, trials
 
 app = typer.Typer(
     name="extractor",
@@ -18,6 +18,14 @@ app = typer.Typer(
 app.command("extract")(extract.extract)
 app.command("assert")(assertion.assert_command)
 app.command("package")(package.package)
+app.command("serve")(serve.serve)
+app.command("screen")(screen.screen)
+app.command("trials")(trials.trials)
+app.command("batch")(batch.batch)
+app.command("export")(export.export)
+app.command("report")(report.report)
+app.command("review")(review.review)
+app.command("export-reviews")(review.export_reviews)
 app.add_typer(evaluate.app, name="evaluate")
 
 

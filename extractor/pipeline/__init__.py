@@ -4,6 +4,7 @@ from scispacy.abbreviation import AbbreviationDetector  # noqa: F401  (registers
 
 from extractor.pipeline import (  # noqa: F401  (registration side effects)
     assemble,
+    assertion_model,
     concepts,
     context,
     demographics,

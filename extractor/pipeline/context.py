@@ -31,7 +31,10 @@ CATEGORIES = (
 )
 DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
 # Words that are a lab's result, not a negation of the lab having been done.
-RESULT_WORDS = {"negative", "neg", "(-)", "not detected", "undetectable", "-ve for", "negative for"}
+RESULT_WORDS = {
+    "negative", "neg", "(-)", "not detected", "undetectable", "-ve for", "negative for",
+    "non", "nonreactive", "non-reactive",
+}
 
 
 class ContextRuleGroup(BaseModel):
@@ -64,6 +67,11 @@ class ContextFile(BaseModel):
 def load_context_rules(path: Path | None = None) -> ContextFile:
     """The ConText trigger file, validated."""
     return load_model(ContextFile, path or patterns_dir() / "context.yaml")
+
+
+def _inside(cue: dict[str, Any], other: dict[str, Any] | None) -> bool:
+    """True when ``cue`` lies within ``other`` ("history of" inside "no history of")."""
+    return other is not None and other["char_start"] <= cue["char_start"] and cue["char_end"] <= other["char_end"]
 
 
 class ContextTagger:
@@ -139,7 +147,7 @@ class ContextTagger:
             experiencer = "other"
         else:
             experiencer = (section.experiencer if section else None) or "patient"
-        if "HISTORICAL" in categories:
+        if "HISTORICAL" in categories and not _inside(categories["HISTORICAL"], categories.get("NEGATED_EXISTENCE")):
             temporality = "historical"
         else:
             temporality = (section.temporality if section else None) or "current"

@@ -254,7 +254,9 @@ def _preceding_date(doc: Doc, ent: Span, dates: list[dict[str, Any]]) -> dict[st
     text = doc.text
     before = [
         d for d in dates
-        if section_start <= d["char_start"] < ent.start_char and not _shares_line(text, d, dates)
+        if section_start <= d["char_start"] < ent.start_char
+        and not _shares_line(text, d, dates)
+        and not d.get("not_result_date")
     ]
     return before[-1] if before else None
 

@@ -201,13 +201,15 @@ class MedicationReader:
             details.pop("_status_from_default", None)
             return
         sent = ent.sent
-        best: tuple[int, str] | None = None
+        best: tuple[int, int, str] | None = None
         for role, regex in self._roles.items():
             for match in regex.finditer(doc.text, sent.start_char, sent.end_char):
-                distance = abs(match.start() - time["char_start"])
-                if best is None or distance < best[0]:
-                    best = (distance, role)
-        role = best[1] if best is not None else None
+                # the cue nearest the time wins; of cues ending together, the longest
+                # ("unchanged since" over "since")
+                key = (abs(match.end() - time["char_start"]), -(match.end() - match.start()))
+                if best is None or key < best[:2]:
+                    best = (*key, role)
+        role = best[2] if best is not None else None
         if role is not None:
             details[role] = time
         from_default = details.pop("_status_from_default", False)

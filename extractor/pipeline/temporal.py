@@ -18,7 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.extensions import register_extensions
-from extractor.resources import load_model, patterns_dir
+from extractor.resources import concepts_by_id, load_model, patterns_dir
 
 RESOLVERS = ("date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age")
 HISTORICAL_KINDS = {"CONDITION", "INFECTION", "PROCEDURE", "VACCINE"}
@@ -46,6 +46,8 @@ class TimeFile(BaseModel):
     version: int | str
     source: str
     license: str
+    chronic_categories: tuple[str, ...]
+    not_result_date_cues: tuple[str, ...]
     months: dict[str, int]
     numbers: dict[str, int]
     units: dict[str, str]
@@ -80,6 +82,7 @@ class TimeNormalizer:
         self.rules: TimeFile = load_model(TimeFile, Path(rules) if rules else patterns_dir() / "time.yaml")
         self._compiled = [(rule, re.compile(rule.regex, re.IGNORECASE)) for rule in self.rules.rules]
         self.historical_after = dt.timedelta(days=historical_after_days)
+        self._concepts = concepts_by_id()
 
     # ------------------------------------------------------------------ finding
     def find(self, text: str, note_date: dt.date | None) -> list[dict[str, Any]]:
@@ -162,6 +165,9 @@ class TimeNormalizer:
     def __call__(self, doc: Doc) -> Doc:
         note_date = _iso(doc._.note_date)
         expressions = self.find(doc.text, note_date)
+        for expression in expressions:
+            if self._on_cue_line(doc.text, expression["char_start"]):
+                expression["not_result_date"] = True  # a birth or admission date, not a result's
         doc._.time_expressions = expressions
         if not expressions:
             return doc
@@ -178,13 +184,26 @@ class TimeNormalizer:
                 continue
             nearest = min(candidates, key=lambda e: _distance(ent.start_char, ent.end_char, e))
             ent._.time = nearest
-            if ent.label_ in HISTORICAL_KINDS and note_date is not None:
+            if self._dates_make_historical(ent) and note_date is not None:
                 latest = nearest.get("end") or nearest.get("date")
                 if latest is not None and _iso(latest) < note_date - self.historical_after:
                     context = dict(ent._.context or {})
                     context["temporality"] = "historical"
                     ent._.context = context
         return doc
+
+    def _on_cue_line(self, text: str, char: int) -> bool:
+        start = text.rfind("\n", 0, char) + 1
+        end = text.find("\n", char)
+        line = text[start : len(text) if end == -1 else end].lower()
+        return any(re.search(rf"(?<!\w){re.escape(cue)}(?!\w)", line) for cue in self.rules.not_result_date_cues)
+
+    def _dates_make_historical(self, ent: Any) -> bool:
+        """Whether an old date makes this mention historical (not for chronic conditions)."""
+        if ent.label_ not in HISTORICAL_KINDS:
+            return False
+        concept = self._concepts.get(ent._.concept or "")
+        return concept is None or concept.attrs.get("category") not in self.rules.chronic_categories
 
     def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
         """Rules are package data; nothing to save."""

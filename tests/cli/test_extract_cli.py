@@ -18,7 +18,8 @@ def test_extract_sample_chart(tmp_path: Path, sample_notes_path: Path) -> None:
     result = runner.invoke(app, ["extract", str(sample_notes_path), "-o", str(out)])
     assert result.exit_code == 0, result.output
     facts = [json.loads(line) for line in out.read_text().splitlines()]
-    texts = {json.loads(line)["note_id"]: json.loads(line)["text"] for line in sample_notes_path.read_text().splitlines()}
+    records = [json.loads(line) for line in sample_notes_path.read_text().splitlines()]
+    texts = {record["note_id"]: record["text"] for record in records}
     assert {f["concept"] for f in facts} >= {"sle", "prednisone", "hemoglobin"}
     for fact in facts:
         ev = fact["evidence"]

@@ -1,0 +1,229 @@
+"""Where batch tasks run: in this process, in local worker processes, or on a Dask cluster.
+
+All three take the same task functions (``extractor.batch.work``) and plain-data
+arguments, so a laptop run, a run on 16 local cores and a run on a SLURM or Kubernetes
+Dask cluster execute the same code. A worker that dies (killed, out of memory, crashed
+in native code) surfaces as ``WorkerLost`` from ``result()``; the runner then retries
+the notes it held one at a time to find the one that kills.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+
+class WorkerLost(RuntimeError):
+    """The worker running a task died before returning its result."""
+
+
+class Executor(Protocol):
+    """Runs task functions somewhere; ``workers`` is how many tasks can run at once."""
+
+    name: str
+    workers: int
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any: ...
+
+    def wait(self, handles: Sequence[Any], timeout: float | None) -> list[Any]:
+        """The handles among ``handles`` that completed, waiting up to ``timeout`` for one."""
+
+    def result(self, handle: Any) -> Any:
+        """The task's return value; its exception; ``WorkerLost`` if its worker died."""
+
+    def share(self, value: Any) -> Any:
+        """``value`` in the form to pass to many tasks (sent once to each Dask worker)."""
+
+
+class InlineExecutor:
+    """Runs each task at once in this process: no parallelism, for debugging and tests."""
+
+    name = "inline"
+    workers = 1
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future[Any]:
+        future: cf.Future[Any] = cf.Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    def wait(self, handles: Sequence[Any], timeout: float | None) -> list[Any]:
+        return list(handles)
+
+    def result(self, handle: cf.Future[Any]) -> Any:
+        return handle.result()
+
+    def share(self, value: Any) -> Any:
+        return value
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker when the main process is gone (killed with SIGKILL, say)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _start_worker(parent: int) -> None:
+    """Worker-process initialiser: never outlive the main process."""
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+class WorkersUnavailable(RuntimeError):
+    """Worker processes cannot start, or keep dying: the run stops (and resumes later)."""
+
+
+# A spaCy vocabulary keeps every new word form it sees: over millions of notes a worker
+# would grow without bound, so each process is replaced after this many tasks.
+TASKS_PER_WORKER = 500
+
+
+class ProcessExecutor:
+    """Local worker processes (spawned: nothing of the main process is inherited), each
+    loading the pipeline once, on its first task, and replaced after ``TASKS_PER_WORKER``
+    tasks."""
+
+    name = "processes"
+
+    def __init__(self, workers: int) -> None:
+        from extractor.batch.work import worker_stats
+
+        self.workers = workers
+        self._pool = self._new_pool()
+        try:
+            self._pool.submit(worker_stats).result()
+        except BrokenProcessPool as exc:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            raise WorkersUnavailable(
+                "worker processes could not start (a script calling run_batch needs an "
+                "`if __name__ == '__main__':` guard); --workers 0 runs in this process"
+            ) from exc
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
+            max_tasks_per_child=TASKS_PER_WORKER,
+        )
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future[Any]:
+        try:
+            return self._pool.submit(fn, *args)
+        except BrokenProcessPool:  # a worker died earlier: start afresh
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return self._pool.submit(fn, *args)
+
+    def wait(self, handles: Sequence[Any], timeout: float | None) -> list[Any]:
+        done, _ = cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        return list(done)
+
+    def result(self, handle: cf.Future[Any]) -> Any:
+        try:
+            return handle.result()
+        except BrokenProcessPool as exc:
+            raise WorkerLost(str(exc)) from exc
+
+    def share(self, value: Any) -> Any:
+        return value
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Tasks on a Dask distributed cluster; each worker thread loads the pipeline on its
+    first task. Run workers with one thread each (``--nthreads 1``) and as many worker
+    processes as cores: spaCy pipelines are not shared between threads."""
+
+    name = "dask"
+
+    def __init__(self, client: Any, owned: Sequence[Any] = ()) -> None:
+        self.client = client
+        self._owned = owned  # what this executor started, and closes: its client, its cluster
+        threads = client.nthreads()
+        self.workers = sum(threads.values()) or 1
+
+    @classmethod
+    def connect(cls, address: str, workers: int) -> DaskExecutor:
+        """``local`` starts a LocalCluster of ``workers`` single-threaded processes; anything
+        else is a scheduler address (``tcp://scheduler:8786``)."""
+        from distributed import Client, LocalCluster
+
+        if address == "local":
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            client = Client(cluster)
+            return cls(client, (client, cluster))
+        try:
+            client = Client(address, timeout=30)
+            client.wait_for_workers(1, timeout=300)
+        except (OSError, TimeoutError) as exc:
+            raise WorkersUnavailable(
+                f"cannot reach the Dask scheduler at {address}, or it has no worker ({type(exc).__name__})"
+            ) from exc
+        return cls(client, (client,))
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False)
+
+    def wait(self, handles: Sequence[Any], timeout: float | None) -> list[Any]:
+        from distributed import wait
+
+        try:
+            done, _ = wait(list(handles), timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return []
+        return list(done)
+
+    def result(self, handle: Any) -> Any:
+        from distributed import KilledWorker
+
+        try:
+            return handle.result()
+        except KilledWorker as exc:
+            raise WorkerLost(str(exc)) from exc
+
+    def share(self, value: Any) -> Any:
+        return self.client.scatter(value, broadcast=True)
+
+    def close(self) -> None:
+        for resource in self._owned:
+            resource.close()
+
+
+@contextmanager
+def open_executor(workers: int, dask: str | Any | None = None) -> Iterator[Executor]:
+    """The executor a run asks for: a Dask client or address, else ``workers`` local
+    processes, else (``workers == 0``) this process."""
+    if dask is not None:
+        executor: Any = (
+            DaskExecutor.connect(dask, max(workers, 1)) if isinstance(dask, str) else DaskExecutor(dask)
+        )
+    elif workers == 0:
+        executor = InlineExecutor()
+    else:
+        executor = ProcessExecutor(workers)
+    try:
+        yield executor
+    finally:
+        close = getattr(executor, "close", None)
+        if close is not None:
+            close()

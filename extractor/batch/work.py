@@ -1,0 +1,222 @@
+"""What a batch worker does: extract one batch of notes, or screen one batch of patients.
+
+The functions here take and return plain data, so the same code runs in the main
+process, in a local worker process or on a Dask worker anywhere. A spaCy pipeline
+(with its medspaCy objects) never crosses a process boundary: each worker thread loads
+its own, once, on its first task (``pipeline()``).
+
+A note that raises, or runs past its time limit, or is larger than the size limit,
+comes back as a failed ``NoteResult`` with a reason that names the exception type and
+the pipeline stage, never the note's text; the other notes of the batch go on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from spacy.language import Language
+
+import extractor
+from extractor.facts import Fact
+from extractor.notes import Note
+
+# (note_id, patient_id, ISO date or None, text): all a worker needs to extract a note
+NoteTask = tuple[str, str, str | None, str]
+# a row of the store's facts table (extractor.store.FACT_SCHEMA)
+FactRow = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-note limits: a note over either fails alone, with its reason recorded."""
+
+    max_chars: int = 1_000_000
+    seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class NoteResult:
+    note_id: str
+    failure: str | None  # None when the note was processed
+    facts: list[FactRow] = field(default_factory=list)
+    milliseconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class WorkerStats:
+    """Which worker ran a task, and its peak resident memory so far."""
+
+    worker: str
+    peak_rss_mb: float
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    notes: list[NoteResult]
+    stats: WorkerStats
+
+
+@dataclass(frozen=True)
+class PatientResult:
+    patient_id: str
+    verdict: dict[str, Any] | None  # the CONTRACT verdict line; None when screening failed
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class ScreenResult:
+    patients: list[PatientResult]
+    stats: WorkerStats
+
+
+_local = threading.local()
+
+
+def pipeline() -> Language:
+    """This thread's pipeline, loaded on first use (spaCy pipelines are not shared by threads)."""
+    nlp = getattr(_local, "nlp", None)
+    if nlp is None:
+        nlp = _local.nlp = extractor.load()
+    return nlp
+
+
+def worker_stats() -> WorkerStats:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes
+    peak_mb = peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+    return WorkerStats(f"{socket.gethostname()}:{os.getpid()}", peak_mb)
+
+
+class NoteTimeout(BaseException):
+    """A note ran past its time limit (a BaseException: a stage's ``except Exception`` lets it through)."""
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise NoteTimeout
+
+
+@contextmanager
+def hard_time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` with ``NoteTimeout`` (SIGALRM).
+
+    Signals reach only a process's main thread, which is where local worker processes
+    and the in-process executor run notes. On other threads (a Dask worker's task
+    threads) the pipeline's own check between stages is the limit.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame of a traceback as file:line: where, never what (no note text)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "?"
+    last = frames[-1]
+    return f"{os.path.basename(last.filename)}:{last.lineno}"
+
+
+def extract_note(nlp: Language, task: NoteTask, limits: Limits) -> NoteResult:
+    """Facts of one note as rows of the facts table, or the reason it failed."""
+    note_id, patient_id, date, text = task
+    started = time.perf_counter()
+    if len(text) > limits.max_chars:
+        return NoteResult(note_id, f"note too large: {len(text)} characters, limit {limits.max_chars}")
+    stage = "tokenizer"
+    deadline = time.monotonic() + limits.seconds
+    try:
+        with hard_time_limit(limits.seconds):
+            doc = extractor.make_doc(nlp, text, note_id, dt.date.fromisoformat(date) if date else None)
+            for name, component in nlp.pipeline:
+                stage = name
+                doc = component(doc)
+                if time.monotonic() > deadline:
+                    raise NoteTimeout
+        stage = "facts"
+        facts = [
+            Fact.model_validate({**record, "patient_id": patient_id}) for record in doc._.fact_records or ()
+        ]
+        rows = [fact_row(fact, seq) for seq, fact in enumerate(facts)]
+    except NoteTimeout:
+        return NoteResult(note_id, f"time limit exceeded: over {limits.seconds:g} s (in {stage})")
+    except Exception as exc:  # a note's fault must not stop the run: recorded, then next note
+        return NoteResult(note_id, f"{type(exc).__name__} in {stage} at {_where(exc)}")
+    return NoteResult(note_id, None, rows, (time.perf_counter() - started) * 1000)
+
+
+def fact_row(fact: Fact, seq: int) -> FactRow:
+    """A fact as a row of the facts table: the columns SQL asks about, and the whole fact."""
+    evidence, lab = fact.evidence, fact.lab
+    when = fact.time.date if fact.time is not None and fact.time.date is not None else fact.note_date
+    return (
+        evidence.note_id,
+        fact.patient_id,
+        seq,
+        fact.kind.value,
+        fact.concept,
+        fact.label,
+        fact.assertion.value,
+        fact.experiencer.value,
+        fact.temporality.value,
+        evidence.section,
+        evidence.char_start,
+        evidence.char_end,
+        evidence.text,
+        when,
+        lab.canonical_value if lab is not None else None,
+        lab.canonical_unit if lab is not None else None,
+        json.dumps(fact.to_json_dict(), ensure_ascii=False, allow_nan=False),
+    )
+
+
+def extract_batch(tasks: Sequence[NoteTask], limits: Limits) -> ExtractResult:
+    """Extract every note of a batch with this worker's pipeline."""
+    nlp = pipeline()
+    return ExtractResult([extract_note(nlp, task, limits) for task in tasks], worker_stats())
+
+
+def screen_batch(
+    patients: Sequence[tuple[str, list[dict[str, Any]], list[str]]],
+    trial: Any,
+    screening_date: dt.date | None,
+) -> ScreenResult:
+    """Verdicts for a batch of patients, each from all of their notes and stored facts.
+
+    ``trial`` is an ``extractor.screening.Trial`` (plain data; it pickles).
+    """
+    from extractor.screening import screen_patient
+
+    results = []
+    for patient_id, notes, facts in patients:
+        try:
+            verdict = screen_patient(
+                [Note(**note) for note in notes],
+                [Fact.model_validate_json(fact) for fact in facts],
+                trial,
+                screening_date,
+            )
+            results.append(PatientResult(patient_id, verdict.to_contract_dict()))
+        except Exception as exc:  # one patient's fault must not stop the others
+            results.append(PatientResult(patient_id, None, f"{type(exc).__name__} at {_where(exc)}"))
+    return ScreenResult(results, worker_stats())

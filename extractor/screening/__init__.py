@@ -1,0 +1,112 @@
+"""Trial screening: a patient's facts, across all notes, judged criterion by criterion.
+
+Public API:
+    load_trial(id_or_path) -> Trial          a bundled trial id or a trial YAML path
+    bundled_trials() -> list[str]            ids of the bundled trials
+    screen_patient(notes, facts, trial, screening_date=None) -> PatientVerdict
+    screen(notes, trial, screening_date=None, nlp=None) -> Iterator[PatientVerdict]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from extractor.facts import Fact
+from extractor.notes import Note
+from extractor.resources import trials_dir
+from extractor.screening.engine import Scope
+from extractor.screening.errors import TrialError, TrialErrors
+from extractor.screening.language import Criterion, Trial, load_trial_file
+from extractor.screening.outcome import Status
+from extractor.screening.patient import PatientRecord
+from extractor.screening.predicates import Context
+from extractor.screening.verdict import CriterionResult, Overall, PatientVerdict
+
+__all__ = [
+    "Criterion",
+    "CriterionResult",
+    "Overall",
+    "PatientVerdict",
+    "Status",
+    "Trial",
+    "TrialError",
+    "bundled_trials",
+    "evaluate_criterion",
+    "load_trial",
+    "screen",
+    "screen_patient",
+]
+
+PERSON_ONLY_REASON = "only a person can decide this; not judged from the chart"
+
+
+def bundled_trials() -> list[str]:
+    """Ids of the trials shipped with the package (``corpora/trials/*.yaml``)."""
+    return sorted(path.stem for path in trials_dir().glob("*.yaml"))
+
+
+def load_trial(id_or_path: str | Path) -> Trial:
+    """A bundled trial by id, or a trial file by path; validated and compiled."""
+    path = Path(id_or_path)
+    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+        return load_trial_file(path)
+    bundled = trials_dir() / f"{id_or_path}.yaml"
+    if not bundled.is_file():
+        available = ", ".join(bundled_trials()) or "none"
+        raise TrialError(TrialErrors.T004.format(name=str(id_or_path), available=available))
+    return load_trial_file(bundled)
+
+
+def evaluate_criterion(criterion: Criterion, context: Context) -> CriterionResult:
+    """One criterion for one patient; silence everywhere gives the criterion's ``absent``."""
+    if criterion.person_only or criterion.rule is None:
+        return CriterionResult(
+            criterion.id, criterion.type, Status.UNKNOWN, PERSON_ONLY_REASON, person_only=True
+        )
+    silence = Status.UNKNOWN if criterion.absent is Status.UNKNOWN else Status.NOT_MET
+    outcome = criterion.rule.evaluate(Scope(context, silence))
+    if outcome.silent:
+        return CriterionResult(
+            criterion.id, criterion.type, criterion.absent,
+            f"nothing relevant in the chart: {outcome.reason}",
+        )
+    return CriterionResult(
+        criterion.id, criterion.type, outcome.status, outcome.reason, outcome.evidence
+    )
+
+
+def screen_patient(
+    notes: Sequence[Note],
+    facts: Iterable[Fact],
+    trial: Trial,
+    screening_date: dt.date | None = None,
+) -> PatientVerdict:
+    """Every criterion of ``trial`` for one patient, from all of the patient's notes.
+
+    ``screening_date`` defaults to the date of the patient's latest note; notes written
+    after it are not read.
+    """
+    patient = PatientRecord(list(notes), facts, screening_date)
+    context = Context(patient)
+    results = tuple(evaluate_criterion(c, context) for c in trial.criteria)
+    return PatientVerdict(patient.patient_id, trial.name, patient.screening_date, results)
+
+
+def screen(
+    notes: Iterable[Note],
+    trial: Trial,
+    screening_date: dt.date | None = None,
+    nlp: object | None = None,
+) -> Iterator[PatientVerdict]:
+    """Extract facts from every note, then judge each patient (in order of first note)."""
+    from extractor import extract_notes  # deferred: loads the spaCy pipeline
+
+    by_patient: dict[str, tuple[list[Note], list[Fact]]] = {}
+    for note, facts in extract_notes(notes, nlp=nlp):
+        own_notes, own_facts = by_patient.setdefault(note.patient_id, ([], []))
+        own_notes.append(note)
+        own_facts.extend(facts)
+    for own_notes, own_facts in by_patient.values():
+        yield screen_patient(own_notes, own_facts, trial, screening_date)

@@ -1,0 +1,308 @@
+"""The trial language: a YAML file of criteria, validated at load, compiled to rule trees.
+
+```yaml
+schema: trial/v1
+name: my-trial            # the trial id
+title: ...
+description: ...
+version: 1
+source: ...
+license: ...
+criteria:
+  - id: inc-hemoglobin
+    type: inclusion       # or exclusion
+    text: "Hemoglobin >= 80 g/L."
+    absent: unknown       # what silence in the chart means: unknown | not_met | met
+    rule:
+      lab: {concept: hemoglobin, compare: ">= 80 g/L"}
+  - id: inc-consent
+    type: inclusion
+    text: "Written informed consent."
+    absent: unknown
+    person_only: true     # only a person can decide: always unknown
+```
+
+A rule is one mapping: ``all: [...]``, ``any: [...]``, ``not: {...}``, ``at_least: n`` with
+``of: [...]``, ``first_of: [...]`` (the first rule that finds anything decides),
+``review: {...}`` (when it holds, a person must judge: unknown), ``sufficient: {...}`` (a
+proxy that can show the criterion holds but not that it fails), or a predicate name with
+its parameters (see ``extractor.screening.predicates``). Every error names the file, the
+line and the criterion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from extractor.screening.engine import (
+    AllNode,
+    AnyNode,
+    AtLeastNode,
+    FirstOfNode,
+    Node,
+    NotNode,
+    PredicateNode,
+    ReviewNode,
+    SufficientNode,
+)
+from extractor.screening.errors import TrialError, TrialErrors
+from extractor.screening.outcome import Status
+from extractor.screening.predicates import PREDICATES
+
+SCHEMA = "trial/v1"
+
+
+class Located(dict[str, Any]):
+    """A YAML mapping that remembers the line it starts on and the line of each key."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader whose mappings are ``Located`` and whose duplicate keys are errors."""
+
+    path: str = "<trial>"
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Located:
+    loader.flatten_mapping(node)
+    mapping = Located()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in mapping:
+            raise TrialError(TrialErrors.T006.format(path=loader.path, line=line, key=key))
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[str(key)] = line
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_located(path: Path) -> Any:
+    """Parse a YAML file keeping line numbers; errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TrialError(TrialErrors.T005.format(path=path, problem=type(exc).__name__)) from exc
+    loader = _LineLoader(text)
+    loader.path = str(path)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else "?"
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise TrialError(TrialErrors.T001.format(path=path, line=line, problem=problem)) from exc
+    finally:
+        loader.dispose()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class CriterionSpec(_Strict):
+    """One criterion as written in the trial file."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    type: Literal["inclusion", "exclusion"]
+    text: str = Field(min_length=1)
+    absent: Status
+    person_only: bool = False
+    rule: Any = None
+
+    @model_validator(mode="after")
+    def _rule_or_person(self) -> CriterionSpec:
+        if self.person_only and self.rule is not None:
+            raise ValueError("a person_only criterion has no rule")
+        if not self.person_only and self.rule is None:
+            raise ValueError("give a rule, or person_only: true")
+        return self
+
+
+class TrialFile(_Strict):
+    """A trial file: the header every rule file carries, then its criteria."""
+
+    schema_: Literal["trial/v1"] = Field(alias="schema")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    description: str
+    version: int | str
+    source: str
+    license: str
+    criteria: tuple[CriterionSpec, ...] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A compiled criterion: its contract fields and its rule tree."""
+
+    id: str
+    type: str
+    text: str
+    absent: Status
+    person_only: bool
+    rule: Node | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A compiled trial: header fields and criteria in file order."""
+
+    name: str
+    title: str
+    description: str
+    version: int | str
+    source: str
+    license: str
+    criteria: tuple[Criterion, ...]
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.name
+
+
+def load_trial_file(path: Path) -> Trial:
+    """Read, validate and compile one trial file."""
+    raw = read_located(path)
+    if not isinstance(raw, dict):
+        raise TrialError(TrialErrors.T002.format(path=path, line=1, problem="the file is not a mapping"))
+    try:
+        spec = TrialFile.model_validate(raw)
+    except ValidationError as exc:
+        raise _schema_error(exc, raw, path) from exc
+    raw_criteria = raw["criteria"]
+    seen: dict[str, int] = {}
+    criteria = []
+    for index, item in enumerate(spec.criteria):
+        line = _line(raw_criteria[index])
+        if item.id in seen:
+            raise TrialError(
+                TrialErrors.T003.format(
+                    path=path, line=line, criterion=item.id,
+                    problem=f"id already used by the criterion on line {seen[item.id]}",
+                )
+            )
+        seen[item.id] = line
+        rule = None
+        if item.rule is not None:
+            rule = _Compiler(path, item.id).compile(item.rule, raw_criteria[index].key_lines.get("rule", line))
+        criteria.append(
+            Criterion(item.id, item.type, item.text, item.absent, item.person_only, rule, line)
+        )
+    return Trial(
+        spec.name, spec.title, spec.description, spec.version, spec.source, spec.license,
+        tuple(criteria), path,
+    )
+
+
+def _line(value: Any, default: int = 1) -> int:
+    return value.line if isinstance(value, Located) else default
+
+
+def _schema_error(exc: ValidationError, raw: Located, path: Path) -> TrialError:
+    """The first validation error, with its criterion id and line when it is in one."""
+    error = exc.errors()[0]
+    loc = error["loc"]
+    where = ".".join(str(part) for part in loc)
+    problem = f"{where}: {error['msg']}"
+    if len(loc) >= 2 and loc[0] == "criteria" and isinstance(loc[1], int):
+        entry = raw["criteria"][loc[1]]
+        if isinstance(entry, Located):
+            field = str(loc[2]) if len(loc) > 2 else ""
+            line = entry.key_lines.get(field, entry.line)
+            criterion = entry.get("id", f"#{loc[1] + 1}")
+            inner = ".".join(str(part) for part in loc[2:]) or "criterion"
+            return TrialError(
+                TrialErrors.T003.format(
+                    path=path, line=line, criterion=criterion, problem=f"{inner}: {error['msg']}"
+                )
+            )
+    line = raw.key_lines.get(str(loc[0]), raw.line) if loc else raw.line
+    return TrialError(TrialErrors.T002.format(path=path, line=line, problem=problem))
+
+
+_LOGIC = ("all", "any", "not", "at_least", "first_of", "review", "sufficient")
+
+
+class _Compiler:
+    """Turns one criterion's rule mapping into a node tree, failing with the line."""
+
+    def __init__(self, path: Path, criterion: str) -> None:
+        self.path = path
+        self.criterion = criterion
+
+    def fail(self, line: int, problem: str) -> TrialError:
+        return TrialError(
+            TrialErrors.T003.format(path=self.path, line=line, criterion=self.criterion, problem=problem)
+        )
+
+    def compile(self, raw: Any, line: int) -> Node:
+        line = _line(raw, line)
+        if not isinstance(raw, dict) or not raw:
+            raise self.fail(
+                line,
+                "a rule is a mapping with one key: one of " + ", ".join(_LOGIC)
+                + " or a predicate (" + ", ".join(sorted(PREDICATES)) + ")",
+            )
+        if "at_least" in raw:
+            return self._at_least(raw, line)
+        if len(raw) != 1:
+            raise self.fail(line, f"a rule has exactly one key, found {', '.join(map(str, raw))}")
+        key, value = next(iter(raw.items()))
+        key_line = raw.key_lines.get(str(key), line) if isinstance(raw, Located) else line
+        if key in ("all", "any", "first_of"):
+            children = self._children(key, value, key_line)
+            node_type = {"all": AllNode, "any": AnyNode, "first_of": FirstOfNode}[key]
+            return node_type(children, key_line)
+        if key in ("not", "review", "sufficient"):
+            node_type = {"not": NotNode, "review": ReviewNode, "sufficient": SufficientNode}[key]
+            return node_type(self.compile(value, key_line), key_line)
+        return self._predicate(str(key), value, key_line)
+
+    def _children(self, key: str, value: Any, line: int) -> tuple[Node, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(line, f"{key} takes a non-empty list of rules")
+        return tuple(self.compile(item, line) for item in value)
+
+    def _at_least(self, raw: dict[str, Any], line: int) -> Node:
+        if set(raw) != {"at_least", "of"}:
+            raise self.fail(line, "write at_least: n together with of: [rules], nothing else")
+        count = raw["at_least"]
+        children = self._children("of", raw["of"], line)
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= len(children):
+            raise self.fail(line, f"at_least must be a whole number from 1 to {len(children)}")
+        return AtLeastNode(count, children, line)
+
+    def _predicate(self, name: str, value: Any, line: int) -> Node:
+        spec = PREDICATES.get(name)
+        if spec is None:
+            raise self.fail(
+                line,
+                f"unknown rule {name!r}: use one of " + ", ".join(_LOGIC)
+                + " or a predicate (" + ", ".join(sorted(PREDICATES)) + ")",
+            )
+        params = value
+        if not isinstance(value, dict):
+            if spec.params.shorthand is None or value is None:
+                raise self.fail(line, f"{name} takes a mapping of parameters")
+            params = {spec.params.shorthand: value}
+        try:
+            return PredicateNode(spec, spec.params.model_validate(params), line)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'parameters'}: {e['msg']}" for e in exc.errors()
+            )
+            raise self.fail(line, f"{name}: {problems}") from exc

@@ -1,0 +1,207 @@
+"""One patient's chart as screening sees it: every note's facts, copy-forward counted once.
+
+Charts repeat themselves: a problem list or a lab line is pasted into each new note.
+Facts whose sentence is the same text, about the same concept with the same context,
+are one *mention*: cited at its most recent copy, with relative times read from its
+first copy (a pasted "seizure last week" is not re-dated to every later note).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from extractor.facts import Evidence, Fact, Kind, Temporality
+from extractor.notes import Note
+from extractor.screening.timeline import Span
+
+_LAB_CITE_MAX = 120  # widest "Hgb ... 9.6 g/dL" span cited for a lab, in characters
+
+
+@dataclass(frozen=True, eq=False)  # identity: facts hold dicts and do not hash
+class Mention:
+    """A fact as the patient's chart states it, copies merged."""
+
+    fact: Fact  # the most recent copy: the one cited
+    first: Fact  # the first copy: its time expression is the original one
+    first_written: dt.date | None  # date of the note holding the first copy
+    written: dt.date | None  # date of the note holding the most recent copy
+    copies: int
+    span: Span  # the days the statement is about
+    ongoing: bool  # a current statement in the patient's latest note: may still hold
+
+
+class PatientRecord:
+    """A patient's notes and merged mentions, as of a screening date."""
+
+    def __init__(
+        self,
+        notes: Sequence[Note],
+        facts: Iterable[Fact],
+        screening_date: dt.date | None = None,
+    ) -> None:
+        facts = list(facts)
+        self.notes = {note.note_id: note for note in notes}
+        self.patient_id = notes[0].patient_id if notes else _patient_of(facts)
+        dated = [note.date for note in notes if note.date is not None]
+        self.screening_date = screening_date or (max(dated) if dated else None)
+        visible = [d for d in dated if self.screening_date is None or d <= self.screening_date]
+        self.latest_note_date = max(visible) if visible else None
+        kept = [fact for fact in facts if self._visible(fact)]
+        self.mentions: tuple[Mention, ...] = tuple(self._merge(kept))
+
+    def note_date(self, fact: Fact) -> dt.date | None:
+        """The date of the note a fact comes from."""
+        if fact.note_date is not None:
+            return fact.note_date
+        note = self.notes.get(fact.evidence.note_id)
+        return note.date if note is not None else None
+
+    def _visible(self, fact: Fact) -> bool:
+        """Facts written after the screening date were not known on it."""
+        written = self.note_date(fact)
+        return self.screening_date is None or written is None or written <= self.screening_date
+
+    # ------------------------------------------------------------ copy-forward
+    def _merge(self, facts: list[Fact]) -> list[Mention]:
+        ordered = sorted(facts, key=lambda f: (self.note_date(f) or dt.date.min, f.evidence.note_id))
+        groups: dict[tuple[object, ...], list[Fact]] = {}
+        for fact in ordered:
+            groups.setdefault(self._copy_key(fact), []).append(fact)
+        return [self._mention(copies) for copies in groups.values()]
+
+    def _copy_key(self, fact: Fact) -> tuple[object, ...]:
+        context = self._context(fact)
+        where: tuple[object, ...] = (fact.evidence.note_id, fact.evidence.char_start)
+        if context is not None:
+            where = context
+        return (
+            fact.kind, fact.concept, fact.assertion, fact.experiencer, fact.temporality, where,
+        )
+
+    def _context(self, fact: Fact) -> tuple[str, str] | None:
+        """The sentence (or line) around a fact, whitespace-folded, and the fact's place in it."""
+        note = self.notes.get(fact.evidence.note_id)
+        if note is None:
+            return None
+        text, ev = note.text, fact.evidence
+        start, end = ev.sentence_start, ev.sentence_end
+        if start is None or end is None or not start <= ev.char_start <= ev.char_end <= end:
+            start = text.rfind("\n", 0, ev.char_start) + 1
+            newline = text.find("\n", ev.char_end)
+            end = len(text) if newline < 0 else newline
+        before = " ".join(text[start : ev.char_start].split())
+        return " ".join(text[start:end].split()), f"{len(before)}:{ev.text}"
+
+    def _mention(self, copies: list[Fact]) -> Mention:
+        first, last = copies[0], copies[-1]
+        first_written, written = self.note_date(first), self.note_date(last)
+        span = _statement_span(first, written)
+        explicit = first.time is not None and first.time.source == "text"
+        ongoing = (
+            first.temporality is Temporality.CURRENT
+            and not explicit
+            and written is not None
+            and written == self.latest_note_date
+        )
+        return Mention(last, first, first_written, written, len(copies), span, ongoing)
+
+    # ------------------------------------------------------------ look-ups
+    def find(
+        self,
+        concepts: Iterable[str] = (),
+        classes: Iterable[str] = (),
+        kinds: Iterable[Kind] = (),
+        exclude: Iterable[str] = (),
+    ) -> list[Mention]:
+        """Mentions of any of ``concepts`` or ``classes`` (medication or vocabulary classes).
+
+        With neither given, every mention of ``kinds`` is returned; ``exclude`` drops
+        concepts and classes.
+        """
+        wanted, wanted_classes, banned = set(concepts), set(classes), set(exclude)
+        kind_set = set(kinds)
+        found = []
+        for mention in self.mentions:
+            fact = mention.fact
+            own_classes = set(fact_classes(fact))
+            if kind_set and fact.kind not in kind_set:
+                continue
+            if fact.concept in banned or own_classes & banned:
+                continue
+            if (wanted or wanted_classes) and not (
+                fact.concept in wanted or own_classes & wanted_classes
+            ):
+                continue
+            found.append(mention)
+        return found
+
+    def cite(self, mention: Mention) -> Evidence:
+        """The span to cite: a lab's name through its value and unit, else the fact's own."""
+        fact = mention.fact
+        ev, lab = fact.evidence, fact.lab
+        note = self.notes.get(ev.note_id)
+        if lab is None or note is None or lab.value_char_end is None:
+            return ev
+        end = lab.value_char_end
+        if lab.unit:
+            gap = len(note.text[end:]) - len(note.text[end:].lstrip(" \t"))
+            if note.text.startswith(lab.unit, end + gap):
+                end += gap + len(lab.unit)
+        if not ev.char_end < end <= ev.char_start + _LAB_CITE_MAX or end > len(note.text):
+            return ev
+        return ev.model_copy(update={"char_end": end, "text": note.text[ev.char_start : end]})
+
+    @cached_property
+    def birth_dates(self) -> tuple[tuple[dt.date, str], ...]:
+        """Birth dates given as note fields, with the note id each came from."""
+        return tuple(
+            (note.birth_date, note.note_id) for note in self.notes.values() if note.birth_date
+        )
+
+    @cached_property
+    def sex_fields(self) -> tuple[tuple[str, str], ...]:
+        """Sex given as note fields ("F"/"M"), with the note id each came from."""
+        found = []
+        for note in self.notes.values():
+            value = (note.sex or "").strip().upper()[:1]
+            if value in {"F", "M"}:
+                found.append((value, note.note_id))
+        return tuple(found)
+
+
+def fact_classes(fact: Fact) -> tuple[str, ...]:
+    """A fact's classes: a medication's drug classes, or ``attrs.classes`` of a vocabulary entry."""
+    if fact.medication is not None:
+        return fact.medication.classes
+    classes = fact.attrs.get("classes", ())
+    return tuple(classes) if isinstance(classes, list | tuple) else ()
+
+
+def _statement_span(first: Fact, written: dt.date | None) -> Span:
+    """The days a statement is about: its own time expression, else its note's date.
+
+    "History of X" with no date is about some day up to the note; a current statement
+    is about the note's day.
+    """
+    time = first.time
+    if time is not None and time.source == "text":
+        if time.date is not None:
+            return Span.point(time.date)
+        if time.start is not None or time.end is not None:
+            end = time.end or written
+            if end is not None and written is not None and end > written >= (time.start or written):
+                end = written  # "in 2025", written in September: some day up to September
+            return Span(time.start, end)
+    if first.temporality is Temporality.HISTORICAL:
+        return Span(None, written)
+    return Span.point(written)
+
+
+def _patient_of(facts: Iterable[Fact]) -> str:
+    for fact in facts:
+        if fact.patient_id:
+            return fact.patient_id
+    return ""

@@ -1,0 +1,161 @@
+"""`age` and `sex`, from the notes' structured fields and from the notes' own words.
+
+A birth date gives an exact age. "14 yo" written on a note gives 14 to 15 on that day,
+carried forward to the day asked about, so an age near a threshold stays unknown rather
+than guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import field_validator
+
+from extractor.facts import Assertion, Evidence, Experiencer, Kind
+from extractor.screening.outcome import Finding, Status
+from extractor.screening.patient import Mention
+from extractor.screening.predicates.registry import Context, Params, predicate
+from extractor.screening.thresholds import Interval, fmt
+from extractor.screening.timeline import age_in_years
+
+_AGE = re.compile(r"^(<=|>=|<|>)\s*(\d+(?:\.\d+)?)\s*(years?|months?)?$", re.IGNORECASE)
+_DAYS_PER_YEAR = 365.25
+
+
+@dataclass(frozen=True)
+class AgeEstimate:
+    """The patient's possible ages on one day (``high`` excluded unless equal to ``low``)."""
+
+    low: float
+    high: float
+    source: str
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(self.low, self.high, high_closed=self.low == self.high)
+
+    def describe(self) -> str:
+        if self.low == self.high:
+            return f"age {fmt(round(self.low, 1))} ({self.source})"
+        return f"age {fmt(round(self.low, 1))}-{fmt(round(self.high, 1))} ({self.source})"
+
+
+def _own(mention: Mention) -> bool:
+    fact = mention.fact
+    return fact.experiencer is Experiencer.PATIENT and fact.assertion is Assertion.PRESENT
+
+
+def estimate_age(context: Context, on: dt.date | None) -> AgeEstimate | None:
+    """The patient's age on ``on``: from one consistent birth date, else the latest stated age."""
+    if on is None:
+        return None
+    patient = context.patient
+    births = {day for day, _ in patient.birth_dates}
+    if len(births) == 1:
+        born = births.pop()
+        years = age_in_years(born, on)
+        return AgeEstimate(years, years, f"born {born.isoformat()}")
+    stated = [
+        m for m in patient.find(concepts=("age",), kinds=(Kind.DEMOGRAPHIC,))
+        if _own(m) and _years(m) is not None and m.written is not None
+    ]
+    if not stated:
+        return None
+    latest = max(stated, key=lambda m: m.written)  # type: ignore[arg-type, return-value]
+    years = _years(latest)
+    assert years is not None  # filtered above
+    assert latest.written is not None
+    width = 1.0 if float(years).is_integer() else 1 / 12
+    shift = (on - latest.written).days / _DAYS_PER_YEAR
+    return AgeEstimate(
+        years + shift, years + width + shift,
+        f"stated {fmt(years)} on {latest.written.isoformat()}",
+        (patient.cite(latest),),
+    )
+
+
+def _years(mention: Mention) -> float | None:
+    value: Any = mention.fact.attrs.get("years")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+class AgeParams(Params):
+    """`age: ">= 5 years"` (years or months)."""
+
+    shorthand = "compare"
+
+    compare: str
+
+    @field_validator("compare")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        if _AGE.match(value.strip()) is None:
+            raise ValueError(f"cannot read age comparison {value!r}: write e.g. '>= 5 years'")
+        return value.strip()
+
+    @property
+    def limit(self) -> tuple[str, float]:
+        match = _AGE.match(self.compare)
+        assert match is not None  # validated
+        number = float(match.group(2))
+        months = (match.group(3) or "").lower().startswith("month")
+        return match.group(1), number / 12 if months else number
+
+
+@predicate("age", AgeParams)
+def age(params: AgeParams, context: Context) -> Finding:
+    """Age on the screening date against a limit."""
+    estimate = estimate_age(context, context.screening_date)
+    if estimate is None:
+        return Finding(None, "no birth date or stated age in the chart")
+    op, limit = params.limit
+    status = estimate.interval.against(op, limit)
+    on = context.screening_date.isoformat() if context.screening_date else ""
+    verdict = params.compare if status is Status.MET else (
+        f"not {params.compare}" if status is Status.NOT_MET else f"cannot tell against {params.compare}"
+    )
+    return Finding(status, f"{estimate.describe()} on {on}: {verdict}", estimate.evidence)
+
+
+class SexParams(Params):
+    """`sex: F` or `sex: M`."""
+
+    shorthand = "sex"
+
+    sex: Literal["F", "M"]
+
+
+@predicate("sex", SexParams)
+def sex(params: SexParams, context: Context) -> Finding:
+    """Sex from note fields and the notes' words; conflicting statements leave it unknown."""
+    patient = context.patient
+    stated: dict[str, list[str]] = {}
+    evidence: dict[str, list[Evidence]] = {}
+    for value, note_id in patient.sex_fields:
+        stated.setdefault(value, []).append(f"note field of {note_id}")
+    for mention in patient.find(concepts=("sex",), kinds=(Kind.DEMOGRAPHIC,)):
+        value = str(mention.fact.attrs.get("sex", "")).upper()[:1]
+        if value in ("F", "M") and _own(mention):
+            stated.setdefault(value, []).append(f"stated on {_day(mention.written)}")
+            evidence.setdefault(value, []).append(patient.cite(mention))
+    if not stated:
+        return Finding(None, "sex not stated in the chart")
+    cited = tuple(e for value in stated for e in evidence.get(value, [])[-1:])
+    if len(stated) > 1:
+        return Finding(Status.UNKNOWN, "sex stated both F and M", cited)
+    value, sources = next(iter(stated.items()))
+    status = Status.MET if value == params.sex else Status.NOT_MET
+    return Finding(status, f"sex {value} ({sources[-1]})", cited)
+
+
+def _day(day: dt.date | None) -> str:
+    return day.isoformat() if day else "undated"

@@ -1,0 +1,335 @@
+"""Medication predicates: exposure in a window, stable current dosing, treatment response.
+
+- `medication`: the drug (by ingredient or class) was taken on some day of a window,
+  ever, or is taken now. A current drug is taken on the note's day (or its last dose);
+  a stopped drug without a stop date was taken some time before the note.
+- `stable_medication`: taken now, at an unchanged dose for at least a duration, within
+  a prednisone-equivalent limit where one is given.
+- `treatment_response`: how many distinct drug classes failed (inadequate response,
+  failure, refractory).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from extractor.facts import Assertion, Experiencer, MedicationDetails, MedStatus, Temporality, TimeRef
+from extractor.screening.outcome import Finding, Status
+from extractor.screening.patient import Mention, fact_classes
+from extractor.screening.predicates.presence import finding
+from extractor.screening.predicates.registry import (
+    Context,
+    DurationField,
+    Names,
+    Params,
+    label_of,
+    predicate,
+)
+from extractor.screening.resolve import (
+    Polarity,
+    Resolution,
+    Statement,
+    combine_any,
+    resolve_current,
+    resolve_window,
+)
+from extractor.screening.thresholds import fmt
+from extractor.screening.timeline import Duration, Span
+
+_FAILED = ("inadequate_response", "failure", "refractory")
+
+
+class _Drugs(Params):
+    concept: Names = ()
+    classes: Names = ()
+    exclude: Names = ()
+
+    @model_validator(mode="after")
+    def _something_to_find(self) -> _Drugs:
+        if not (self.concept or self.classes):
+            raise ValueError("give at least one of concept (ingredients) or classes")
+        return self
+
+
+class MedicationParams(_Drugs):
+    """`medication: {classes: [anti_cd20], window: 3 months}`."""
+
+    shorthand = "concept"
+
+    when: Literal["ever", "current"] = "ever"
+    window: DurationField | None = None
+    response: Names = ()  # only mentions stating one of these responses (allergy, ...)
+    min_distinct: int = Field(default=1, ge=1)  # distinct ingredients needed
+    historical: Literal["not_met", "unknown"] = "not_met"
+
+
+def _span_of(ref: TimeRef | None) -> Span | None:
+    if ref is None:
+        return None
+    if ref.date is not None:
+        return Span.point(ref.date)
+    if ref.start is not None or ref.end is not None:
+        return Span(ref.start, ref.end)
+    return None
+
+
+def dose_text(details: MedicationDetails) -> str:
+    """'10 mg/day' (daily dose) when stated."""
+    if details.daily_dose is None:
+        return ""
+    return f"{fmt(details.daily_dose)} {details.dose_unit or 'mg'}/day"
+
+
+def exposure(mention: Mention, response: tuple[str, ...] = ()) -> Statement | None:
+    """When the patient took the drug, as one mention says; None when it does not say.
+
+    With ``response``, only mentions stating one of those responses count (an allergy to
+    it); without, allergy entries do not count as taking the drug.
+    """
+    fact = mention.fact
+    details = fact.medication
+    if (
+        details is None
+        or fact.experiencer is not Experiencer.PATIENT
+        or fact.assertion is Assertion.HYPOTHETICAL
+        or details.status is MedStatus.PLANNED
+    ):
+        return None
+    if response and (fact.assertion is Assertion.ABSENT or not set(details.response) & set(response)):
+        return None
+    if not response and "allergy" in details.response:
+        return None  # an allergy entry records a reaction, not that the drug is taken
+    label = fact.label.lower() if fact.label else details.ingredient.replace("_", " ")
+    if fact.assertion is Assertion.ABSENT:
+        historical = fact.temporality is Temporality.HISTORICAL
+        span = Span(None, mention.written) if historical else Span.point(mention.written)
+        return Statement(mention, Polarity.DENY, span, label)
+    polarity = Polarity.HEDGE if fact.assertion is Assertion.POSSIBLE else Polarity.AFFIRM
+    ended = _span_of(details.last_dose) or _span_of(details.stop)
+    parts = [dose_text(details), *(r.replace("_", " ") for r in details.response if r in response)]
+    detail = " ".join(part for part in parts if part)
+    if details.status is MedStatus.CURRENT:
+        span = ended or Span.point(mention.written)
+        ongoing = mention.ongoing and ended is None  # a stated last dose is the last exposure
+        return Statement(mention, polarity, span, label, now=True, detail=detail, ongoing=ongoing)
+    detail = f"{detail} ({details.status.value})".strip()
+    return Statement(mention, polarity, ended or Span(None, mention.written), label, detail=detail)
+
+
+def _by_ingredient(statements: list[Statement]) -> dict[str, list[Statement]]:
+    groups: dict[str, list[Statement]] = defaultdict(list)
+    for item in statements:
+        groups[item.mention.fact.concept].append(item)
+    return groups
+
+
+@predicate("medication", MedicationParams)
+def medication(params: MedicationParams, context: Context) -> Finding:
+    """A drug taken within a window, ever, or now; optionally with a stated response."""
+    mentions = context.patient.find(params.concept, params.classes, exclude=params.exclude)
+    statements = [s for m in mentions if (s := exposure(m, params.response)) is not None]
+    resolutions = []
+    for group in _by_ingredient(statements).values():
+        if params.when == "current":
+            resolutions.append(resolve_current(group, Status(params.historical)))
+        else:
+            resolutions.append(resolve_window(group, context.window(params.window)))
+    what = label_of(params.concept, params.classes)
+    frame = context.window(params.window).label if params.window else ""
+    scope = "current " if params.when == "current" else ""
+    silence = f"no {scope}{what} in the chart" + (f" {frame}" if frame else "")
+    if params.min_distinct == 1:
+        return finding(combine_any(resolutions), context, silence)
+    return finding(_count(resolutions, params.min_distinct), context, silence)
+
+
+def _count(resolutions: list[Resolution], needed: int) -> Resolution:
+    """Met when at least ``needed`` distinct drugs are met; unknown when that is still possible."""
+    met = [r for r in resolutions if r.status is Status.MET]
+    unsure = [r for r in resolutions if r.status is Status.UNKNOWN]
+    spoken = [r for r in resolutions if r.status is not None]
+    if not spoken:
+        return Resolution(None, (), "")
+    if len(met) >= needed:
+        chosen, status = met, Status.MET
+    elif len(met) + len(unsure) >= needed:
+        chosen, status = met + unsure, Status.UNKNOWN
+    else:
+        chosen, status = spoken, Status.NOT_MET
+    reason = f"{len(met)} distinct drugs ({needed} needed): " + "; ".join(r.reason for r in chosen)
+    return Resolution(status, tuple(s for r in chosen for s in r.cited), reason)
+
+
+class StableParams(_Drugs):
+    """`stable_medication: {classes: [ocs], duration: 7 days, max_prednisone_equivalent: 20}`."""
+
+    duration: DurationField
+    max_prednisone_equivalent: float | None = Field(default=None, gt=0)  # mg/day
+
+
+@predicate("stable_medication", StableParams)
+def stable_medication(params: StableParams, context: Context) -> Finding:
+    """A drug taken now at an unchanged dose for at least ``duration``."""
+    mentions = context.patient.find(params.concept, params.classes, exclude=params.exclude)
+    statements = [s for m in mentions if (s := exposure(m)) is not None]
+    resolutions = [
+        _stable(group, params, context) for group in _by_ingredient(statements).values()
+    ]
+    what = label_of(params.concept, params.classes)
+    return finding(combine_any(resolutions), context, f"no current {what} in the chart")
+
+
+def _stable(group: list[Statement], params: StableParams, context: Context) -> Resolution:
+    now = resolve_current(group)
+    if now.status is not Status.MET:
+        return now
+    latest = now.cited[0]
+    details = latest.mention.fact.medication
+    assert details is not None  # exposure() only builds statements for medications
+    limit = params.max_prednisone_equivalent
+    if limit is not None:
+        equivalent = details.prednisone_equivalent_mg_day
+        if equivalent is None:
+            return Resolution(Status.UNKNOWN, (latest,), f"{latest.describe()}: prednisone-equivalent dose not stated")
+        if equivalent > limit:
+            return Resolution(
+                Status.NOT_MET, (latest,),
+                f"{latest.describe()}: {fmt(equivalent)} mg/day prednisone-equivalent > {fmt(limit)} mg/day",
+            )
+    return _stability(group, latest, params.duration, context)
+
+
+def _stability(group: list[Statement], latest: Statement, duration: Duration, context: Context) -> Resolution:
+    """Since when the dose is unchanged, from stated stable-since dates, dated dose
+    changes, and earlier mentions of the same daily dose."""
+    screening = context.screening_date
+    details = latest.mention.fact.medication
+    if screening is None or details is None:
+        return Resolution(Status.UNKNOWN, (latest,), f"{latest.describe()}: no screening date")
+    needed_since = duration.before(screening)
+    dose = details.daily_dose
+    stable_from: list[dt.date] = []
+    changed: list[tuple[dt.date, str]] = []
+    stated = _span_of(details.stable_since)
+    if stated is not None and (stated.end or stated.start):
+        since_stated: dt.date = stated.end or stated.start  # type: ignore[assignment]
+        stable_from.append(since_stated)
+        changed.append((since_stated, f"dose stable only since {since_stated.isoformat()}"))
+    for change in details.dose_changes:
+        if change.date is not None:
+            changed.append((change.date, f"dose changed on {change.date.isoformat()}"))
+    earlier = sorted(
+        (s for s in group if s.polarity is Polarity.AFFIRM and s.now and s is not latest),
+        key=lambda s: s.written or dt.date.min, reverse=True,
+    )
+    run_start = latest.mention.first_written
+    for item in earlier:
+        other = item.mention.fact.medication
+        if other is None or other.daily_dose is None or dose is None:
+            break
+        if abs(other.daily_dose - dose) > 1e-9:
+            if item.written is not None:
+                changed.append((item.written, f"{item.label} {dose_text(other)} on {item.written.isoformat()}"))
+            break
+        run_start = item.mention.first_written
+    if run_start is not None and dose is not None and run_start < (latest.written or run_start):
+        stable_from.append(run_start)
+    start = _span_of(details.start)
+    if start is not None and start.end is not None and not changed:
+        stable_from.append(start.end)
+    last_change = max(changed, default=None)
+    if last_change is not None:
+        stable_from = [d for d in stable_from if d >= last_change[0]]
+    cited = (latest, *earlier[:1])
+    if stable_from and min(stable_from) <= needed_since:
+        since = min(stable_from)
+        return Resolution(
+            Status.MET, cited,
+            f"{latest.describe()}, dose stable since {since.isoformat()} "
+            f"(>= {duration} before {screening.isoformat()})",
+        )
+    if last_change is not None and last_change[0] > needed_since:
+        return Resolution(
+            Status.NOT_MET, cited,
+            f"{latest.describe()}; {last_change[1]}, within {duration} before {screening.isoformat()}",
+        )
+    since = f"stable since {min(stable_from).isoformat()}" if stable_from else "stable since not documented"
+    before = f"; earlier {last_change[1]}" if last_change is not None else ""
+    return Resolution(Status.UNKNOWN, cited, f"{latest.describe()}; {since}, need {duration}{before}")
+
+
+class ResponseParams(Params):
+    """`treatment_response: {classes: [ocs, antimalarial, ...], at_least: 3}`."""
+
+    classes: Names = Field(min_length=1)
+    responses: Names = _FAILED
+    at_least: int = Field(ge=1)
+    require_any: Names = ()
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ResponseParams:
+        if self.at_least > len(self.classes):
+            raise ValueError(f"at_least {self.at_least} is more than the {len(self.classes)} classes")
+        if not set(self.require_any) <= set(self.classes):
+            raise ValueError("require_any must name classes from classes")
+        return self
+
+
+@predicate("treatment_response", ResponseParams)
+def treatment_response(params: ResponseParams, context: Context) -> Finding:
+    """Distinct drug classes with a stated inadequate response; each drug counts for one class."""
+    failed: dict[str, list[Mention]] = defaultdict(list)
+    tried: set[str] = set()
+    never: dict[str, list[Mention]] = defaultdict(list)
+    for mention in context.patient.find(classes=params.classes):
+        fact = mention.fact
+        if fact.experiencer is not Experiencer.PATIENT or fact.medication is None:
+            continue
+        group = next(c for c in params.classes if c in fact_classes(fact))
+        if fact.assertion is Assertion.ABSENT:
+            never[group].append(mention)
+        elif fact.assertion is Assertion.PRESENT:
+            tried.add(group)
+            if set(fact.medication.response) & set(params.responses):
+                failed[group].append(mention)
+    ruled_out = [c for c in params.classes if c in never and c not in tried]
+    if not (failed or tried or never):
+        return Finding(None, f"no {label_of((), params.classes)} in the chart")
+    counted = ", ".join(f"{c} ({_drugs(failed[c])})" for c in params.classes if c in failed)
+    required_ok = not params.require_any or any(c in failed for c in params.require_any)
+    cite = [max(failed[c], key=_recency) for c in params.classes if c in failed]
+    if len(failed) >= params.at_least and required_ok:
+        return Finding(
+            Status.MET, f"inadequate response in {len(failed)} classes: {counted}",
+            tuple(context.patient.cite(m) for m in cite),
+        )
+    possible = len(params.classes) - len(ruled_out)
+    required_out = bool(params.require_any) and all(c in ruled_out for c in params.require_any)
+    if possible < params.at_least or required_out:
+        denied = [max(never[c], key=_recency) for c in ruled_out]
+        return Finding(
+            Status.NOT_MET,
+            f"never treated with {', '.join(ruled_out)}; at most {possible} classes can qualify"
+            + (f"; inadequate response in: {counted}" if counted else ""),
+            tuple(context.patient.cite(m) for m in [*denied, *cite]),
+        )
+    need = f"{params.at_least} classes" + (f", one of {', '.join(params.require_any)}" if params.require_any else "")
+    return Finding(
+        Status.UNKNOWN,
+        f"inadequate response documented in {len(failed)} classes" + (f" ({counted})" if counted else "")
+        + f"; need {need}",
+        tuple(context.patient.cite(m) for m in cite),
+    )
+
+
+def _recency(mention: Mention) -> dt.date:
+    return mention.written or dt.date.min
+
+
+def _drugs(mentions: list[Mention]) -> str:
+    names = sorted({(m.fact.label or m.fact.concept).lower() for m in mentions})
+    return ", ".join(names)

@@ -1,0 +1,205 @@
+"""`present`: a concept or class stated of the patient, ever, now, or within a window.
+
+Only the patient's own affirmed, negated or hedged mentions count: family history and
+hypothetical mentions ("if she develops a rash") never do. Attribute and infection-state
+filters narrow what counts ("moderate or large" effusion, "active" CMV); a mention that
+lacks the attribute leaves it for a reviewer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from extractor.facts import Assertion, Experiencer, Fact, InfectionState, Kind, Temporality
+from extractor.screening.outcome import Finding, Status, merge_evidence
+from extractor.screening.patient import Mention
+from extractor.screening.predicates.registry import (
+    Context,
+    DurationField,
+    Names,
+    Params,
+    label_of,
+    predicate,
+)
+from extractor.screening.resolve import (
+    Polarity,
+    Resolution,
+    Statement,
+    combine_any,
+    resolve_current,
+    resolve_window,
+)
+from extractor.screening.timeline import Span
+
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6}
+_COMPARE = re.compile(r"^(<=|>=|<|>)\s*(\S+)$")
+
+
+class PresentParams(Params):
+    """`present: {concept: [seizure, stroke], window: 60 days}` and the like."""
+
+    shorthand = "concept"
+
+    concept: Names = ()
+    classes: Names = ()
+    kind: Kind | None = None
+    exclude: Names = ()
+    experiencer: tuple[Experiencer, ...] = (Experiencer.PATIENT,)
+    temporality: tuple[Temporality, ...] = (Temporality.CURRENT, Temporality.HISTORICAL)
+    states: tuple[InfectionState, ...] = ()
+    attrs: dict[str, Any] = Field(default_factory=dict)
+    when: Literal["ever", "current"] = "ever"
+    window: DurationField | None = None
+    historical: Literal["not_met", "unknown"] = "not_met"
+    lifelong: bool = False  # a denial ("SLE ruled out") denies the past too
+
+    @model_validator(mode="after")
+    def _something_to_find(self) -> PresentParams:
+        if not (self.concept or self.classes or self.kind):
+            raise ValueError("give at least one of concept, classes or kind")
+        for name, test in self.attrs.items():
+            if isinstance(test, str) and test[:1] in "<>" and _COMPARE.match(test) is None:
+                raise ValueError(f"attrs.{name}: cannot read comparison {test!r}")
+        return self
+
+
+def attr_matches(fact: Fact, tests: dict[str, Any]) -> tuple[bool | None, str]:
+    """Whether a fact's attributes pass the tests: True, False, or None when one is missing;
+    with the attribute values, for reasons."""
+    shown = []
+    for name, test in tests.items():
+        value = fact.attrs.get(name)
+        if value is None:
+            return None, f"({name} not stated)"
+        if not _passes(value, test):
+            return False, f"({name} {value})"
+        shown.append(f"{name} {value}")
+    return True, f"({', '.join(shown)})"
+
+
+def _passes(value: Any, test: Any) -> bool:
+    if isinstance(test, str) and (match := _COMPARE.match(test)):
+        op, limit = match.groups()
+        number, bound = _number(value), _number(limit)
+        if number is None or bound is None:
+            return False
+        return {"<": number < bound, "<=": number <= bound, ">": number > bound, ">=": number >= bound}[op]
+    allowed = test if isinstance(test, list | tuple) else [test]
+    return any(_same(value, option) for option in allowed)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip().lower()
+    if text in _ROMAN:
+        return float(_ROMAN[text])
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _same(value: Any, option: Any) -> bool:
+    if isinstance(option, bool) or isinstance(value, bool):
+        return value is option
+    if isinstance(option, str) and isinstance(value, str):
+        return value.strip().lower() == option.strip().lower()
+    return _number(value) is not None and _number(value) == _number(option)
+
+
+def infection_state(fact: Fact) -> InfectionState:
+    """The stated infection state, else active when current and history when past."""
+    if fact.infection_state is not None:
+        return fact.infection_state
+    if fact.temporality is Temporality.CURRENT:
+        return InfectionState.ACTIVE
+    return InfectionState.HISTORY
+
+
+def statement(mention: Mention, params: PresentParams) -> Statement | None:
+    """How one mention answers the question, or None when it does not bear on it."""
+    fact = mention.fact
+    if (
+        fact.experiencer not in params.experiencer
+        or fact.temporality not in params.temporality
+        or fact.assertion is Assertion.HYPOTHETICAL
+    ):
+        return None
+    polarity = {
+        Assertion.PRESENT: Polarity.AFFIRM,
+        Assertion.ABSENT: Polarity.DENY,
+        Assertion.POSSIBLE: Polarity.HEDGE,
+    }[fact.assertion]
+    detail = ""
+    if polarity is not Polarity.DENY:
+        if params.states and (state := infection_state(fact)) not in params.states:
+            polarity, detail = Polarity.OTHER, f"({state.value})"
+        elif params.attrs:
+            matches, detail = attr_matches(fact, params.attrs)
+            if matches is False:
+                polarity = Polarity.OTHER
+            elif matches is None:
+                polarity = Polarity.HEDGE
+    span = mention.span
+    if polarity is Polarity.DENY and (params.lifelong or fact.temporality is Temporality.HISTORICAL):
+        span = Span(None, mention.written)
+    return Statement(
+        mention=mention,
+        polarity=polarity,
+        span=span,
+        label=(fact.label or fact.concept.replace("_", " ")).lower(),
+        now=fact.temporality is Temporality.CURRENT,
+        detail=detail,
+        ongoing=mention.ongoing,
+    )
+
+
+def resolve_by_concept(statements: list[Statement], context: Context, params: PresentParams) -> Resolution:
+    """Resolve each concept on its own ("no seizures" says nothing of stroke), then any.
+
+    ``when: current`` with a window reads only statements written within the window.
+    """
+    by_concept: dict[str, list[Statement]] = defaultdict(list)
+    for item in statements:
+        by_concept[item.mention.fact.concept].append(item)
+    frame = context.window(params.window)
+    resolutions = []
+    for group in by_concept.values():
+        if params.when == "current":
+            if params.window is not None:
+                group = [s for s in group if frame.span.overlaps(Span.point(s.written))]
+            resolutions.append(resolve_current(group, Status(params.historical)))
+        else:
+            resolutions.append(resolve_window(group, frame))
+    return combine_any(resolutions)
+
+
+def finding(resolution: Resolution, context: Context, silence: str) -> Finding:
+    """A predicate's finding from a resolution, citing the statements' spans."""
+    if resolution.status is None:
+        return Finding(None, silence)
+    evidence = merge_evidence(tuple(context.patient.cite(s.mention) for s in resolution.cited))
+    return Finding(resolution.status, resolution.reason, evidence)
+
+
+@predicate("present", PresentParams)
+def present(params: PresentParams, context: Context) -> Finding:
+    """A concept or class stated of the patient (ever, now, or within a window)."""
+    kinds = (params.kind,) if params.kind else ()
+    mentions = context.patient.find(params.concept, params.classes, kinds, params.exclude)
+    statements = [s for m in mentions if (s := statement(m, params)) is not None]
+    resolution = resolve_by_concept(statements, context, params)
+    what = label_of(params.concept, params.classes) if (params.concept or params.classes) else (
+        f"{params.kind.value}" if params.kind else "it"
+    )
+    scope = "current " if params.when == "current" else ""
+    frame = context.window(params.window).label if params.window else ""
+    silence = f"no {scope}{what} in the chart" + (f" {frame}" if frame else "")
+    return finding(resolution, context, silence)

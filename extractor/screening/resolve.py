@@ -1,0 +1,219 @@
+"""Deciding what a patient's statements about one thing add up to, across notes.
+
+Rules (each cited statement is kept for the evidence):
+
+- The most recent statement wins over an older one it contradicts, and both are cited.
+  A denial contradicts an affirmation when it covers the affirmation's days ("no
+  history of TB" covers a past TB; "no active TB" today does not, unless the thing is
+  lifelong: "SLE ruled out" denies the earlier "SLE" too).
+- A denial and an affirmation of equal weight (written the same day) leave it unknown.
+- A later denial answers an earlier "possible" ("possible SLE", then "SLE ruled out").
+- *Window* questions ("within 60 days", "ever") ask whether the thing held on some day
+  of the window: an undated or partly-inside statement leaves it unknown.
+- *Current* questions ask about now: the latest statement decides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from extractor.screening.outcome import Status
+from extractor.screening.patient import Mention
+from extractor.screening.timeline import Placement, Span, Window
+
+
+class Polarity(str, Enum):
+    """What a statement says about the thing asked for."""
+
+    AFFIRM = "affirm"  # it was there on the statement's days
+    DENY = "deny"  # it was not there on those days
+    HEDGE = "hedge"  # possibly there
+    OTHER = "other"  # about the thing, but not the kind asked for ("small" effusion)
+
+
+@dataclass(frozen=True, eq=False)  # identity: two mentions may say the same words
+class Statement:
+    """One mention read against one question."""
+
+    mention: Mention
+    polarity: Polarity
+    span: Span
+    label: str
+    now: bool = False  # asserts the thing holds on the day written (current, on the drug)
+    detail: str = ""  # what made it OTHER, or a dose: shown in reasons
+    ongoing: bool = False  # may still hold after its span: in the latest note, not ended
+
+    @property
+    def written(self) -> dt.date | None:
+        return self.mention.written
+
+    def describe(self) -> str:
+        """A short account with dates, never the note's words beyond the concept's name."""
+        detail = f" {self.detail}" if self.detail else ""
+        noted = f"noted {_day(self.written)}"
+        if self.polarity is Polarity.DENY:
+            return f"no {self.label} ({noted})"
+        if self.polarity is Polarity.HEDGE:
+            return f"possible {self.label}{detail} ({noted})"
+        if self.polarity is Polarity.OTHER:
+            return f"{self.label}{detail} ({noted})"
+        return f"{self.label}{detail} {_when(self.span)}"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The status a group of statements supports, the statements it rests on, and why."""
+
+    status: Status | None  # None: nothing relevant was said
+    cited: tuple[Statement, ...]
+    reason: str
+
+
+def _day(day: dt.date | None) -> str:
+    return day.isoformat() if day is not None else "undated"
+
+
+def _when(span: Span) -> str:
+    if span.start is not None and span.start == span.end:
+        return f"on {span.start.isoformat()}"
+    if span.start is not None and span.end is not None:
+        return f"between {span.start.isoformat()} and {span.end.isoformat()}"
+    return span.describe()
+
+
+def _later(first: Statement, second: Statement) -> bool:
+    """True when ``first`` was written on a later day than ``second``."""
+    return first.written is not None and second.written is not None and first.written > second.written
+
+
+def _latest(statements: Iterable[Statement]) -> Statement:
+    return max(statements, key=lambda s: s.written or dt.date.min)
+
+
+def resolve_window(statements: Sequence[Statement], window: Window) -> Resolution:
+    """Did the thing hold on some day of ``window``? Met, not met, unknown, or silence."""
+    denials = [s for s in statements if s.polarity is Polarity.DENY]
+    met: list[tuple[Statement, list[Statement]]] = []
+    doubtful: list[Statement] = []
+    against: list[Statement] = []
+    notes: list[str] = []
+    for claim in (s for s in statements if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE)):
+        place = window.place(claim.span)
+        if place is Placement.OUTSIDE and claim.ongoing and _reaches(claim.span, window):
+            place = Placement.PARTLY
+        if place is Placement.OUTSIDE:
+            against.append(claim)
+            notes.append(f"{claim.describe()}, not {window.label}" if window.label else claim.describe())
+            continue
+        opponents = [d for d in denials if d.span.covers(claim.span)]
+        if claim.polarity is Polarity.HEDGE:  # "possible X", then "no X": the question was answered
+            opponents = [d for d in denials if d.span.overlaps(claim.span) or _later(d, claim)]
+        later = [d for d in opponents if _later(d, claim)]
+        same = [d for d in opponents if d.written == claim.written]
+        if later:
+            winner = _latest(later)
+            against += [winner, claim]
+            notes.append(f"{claim.describe()} superseded by {winner.describe()}")
+        elif same:
+            doubtful += [claim, *same]
+            notes.append(f"{claim.describe()} and {same[0].describe()} conflict")
+        elif claim.polarity is Polarity.HEDGE or place is Placement.PARTLY:
+            doubtful.append(claim)
+            why = "" if claim.polarity is Polarity.HEDGE else f": may or may not be {window.label or 'in time'}"
+            notes.append(f"{claim.describe()}{why}")
+        else:
+            earlier = [d for d in denials if _later(claim, d) and window.span.overlaps(d.span)]
+            met.append((claim, earlier))
+    if met:
+        claim, overruled = max(met, key=lambda pair: pair[0].written or dt.date.min)
+        reason = claim.describe() + (f", {window.label}" if window.label else "")
+        if overruled:
+            reason += f"; supersedes {_latest(overruled).describe()}"
+        since = [d for d in denials if _later(d, claim) and window.span.overlaps(d.span)]
+        if since:  # a later denial about its own day only: shown, not decisive
+            reason += f"; later {_latest(since).describe()} is about its own day"
+        shown = [_latest(since)] if since else []
+        return Resolution(Status.MET, (claim, *overruled, *shown), reason)
+    if doubtful:
+        return Resolution(Status.UNKNOWN, tuple(doubtful), "; ".join(notes))
+    relevant = [
+        s for s in statements
+        if s.polarity in (Polarity.DENY, Polarity.OTHER) and window.span.overlaps(s.span)
+    ]
+    if relevant and not any(s in against for s in relevant):
+        latest = _latest(relevant)
+        notes.append(latest.describe())
+        against.append(latest)
+    if against:
+        return Resolution(Status.NOT_MET, tuple(against), "; ".join(notes))
+    return Resolution(None, (), "")
+
+
+def _reaches(span: Span, window: Window) -> bool:
+    """A still-ongoing statement from before the window may reach into it."""
+    return span.end is None or window.span.end is None or span.end <= window.span.end
+
+
+def resolve_current(
+    statements: Sequence[Statement], historical: Status = Status.NOT_MET
+) -> Resolution:
+    """Does the thing hold now? The most recently written statements decide.
+
+    A past-only affirmation ("history of depression", a drug taken before) does not
+    contradict a current one of the same day; alone, it counts as ``historical``.
+    """
+    if not statements:
+        return Resolution(None, (), "")
+    latest = _latest(statements)
+    newest = [s for s in statements if s.written == latest.written]
+    yes = [s for s in newest if s.polarity is Polarity.AFFIRM and s.now]
+    no = [s for s in newest if s.polarity in (Polarity.DENY, Polarity.OTHER)]
+    maybe = [s for s in newest if s.polarity is Polarity.HEDGE]
+    past = [s for s in newest if s.polarity is Polarity.AFFIRM and not s.now]
+    if yes and no:
+        return Resolution(
+            Status.UNKNOWN, (yes[0], no[0]),
+            f"{yes[0].describe()} and {no[0].describe()} conflict",
+        )
+    if yes or no or maybe:
+        status = Status.MET if yes else Status.NOT_MET if no else Status.UNKNOWN
+        decisive = (yes or no or maybe)[0]
+    else:
+        status, decisive = historical, past[0]
+    reason = decisive.describe()
+    if decisive.polarity is Polarity.AFFIRM and not decisive.now:
+        reason += ": past, not stated as current"
+    older = [
+        s for s in statements
+        if s.written != latest.written and _now_status(s, historical) is not status
+    ]
+    cited: tuple[Statement, ...] = (decisive,)
+    if older:
+        previous = _latest(older)
+        reason += f"; supersedes {previous.describe()}"
+        cited += (previous,)
+    return Resolution(status, cited, reason)
+
+
+def _now_status(statement: Statement, historical: Status) -> Status:
+    if statement.polarity is Polarity.AFFIRM:
+        return Status.MET if statement.now else historical
+    if statement.polarity is Polarity.HEDGE:
+        return Status.UNKNOWN
+    return Status.NOT_MET
+
+
+def combine_any(resolutions: Sequence[Resolution]) -> Resolution:
+    """Several things asked for together ("seizure or stroke"): any held → met."""
+    spoken = [r for r in resolutions if r.status is not None]
+    if not spoken:
+        return Resolution(None, (), "")
+    for status in (Status.MET, Status.UNKNOWN, Status.NOT_MET):
+        chosen = [r for r in spoken if r.status is status]
+        if chosen:
+            cited = tuple(s for r in chosen for s in r.cited)
+            return Resolution(status, cited, "; ".join(r.reason for r in chosen))
+    raise AssertionError("unreachable")

@@ -1,0 +1,148 @@
+"""Benchmark of ``extractor batch``: full extract + screen with 1 and 2 workers, against
+medspaCy's default pipeline on the same notes, in one run.
+
+Builds a JSONL archive of ``--notes`` notes from ``../shared/corpora/mtsamples`` (the
+corpus repeated, each copy with its own note ids, patients and dates), runs
+``extractor batch`` on it once per worker count (a fresh store each time), then times
+medspaCy's default pipeline (``bench_extract.medspacy_baseline``) on ``--baseline-notes``
+notes taken evenly across the archive. Prints notes/s, the speed-up, peak RSS per
+worker, the main process's CPU per 1,000 notes, the store's size per 1,000 notes, and
+what the figures project to for 10 million notes on 16 cores.
+
+    .venv/bin/python scripts/bench_batch.py [--notes 20000] [--workers 1 2] [--baseline-notes 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_extract import DEFAULT_CORPUS, medspacy_baseline, read_corpus, time_pipe
+
+EXTRACTOR = Path(sys.executable).parent / "extractor"
+PROJECTED_NOTES = 10_000_000
+PROJECTED_CORES = 16
+
+
+def build_archive(texts: list[str], notes: int, path: Path) -> None:
+    """``notes`` notes cycling through ``texts``; about 8 notes per patient, spread over the
+    archive, dated over ten years."""
+    patients = max(notes // 8, 1)
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(notes):
+            patient = (i * 7919) % patients
+            record = {
+                "patient_id": f"BP{patient:07d}",
+                "note_id": f"BN{i:08d}",
+                "date": (dt.date(2015, 1, 1) + dt.timedelta(days=(i * 613) % 3650)).isoformat(),
+                "sex": "F" if patient % 2 else "M",
+                "birth_date": (dt.date(1940, 1, 1) + dt.timedelta(days=(patient * 97) % 25000)).isoformat(),
+                "text": texts[i % len(texts)],
+            }
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def spread_sample(archive: Path, notes: int, size: int) -> list[str]:
+    """``size`` note texts taken evenly across the archive (the corpus's mix of lengths)."""
+    step = max(notes // max(size, 1), 1)
+    with archive.open(encoding="utf-8") as handle:
+        return [json.loads(line)["text"] for line in islice(handle, 0, None, step)][:size]
+
+
+def run_batch(archive: Path, store: Path, workers: int, trial: str) -> dict[str, Any]:
+    """One ``extractor batch`` run in a subprocess; its row of the store's ``runs`` table."""
+    command = [
+        str(EXTRACTOR), "batch", str(archive), "--trial", trial, "--store", str(store),
+        "--workers", str(workers), "--log-every", "60",
+    ]
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    wall = time.perf_counter() - started
+    with duckdb.connect(str(store), read_only=True) as con:
+        cursor = con.execute("SELECT * FROM runs ORDER BY run_id DESC LIMIT 1")
+        row = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+    row["wall_seconds"] = wall
+    row["store_bytes"] = sum(p.stat().st_size for p in store.parent.glob(store.name + "*"))
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--notes", type=int, default=20_000, help="archive size")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--baseline-notes", type=int, default=300, help="notes timed through medspaCy")
+    parser.add_argument("--trial", default="blinatumomab-sle")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the archive and stores in this directory")
+    args = parser.parse_args()
+    texts = read_corpus(args.corpus, None)
+    if not texts:
+        print(f"no .txt notes in {args.corpus}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = args.keep or Path(scratch)
+        directory.mkdir(parents=True, exist_ok=True)
+        archive = directory / "archive.jsonl"
+        build_archive(texts, args.notes, archive)
+        runs = {}
+        for workers in args.workers:
+            store = directory / f"bench-{workers}.duckdb"
+            for old in directory.glob(store.name + "*"):
+                old.unlink()
+            runs[workers] = run_batch(archive, store, workers, args.trial)
+        sample = spread_sample(archive, args.notes, args.baseline_notes)
+    baseline = medspacy_baseline()
+    time_pipe(baseline, sample[:5])
+    baseline_rate = len(sample) / time_pipe(baseline, sample)
+    report(args.notes, runs, baseline_rate, sample)
+    return 0
+
+
+def report(notes: int, runs: dict[int, dict[str, Any]], baseline_rate: float, sample: list[str]) -> None:
+    words = sum(len(text.split()) for text in sample) / len(sample)
+    print(f"archive: {notes} notes from the mtsamples corpus (repeated with new ids, patients and dates)")
+    print(
+        f"medspaCy default pipeline: {baseline_rate:8.1f} notes/s  (1 process, {len(sample)} notes taken "
+        f"evenly across the archive, mean {words:.0f} words)"
+    )
+    for workers, row in runs.items():
+        rate = row["processed"] / row["seconds"]
+        extract_rate = row["processed"] / row["extract_seconds"]
+        print(
+            f"extractor batch, {workers} worker(s): {rate:8.1f} notes/s end to end "
+            f"({extract_rate:.1f}/s extraction phase; {rate / workers / baseline_rate:.1f}x medspaCy per worker); "
+            f"{row['seconds']:.0f} s = extract {row['extract_seconds']:.0f} s + screen {row['screen_seconds']:.0f} s; "
+            f"{row['patients_screened']} patients; peak RSS per worker {row['worker_peak_rss_mb']:.0f} MB, "
+            f"main process {row['main_peak_rss_mb']:.0f} MB and {1000 * row['main_cpu_seconds'] / notes:.1f} CPU s "
+            f"per 1,000 notes; store {row['store_bytes'] / notes * 1000 / 2**20:.1f} MB per 1,000 notes"
+        )
+    if 1 in runs and 2 in runs:
+        one, two = runs[1], runs[2]
+        speedup = one["seconds"] / two["seconds"]
+        print(f"2-worker speed-up: {speedup:.2f}x")
+        per_worker = one["processed"] / one["seconds"]
+        cluster_rate = per_worker * PROJECTED_CORES * speedup / 2
+        writer_rate = notes / two["main_cpu_seconds"]  # one main process writes everything
+        rate = min(cluster_rate, writer_rate)
+        hours = PROJECTED_NOTES / rate / 3600
+        store_gb = two["store_bytes"] / notes * PROJECTED_NOTES / 2**30
+        print(
+            f"projection, {PROJECTED_NOTES:,} notes on {PROJECTED_CORES} cores: {rate:.0f} notes/s "
+            f"(workers {cluster_rate:.0f}/s at the measured 2-worker efficiency, single writer up to "
+            f"{writer_rate:.0f}/s) = {hours:.1f} h; store {store_gb:.0f} GB"
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

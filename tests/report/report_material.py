@@ -1,0 +1,91 @@
+"""Two invented patients (notes, facts, verdicts), written as JSON Lines files or into a batch store.
+
+Offsets are found in the text (``text.index``), so every cited span is exact. The
+second note of P001 is long, so its evidence lies far below the top of the page.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+FILLER = "".join(f"Line {i}: routine review of systems, unremarkable.\n" for i in range(1, 80))
+NOTES = [
+    {
+        "patient_id": "P001", "note_id": "P001-N1", "date": "2025-02-14", "type": "clinic note",
+        "text": "14 yo F with SLE since 2022. No fever. Mother has lupus nephritis.\n"
+                "Labs: Hgb 9.6 g/dL <low> & stable. Possible seizure last week.\n",
+    },
+    {
+        "patient_id": "P001", "note_id": "P001-N2", "date": "2025-03-01", "type": "progress note",
+        "text": "Follow-up.\n" + FILLER + "History of tuberculosis, treated 2019. Consider rituximab if flare.\n",
+    },
+    {
+        "patient_id": "P002", "note_id": "P002-N1", "date": "2025-01-05", "type": "clinic note",
+        "text": "16 yo M with SLE. Hgb 12.1 g/dL.\n",
+    },
+]
+TEXTS = {n["note_id"]: n["text"] for n in NOTES}
+
+
+def span(note_id: str, words: str) -> dict[str, Any]:
+    start = TEXTS[note_id].index(words)
+    return {"note_id": note_id, "start": start, "end": start + len(words), "text": words, "section": None}
+
+
+def fact(note_id: str, words: str, concept: str, kind: str = "condition", **qualifiers: str) -> dict[str, Any]:
+    found = span(note_id, words)
+    patient = note_id.split("-")[0]
+    return {
+        "kind": kind, "concept": concept, "label": concept.replace("_", " "),
+        "assertion": qualifiers.get("assertion", "present"),
+        "experiencer": qualifiers.get("experiencer", "patient"),
+        "temporality": qualifiers.get("temporality", "current"),
+        "evidence": {"note_id": note_id, "char_start": found["start"], "char_end": found["end"], "text": words},
+        "patient_id": patient,
+    }
+
+
+FACTS = [
+    fact("P001-N1", "SLE", "sle"),
+    fact("P001-N1", "fever", "fever", assertion="absent"),
+    fact("P001-N1", "lupus nephritis", "lupus_nephritis", experiencer="family"),
+    fact("P001-N1", "Hgb 9.6", "hemoglobin", kind="lab"),
+    fact("P001-N1", "seizure", "seizure", assertion="possible"),
+    fact("P001-N2", "tuberculosis", "tuberculosis", kind="infection", temporality="historical"),
+    fact("P001-N2", "rituximab", "rituximab", kind="medication", assertion="hypothetical"),
+    fact("P002-N1", "SLE", "sle"),
+]
+
+
+def criterion(cid: str, ctype: str, status: str, reason: str, *evidence: dict[str, Any]) -> dict[str, Any]:
+    return {"id": cid, "type": ctype, "status": status, "reason": reason, "evidence": list(evidence)}
+
+
+VERDICTS = [
+    {
+        "patient_id": "P001", "trial": "demo", "screening_date": "2025-03-01", "overall": "ineligible",
+        "criteria": [
+            criterion("inc-sle", "inclusion", "met", "SLE diagnosed", span("P001-N1", "SLE")),
+            criterion("inc-hemoglobin", "inclusion", "met", "Hgb 96 g/L >= 80 g/L", span("P001-N1", "Hgb 9.6 g/dL")),
+            criterion("exc-tb", "exclusion", "met", "history of tuberculosis", span("P001-N2", "tuberculosis")),
+            criterion("exc-seizure", "exclusion", "unknown", "seizure only possible"),
+        ],
+    },
+    {
+        "patient_id": "P002", "trial": "demo", "screening_date": "2025-01-05", "overall": "candidate",
+        "criteria": [
+            criterion("inc-sle", "inclusion", "met", "SLE diagnosed", span("P002-N1", "SLE")),
+            criterion("inc-hemoglobin", "inclusion", "met", "Hgb 121 g/L", span("P002-N1", "Hgb 12.1 g/dL")),
+            criterion("exc-tb", "exclusion", "not_met", "nothing in the chart"),
+            criterion("exc-seizure", "exclusion", "not_met", "nothing in the chart"),
+        ],
+    },
+]
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+

@@ -1,0 +1,93 @@
+"""A patient's chart: copy-forward counted once, screening date, what is cited."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from screening_chart import build_chart
+
+from extractor.screening.patient import PatientRecord
+from extractor.screening.timeline import Span
+
+D = dt.date
+
+
+def record(spec: dict, screening: dt.date | None = None) -> PatientRecord:
+    notes, facts = build_chart(spec)
+    return PatientRecord(notes, facts, screening)
+
+
+def test_copied_line_is_one_mention_cited_at_its_latest_copy_dated_from_its_first() -> None:
+    patient = record({
+        "notes": {"N1": "2024-06-01", "N2": "2025-01-10", "N3": "2025-03-01"},
+        "facts": [
+            {"note": n, "kind": "condition", "concept": "seizure", "text": "seizure last week",
+             "span": "seizure", "date": d}
+            for n, d in (("N1", "2024-05-25"), ("N2", "2025-01-03"), ("N3", "2025-02-22"))
+        ],
+    })
+    (mention,) = patient.mentions
+    assert (mention.copies, mention.fact.evidence.note_id) == (3, "N3")
+    assert (mention.first_written, mention.written) == (D(2024, 6, 1), D(2025, 3, 1))
+    assert mention.span == Span.point(D(2024, 5, 25))
+
+
+def test_same_words_in_different_sentences_are_different_mentions() -> None:
+    patient = record({
+        "notes": {"N1": "2025-01-10", "N2": "2025-03-01"},
+        "facts": [
+            {"note": "N1", "kind": "condition", "concept": "seizure", "text": "seizure in clinic", "span": "seizure"},
+            {"note": "N2", "kind": "condition", "concept": "seizure", "text": "seizure at home", "span": "seizure"},
+        ],
+    })
+    assert len(patient.mentions) == 2
+
+
+def test_negated_copy_is_not_merged_with_an_affirmed_one() -> None:
+    patient = record({
+        "notes": {"N1": "2025-01-10", "N2": "2025-03-01"},
+        "facts": [
+            {"note": "N1", "kind": "condition", "concept": "seizure", "text": "seizure"},
+            {"note": "N2", "kind": "condition", "concept": "seizure", "text": "seizure", "assertion": "absent"},
+        ],
+    })
+    assert len(patient.mentions) == 2
+
+
+def test_screening_date_defaults_to_the_latest_note_and_later_notes_are_not_read() -> None:
+    spec = {
+        "notes": {"N1": "2025-01-10", "N2": "2025-03-01"},
+        "facts": [
+            {"note": "N1", "kind": "condition", "concept": "seizure", "text": "seizure"},
+            {"note": "N2", "kind": "condition", "concept": "stroke", "text": "stroke"},
+        ],
+    }
+    assert record(spec).screening_date == D(2025, 3, 1)
+    early = record(spec, D(2025, 2, 1))
+    assert [m.fact.concept for m in early.mentions] == ["seizure"]
+    assert early.latest_note_date == D(2025, 1, 10)
+
+
+def test_statement_spans() -> None:
+    patient = record({
+        "notes": {"N1": "2025-03-01"},
+        "facts": [
+            {"kind": "condition", "concept": "sle", "text": "SLE"},
+            {"kind": "condition", "concept": "stroke", "text": "history of stroke", "temporality": "historical"},
+            {"kind": "condition", "concept": "myocardial_infarction", "text": "MI 2023",
+             "date": "2023-01-01..2023-12-31", "temporality": "historical"},
+        ],
+    })
+    spans = {m.fact.concept: (m.span, m.ongoing) for m in patient.mentions}
+    assert spans["sle"] == (Span.point(D(2025, 3, 1)), True)
+    assert spans["stroke"] == (Span(None, D(2025, 3, 1)), False)
+    assert spans["myocardial_infarction"] == (Span(D(2023, 1, 1), D(2023, 12, 31)), False)
+
+
+def test_a_lab_is_cited_from_its_name_through_value_and_unit() -> None:
+    patient = record({
+        "facts": [{"kind": "lab", "concept": "hemoglobin", "text": "Hgb   9.6 g/dL today", "span": "Hgb",
+                   "value": 9.6, "unit": "g/dL", "value_text": "9.6"}],
+    })
+    cited = patient.cite(patient.mentions[0])
+    assert (cited.text, cited.char_start, cited.char_end) == ("Hgb   9.6 g/dL", 0, 14)
