@@ -19,7 +19,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import compile_suffix_regex
 
 from extractor.errors import Errors
-from extractor.extensions import register_extensions
+from extractor.extensions import facts_of, register_extensions
 from extractor.facts import Fact
 from extractor.notes import Note
 
@@ -39,6 +39,8 @@ PIPELINE: tuple[str, ...] = (
     "extractor_medications",
     "extractor_facts",
 )
+
+MAX_NOTE_CHARS = 5_000_000
 
 __all__ = ["Fact", "Note", "assert_mention", "extract_notes", "extract_text", "load"]
 
@@ -61,6 +63,7 @@ def load(
     register_extensions()
     config = config or {}
     nlp = spacy.blank("en")
+    nlp.max_length = MAX_NOTE_CHARS  # no parser or NER: memory grows linearly with text
     _split_letter_periods(nlp)
     skipped = set(disable)
     for name in PIPELINE:
@@ -109,11 +112,7 @@ def extract_notes(
 
     for doc in nlp.pipe(docs(), batch_size=batch_size, n_process=n_process):
         note = buffered.pop(0)
-        facts = [
-            Fact.model_validate({**record, "patient_id": note.patient_id})
-            for record in doc._.fact_records or ()
-        ]
-        yield note, facts
+        yield note, facts_of(doc, note.patient_id)
 
 
 def extract_text(

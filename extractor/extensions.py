@@ -15,7 +15,7 @@ from extractor.facts import Fact
 DOC_EXTENSIONS: dict[str, dict[str, Any]] = {
     "note_id": {"default": None},
     "note_date": {"default": None},  # ISO date string: the anchor for relative times
-    "fact_records": {"default": None},  # list of JSON dicts, one per fact
+    "fact_records": {"default": None},  # list of JSON strings, one per fact
     "section_bounds": {"default": None},  # list of [category, char_start, char_end, title_end]
     "time_expressions": {"default": None},  # list of dicts from the time stage
     "abbreviation_map": {"default": None},  # short form -> concept id, from the note itself
@@ -34,9 +34,20 @@ SPAN_EXTENSIONS: dict[str, dict[str, Any]] = {
 }
 
 
+def facts_of(doc: Doc, patient_id: str | None = None) -> list[Fact]:
+    """The facts the pipeline stored on ``doc``, optionally stamped with the patient's id.
+
+    Records are JSON strings, not dicts: medspaCy registers msgpack hooks that misread any
+    dict with a "section" key when a Doc comes back from a worker process.
+    """
+    facts = [Fact.model_validate_json(record) for record in doc._.fact_records or ()]
+    if patient_id is not None:
+        facts = [fact.model_copy(update={"patient_id": patient_id}) for fact in facts]
+    return facts
+
+
 def _facts_getter(doc: Doc) -> list[Fact]:
-    records = doc._.fact_records or []
-    return [Fact.model_validate(record) for record in records]
+    return facts_of(doc)
 
 
 DOC_GETTERS: dict[str, Any] = {"facts": _facts_getter}

@@ -62,7 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--limit", type=int, default=None, help="at most this many notes")
-    parser.add_argument("--assertion", default=None, help="assertion mode, when the pipeline offers several")
+    parser.add_argument("--assertion", default="rules", choices=("rules", "model", "hybrid"), help="assertion mode")
     args = parser.parse_args()
     texts = read_corpus(args.corpus, args.limit)
     if not texts:
@@ -75,7 +75,7 @@ def main() -> int:
     import extractor
 
     warnings.filterwarnings("ignore")
-    ours = extractor.load()
+    ours = extractor.load(assertion=args.assertion)
     time_pipe(ours, texts[:5])  # warm-up
     ours_seconds = time_pipe(ours, texts)
     ours_rss = peak_rss_mb()
@@ -86,6 +86,7 @@ def main() -> int:
 
     n = len(texts)
     print(f"notes: {n} (mean {words:.0f} words) from {args.corpus}")
+    print(f"assertion mode          : {args.assertion}")
     print(f"extractor full pipeline : {n / ours_seconds:8.1f} notes/s  ({ours_seconds:.1f} s)")
     print(f"medspaCy default        : {n / base_seconds:8.1f} notes/s  ({base_seconds:.1f} s)")
     print(f"speed-up                : {base_seconds / ours_seconds:8.1f}x")

@@ -11,7 +11,7 @@ small head is trained on them with fixed seeds on CPU. Writes ``models/assertion
 settings, training summary) and the held-back material as assertion TSVs for
 ``extractor evaluate assertion``.
 
-    .venv/bin/python scripts/train_assertion.py [--mtsamples-notes 200] [--epochs 40]
+    .venv/bin/python scripts/train_assertion.py [--mtsamples-notes 200] [--epochs 25] [--max-length 64]
 """
 
 from __future__ import annotations
@@ -145,12 +145,16 @@ def dev_examples(nlp: Any) -> tuple[list[Example], list[Example], list[tuple[str
 
 
 def mtsamples_examples(nlp: Any, notes: int, per_note: int, corrections: CorrectionFile) -> tuple[list[Example], int]:
-    """Rule-labelled mentions of the first ``notes`` mtsamples notes, with the corrections applied."""
+    """Rule-labelled mentions of the first ``notes`` mtsamples notes, with the corrections applied.
+
+    A correction whose mention the rules no longer find stops the run: it must be re-read.
+    """
     import extractor
     from extractor.pipeline.assertion_model import mention_input
 
     fixes = {(c.source, c.char_start, c.char_end, c.attribute): c for c in corrections.corrections}
     used: set[tuple[str, int, int, str]] = set()
+    agreed = 0  # corrections the rules meet by now (a rule fix since the correction was written)
     rng = random.Random(SEED)
     examples = []
     for path in sorted(MTSAMPLES.glob("*.txt"))[:notes]:
@@ -169,14 +173,16 @@ def mtsamples_examples(nlp: Any, notes: int, per_note: int, corrections: Correct
             gold = {}
             for attribute, fix in corrected.items():
                 if fix is not None:
-                    if ent.text != fix.mention or context.get(attribute) != fix.rules:
-                        raise SystemExit(f"correction no longer matches the rules: {path.name} {ent.start_char}")
+                    if ent.text != fix.mention:
+                        raise SystemExit(f"correction names another mention: {path.name} {ent.start_char}")
                     used.add((path.name, ent.start_char, ent.end_char, attribute))
+                    agreed += context.get(attribute) == fix.correct
                 gold[attribute] = fix.correct if fix else context.get(attribute)
             examples.append(Example(mention_input(ent), gold, f"mtsamples:{path.name}"))
     unused = set(fixes) - used
     if unused:
         raise SystemExit(f"{len(unused)} corrections name no mention the rules find: {sorted(unused)[:3]}")
+    print(f"mtsamples: {len(used)} corrections applied, the rules now agree with {agreed} of them")
     return examples, len(used)
 
 
@@ -234,9 +240,8 @@ def tsv_rows(examples: list[tuple[str, Any]]) -> list[str]:
         else:
             temporality = "Historical" if gold["temporality"] == "historical" else "Recent"
         experiencer = {"family": "Family member", "other": "Other"}.get(gold["experiencer"], "Patient")
-        rows.append(
-            f"{len(rows)}\t{mention}\t{sentence}\t{negation.get(gold['assertion'], 'Affirmed')}\t{temporality}\t{experiencer}"
-        )
+        status = negation.get(gold["assertion"], "Affirmed")
+        rows.append("\t".join((str(len(rows)), mention, sentence, status, temporality, experiencer)))
     return rows
 
 
@@ -245,9 +250,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "models" / "assertion")
     parser.add_argument("--mtsamples-notes", type=int, default=200)
     parser.add_argument("--per-note", type=int, default=12, help="rule-labelled mentions sampled per note")
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--max-length", type=int, default=64)
     args = parser.parse_args()
 
     import torch
@@ -269,7 +274,8 @@ def main() -> int:
 
     encoder = MentionEncoder(max_length=args.max_length)
     features = encoder.encode([e.item for e in examples])
-    print(f"encoded in {time.perf_counter() - began:.0f} s")
+    print(f"encoded in {time.perf_counter() - began:.0f} s", flush=True)
+    torch.set_num_threads(1)  # the head is small: more threads only contend
     head = train_head(features, targets(examples), args.epochs, args.hidden)
     settings = {
         "dim": encoder.dim,

@@ -30,6 +30,7 @@ from typing import Any
 from spacy.language import Language
 
 import extractor
+from extractor.extensions import facts_of
 from extractor.facts import Fact
 from extractor.notes import Note
 
@@ -154,9 +155,7 @@ def extract_note(nlp: Language, task: NoteTask, limits: Limits) -> NoteResult:
                 if time.monotonic() > deadline:
                     raise NoteTimeout
         stage = "facts"
-        facts = [
-            Fact.model_validate({**record, "patient_id": patient_id}) for record in doc._.fact_records or ()
-        ]
+        facts = facts_of(doc, patient_id)
         rows = [fact_row(fact, seq) for seq, fact in enumerate(facts)]
     except NoteTimeout:
         return NoteResult(note_id, f"time limit exceeded: over {limits.seconds:g} s (in {stage})")

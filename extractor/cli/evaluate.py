@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from extractor.cli.extract import print_summary
+from extractor.cli.extract import AssertionMode, AssertionOption, load_pipeline, print_summary
 from extractor.errors import ResourceError
 from extractor.evaluation.assertion import evaluate_assertion, read_tsv
 from extractor.evaluation.errors import GoldError
@@ -72,16 +72,21 @@ def facts_command(
     ] = None,
     output_format: FormatOption = OutputFormat.TABLE,
     max_errors: MaxErrors = 50,
+    assertion: AssertionOption = AssertionMode.RULES,
+    patients: Annotated[
+        str | None, typer.Option(help="comma-separated patient ids: score only their notes (a held-back split)")
+    ] = None,
 ) -> None:
     """P/R/F1 per kind (exact and overlapping spans), attribute accuracy, errors to read."""
     with _bad_input():
         gold_notes = read_gold_dir(gold)
+        if patients:
+            wanted = {p.strip() for p in patients.split(",") if p.strip()}
+            gold_notes = [note for note in gold_notes if note.patient_id in wanted]
         if predicted is not None:
             facts = read_predicted_facts(predicted)
         else:
-            import extractor
-
-            facts = predict_facts(gold_notes, extractor.load())
+            facts = predict_facts(gold_notes, load_pipeline(assertion))
     _emit(evaluate_facts(gold_notes, facts).to_report(max_errors), output_format)
 
 
@@ -137,12 +142,13 @@ def assertion_command(
     ],
     output_format: FormatOption = OutputFormat.TABLE,
     max_errors: MaxErrors = 50,
+    assertion: AssertionOption = AssertionMode.RULES,
 ) -> None:
     """Negation, temporality and experiencer against a test set; mentions not found."""
     import extractor
 
     with _bad_input():
         cases = read_tsv(tsv)
-    nlp = extractor.load()
+    nlp = load_pipeline(assertion)
     result = evaluate_assertion(cases, lambda text, start, end: extractor.assert_mention(text, start, end, nlp=nlp))
     _emit(result.to_report(max_errors), output_format)

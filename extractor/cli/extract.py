@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,6 +14,29 @@ from rich.console import Console
 from extractor.notes import ReadReport, read_notes
 
 err = Console(stderr=True)
+
+
+class AssertionMode(str, Enum):
+    """Who decides assertion, temporality and experiencer (see ``extractor.load``)."""
+
+    RULES = "rules"
+    MODEL = "model"
+    HYBRID = "hybrid"
+
+
+def load_pipeline(assertion: AssertionMode) -> Any:
+    """``extractor.load()``, with the learned assertion stage unless the mode is rules."""
+    import extractor
+
+    if assertion is AssertionMode.RULES:
+        return extractor.load()
+    return extractor.load(assertion=assertion.value)
+
+
+AssertionOption = Annotated[
+    AssertionMode,
+    typer.Option("--assertion", case_sensitive=False, help="rules (ConText), model, or hybrid"),
+]
 
 
 def print_summary(report: ReadReport, processed: int, extra: str = "") -> None:
@@ -31,12 +55,13 @@ def extract(
     notes: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CONTRACT .jsonl or one .txt note")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="facts .jsonl (default stdout)")] = None,
     n_process: Annotated[int, typer.Option("--n-process", min=1, help="worker processes")] = 1,
+    assertion: AssertionOption = AssertionMode.RULES,
 ) -> None:
     """Extract facts from notes: one JSON fact per line, with exact evidence offsets."""
-    from extractor import extract_notes, load
+    from extractor import extract_notes
 
     report = ReadReport()
-    nlp = load()
+    nlp = load_pipeline(assertion)
     handle = output.open("w", encoding="utf-8") if output else sys.stdout
     processed = facts_written = 0
     try:

@@ -1,6 +1,6 @@
 """Facts: the last stage turns every annotated entity into a plain-data ``Fact``.
 
-Facts are stored on the Doc as JSON-ready dicts (``doc._.fact_records``, read as
+Facts are stored on the Doc as JSON strings (``doc._.fact_records``, read as
 ``Fact`` objects through ``doc._.facts``) and every medspaCy or scispaCy object left in
 the Doc's user data is dropped, so the Doc serialises and ``nlp.pipe(n_process=2)``
 works. Nothing downstream of this stage touches spaCy.
@@ -25,6 +25,7 @@ from extractor.facts import (
     TimeRef,
 )
 from extractor.pipeline.infections import infection_state
+from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
 from extractor.resources import Concept, concepts_by_id
 
 _OUR_KEYS = set(DOC_EXTENSIONS) | set(SPAN_EXTENSIONS)
@@ -37,10 +38,16 @@ def _time_ref(data: dict[str, Any] | None) -> TimeRef | None:
     return TimeRef(**{k: data[k] for k in keys if k in data})
 
 
-def build_fact(ent: Span, concept: Concept | None, note_id: str, note_date: dt.date | None) -> Fact:
-    """One Fact from one annotated entity."""
+def build_fact(
+    ent: Span,
+    concept: Concept | None,
+    note_id: str,
+    note_date: dt.date | None,
+    sent: SentenceBounds,
+    text: str,
+) -> Fact:
+    """One Fact from one annotated entity in its sentence."""
     context = ent._.context or {}
-    sent = ent.sent
     kind = Kind(ent.label_.lower())
     attrs: dict[str, Any] = dict(concept.attrs) if concept else {}
     attrs.update(ent._.detail or {})
@@ -75,7 +82,7 @@ def build_fact(ent: Span, concept: Concept | None, note_id: str, note_date: dt.d
     if kind is Kind.MEDICATION and ent._.medication:
         fact["medication"] = _medication(ent._.medication)
     if kind is Kind.INFECTION:
-        fact["infection_state"] = infection_state(ent, fact["assertion"], fact["temporality"])
+        fact["infection_state"] = infection_state(ent, fact["assertion"], fact["temporality"], sent, text)
     return Fact(**fact)
 
 
@@ -102,17 +109,19 @@ class FactAssembler:
         note_id = doc._.note_id or "note"
         note_date = dt.date.fromisoformat(doc._.note_date) if doc._.note_date else None
         records = []
+        sentences = SentenceIndex(doc)
+        text = doc.text  # Doc.text joins every token: read it once per note
         for ent in doc.ents:
             if ent._.concept is None:
                 continue
             concept = self.concepts.get(ent._.concept)
-            fact = build_fact(ent, concept, note_id, note_date)
-            records.append(fact.to_json_dict())
+            fact = build_fact(ent, concept, note_id, note_date, sentences.sent(ent), text)
+            records.append(fact.model_dump_json(exclude_none=True))
             for extra in ent._.lab_series or ():
                 # another value of the same table row: same words cited, its own value and date
                 lab = {k: v for k, v in extra["lab"].items() if k in LabResult.model_fields}
                 update = {"lab": LabResult(**lab), "time": _time_ref(extra["time"])}
-                records.append(fact.model_copy(update=update).to_json_dict())
+                records.append(fact.model_copy(update=update).model_dump_json(exclude_none=True))
         doc._.fact_records = records
         _drop_foreign_user_data(doc)
         return doc

@@ -8,16 +8,15 @@ the sentence, the mention and its left and right context, and a two-layer head t
 ``scripts/train_assertion.py`` predicts assertion, temporality and experiencer.
 
 Modes (``mode``):
-- ``model``: the head's labels replace the rules' labels;
-- ``hybrid``: the rules' label stands unless the head disagrees with probability at least
-  ``threshold``, or at least ``uncertain_threshold`` where the rules' scope is uncertain (the
-  sentence has ``long_sentence`` tokens or more, or a comma, semicolon or conjunction lies
-  between the mention and the rules' cue for that attribute).
-Either way the section stays the rules' and the decision's source is kept in
+- ``model``: the head's labels replace the rules' labels for every mention;
+- ``hybrid``: the head is consulted only where the rules' scope is uncertain: for every
+  attribute when the sentence has ``long_sentence`` words or more, and for one attribute
+  when a comma, semicolon or conjunction lies between the mention and the rules' cue for
+  it. There the head's label wins when its probability is at least ``threshold``; everywhere
+  else the rules' label stands (and no encoder time is spent).
+Either way the section and the cues stay the rules', and each attribute's source is kept in
 ``context["sources"]``. The default pipeline does not include this stage (``assertion="rules"``).
 """
-
-from __future__ import annotations
 
 import json
 from collections.abc import Sequence
@@ -213,9 +212,8 @@ class AssertionModel:
         name: str = "extractor_assertion_model",
         mode: str = "hybrid",
         model_dir: str = "",
-        threshold: float = 0.9,
-        uncertain_threshold: float = 0.5,
-        long_sentence: int = 25,
+        threshold: float = 0.5,
+        long_sentence: int = 20,
         batch_size: int = 32,
     ) -> None:
         if mode not in MODES:
@@ -224,7 +222,6 @@ class AssertionModel:
         self.name = name
         self.mode = mode
         self.threshold = threshold
-        self.uncertain_threshold = uncertain_threshold
         self.long_sentence = long_sentence
         self.batch_size = batch_size
         self.head, self.settings = load_head(Path(model_dir) if model_dir else default_model_dir())
@@ -252,39 +249,46 @@ class AssertionModel:
             for row in range(len(items))
         ]
 
-    def decide(self, item: MentionInput, context: dict[str, Any], probs: dict[str, dict[str, float]]) -> dict[str, Any]:
-        """The new context: each attribute from the rules or the model, as the mode says."""
+    def uncertain(self, item: MentionInput, context: dict[str, Any]) -> set[str]:
+        """The attributes whose rule decision the model should check (``hybrid``)."""
+        return {a for a in LABELS if scope_uncertain(item, context, a, self.long_sentence)}
+
+    def decide(
+        self, context: dict[str, Any], probs: dict[str, dict[str, float]], attributes: set[str]
+    ) -> dict[str, Any]:
+        """The new context: the model's label for each of ``attributes`` it is sure enough of."""
         decided = dict(context)
         sources = {}
         for attribute in LABELS:
-            best = max(probs[attribute], key=probs[attribute].__getitem__)
-            rule = context.get(attribute, LABELS[attribute][0])
-            if self.mode == "model":
-                use_model = True
-            else:
-                bar = (
-                    self.uncertain_threshold
-                    if scope_uncertain(item, context, attribute, self.long_sentence)
-                    else self.threshold
-                )
-                use_model = best != rule and probs[attribute][best] >= bar
-            decided[attribute] = best if use_model else rule
+            use_model = False
+            if attribute in attributes:
+                best = max(probs[attribute], key=probs[attribute].__getitem__)
+                use_model = self.mode == "model" or probs[attribute][best] >= self.threshold
+            if use_model:
+                decided[attribute] = best
             sources[attribute] = "model" if use_model else "rules"
         decided["sources"] = sources
         return decided
 
     def __call__(self, doc: Doc) -> Doc:
-        ents = [ent for ent in doc.ents if ent.text.strip()]
-        items = [mention_input(ent) for ent in ents]
-        for ent, item, probs in zip(ents, items, self.predict(items), strict=True):
-            ent._.context = self.decide(item, dict(ent._.context or {}), probs)
+        todo = []
+        for ent in doc.ents:
+            if not ent.text.strip():
+                continue
+            item, context = mention_input(ent), dict(ent._.context or {})
+            attributes = set(LABELS) if self.mode == "model" else self.uncertain(item, context)
+            if attributes:
+                todo.append((ent, item, context, attributes))
+        predictions = self.predict([item for _, item, _, _ in todo])
+        for (ent, _item, context, attributes), probs in zip(todo, predictions, strict=True):
+            ent._.context = self.decide(context, probs, attributes)
         return doc
 
     def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
         """The head and its settings; the encoder comes from its wheel."""
         save_head(self.head, Path(path), self.settings)
 
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> AssertionModel:
+    def from_disk(self, path: Path, *, exclude: Any = ()) -> "AssertionModel":
         self.head, self.settings = load_head(Path(path))
         self._encoder = None
         return self
@@ -295,9 +299,8 @@ class AssertionModel:
     default_config={
         "mode": "hybrid",
         "model_dir": "",
-        "threshold": 0.9,
-        "uncertain_threshold": 0.5,
-        "long_sentence": 25,
+        "threshold": 0.5,
+        "long_sentence": 20,
         "batch_size": 32,
     },
     assigns=["span._.context"],
@@ -309,9 +312,8 @@ def make_assertion_model(
     mode: str,
     model_dir: str,
     threshold: float,
-    uncertain_threshold: float,
     long_sentence: int,
     batch_size: int,
 ) -> AssertionModel:
     """Registered factory; an empty ``model_dir`` means ``models/assertion`` of the checkout."""
-    return AssertionModel(nlp, name, mode, model_dir, threshold, uncertain_threshold, long_sentence, batch_size)
+    return AssertionModel(nlp, name, mode, model_dir, threshold, long_sentence, batch_size)

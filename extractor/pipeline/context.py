@@ -7,10 +7,14 @@ other-person trigger > the section's default) so a fact never carries contradict
 flags. The trigger words are kept as cues, with offsets, to explain the decision.
 """
 
+from bisect import bisect_right
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from medspacy.context import ConText, ConTextRule
+from medspacy.context.context_graph import ConTextGraph
+from medspacy.context.context_modifier import ConTextModifier
 from pydantic import BaseModel, ConfigDict, Field
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -69,6 +73,19 @@ def load_context_rules(path: Path | None = None) -> ContextFile:
     return load_model(ContextFile, path or patterns_dir() / "context.yaml")
 
 
+def _scope(rule: ConTextRule, start: int, end: int, sent_start: int, sent_end: int) -> tuple[int, int]:
+    """A trigger's scope in tokens, as medspaCy computes it from its sentence and max_scope."""
+    limit = rule.max_scope
+    direction = rule.direction.lower()
+    if direction == "forward":
+        return end, sent_end if limit is None else min(sent_end, end + limit)
+    if direction == "backward":
+        return (sent_start if limit is None else max(sent_start, start - limit)), start
+    low = sent_start if limit is None else max(sent_start, start - limit)
+    high = sent_end if limit is None else min(sent_end, end + limit)
+    return low, high
+
+
 def _inside(cue: dict[str, Any], other: dict[str, Any] | None) -> bool:
     """True when ``cue`` lies within ``other`` ("history of" inside "no history of")."""
     return other is not None and other["char_start"] <= cue["char_start"] and cue["char_end"] <= other["char_end"]
@@ -104,15 +121,42 @@ class ContextTagger:
         self.sections = {s.category: s for s in load_sections(Path(sections) if sections else None).sections}
 
     def __call__(self, doc: Doc) -> Doc:
-        self._context(doc)
+        self._apply_context(doc)
         for ent in doc.ents:
             ent._.note_section = section_at(doc, ent.start_char)
             ent._.context = self._qualify(ent)
-        # ConText's graph and modifier objects do not serialise; qualifiers are copied above
-        doc._.context_graph = None
+        # ConText's modifier objects do not serialise; qualifiers are copied above
         for ent in doc.ents:
             ent._.modifiers = ()
         return doc
+
+    def _apply_context(self, doc: Doc) -> None:
+        """medspaCy's ConText algorithm, one sentence at a time.
+
+        ConText's own call pairs every trigger with every concept of the whole note and
+        every trigger with every other, quadratic on long notes; scopes never leave their
+        sentence, so grouping by sentence gives the same edges in linear time.
+        """
+        matcher = self._context._ConText__matcher  # medspaCy keeps its matcher private
+        sentences = [(sent.start, sent.end) for sent in doc.sents]
+        starts = [start for start, _ in sentences]
+        modifiers: dict[int, list[ConTextModifier]] = defaultdict(list)
+        for match_id, start, end in matcher(doc):
+            rule = matcher.rule_map[doc.vocab.strings[match_id]]
+            index = max(0, bisect_right(starts, start) - 1)
+            scope = _scope(rule, start, end, *sentences[index])
+            modifiers[index].append(ConTextModifier(rule, start, end, doc, *scope))
+        targets: dict[int, list[Span]] = defaultdict(list)
+        for ent in doc.ents:
+            targets[max(0, bisect_right(starts, ent.start) - 1)].append(ent)
+        for index, sentence_targets in targets.items():
+            graph = ConTextGraph(prune_on_modifier_overlap=self._context.prune_on_target_overlap)
+            graph.targets = sentence_targets
+            graph.modifiers = modifiers.get(index, [])
+            graph.update_scopes()
+            graph.apply_modifiers()
+            for target, modifier in graph.edges:
+                target._.modifiers += (modifier,)
 
     def _qualify(self, ent: Span) -> dict[str, Any]:
         categories: dict[str, dict[str, Any]] = {}

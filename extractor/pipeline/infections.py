@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from spacy.tokens import Span
 
 from extractor.facts import InfectionState
+from extractor.pipeline.sentence_index import SentenceBounds
 from extractor.resources import load_model, patterns_dir
 
 
@@ -42,13 +43,13 @@ def _cue_patterns() -> tuple[tuple[InfectionState, re.Pattern[str]], ...]:
     )
 
 
-def infection_state(ent: Span, assertion: str, temporality: str) -> InfectionState | None:
+def infection_state(
+    ent: Span, assertion: str, temporality: str, sent: SentenceBounds, text: str
+) -> InfectionState | None:
     """The state of the infection ``ent`` names, or None when it is not the patient's or not there."""
     context = ent._.context or {}
     if assertion != "present" or context.get("experiencer", "patient") != "patient":
         return None
-    text = ent.doc.text
-    sent = ent.sent
     best: tuple[int, InfectionState] | None = None
     for state, regex in _cue_patterns():
         for match in regex.finditer(text, sent.start_char, sent.end_char):

@@ -80,20 +80,21 @@ class LabValueReader:
 
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
+        text = doc.text  # Doc.text joins every token: read it once per note
         dates = [e for e in doc._.time_expressions or () if e.get("precision") == "day"]
         for index, ent in enumerate(ents):
             if ent.label_ not in VALUE_KINDS:
                 continue
-            limit = self._window_end(doc, ent, ents[index + 1] if index + 1 < len(ents) else None)
-            result = self.read(doc.text, ent, limit)
+            limit = self._window_end(text, ent, ents[index + 1] if index + 1 < len(ents) else None)
+            result = self.read(text, ent, limit)
             if not result:
                 continue
             ent._.lab = result
-            columns = self._column_dates(doc.text, ent, dates)
+            columns = self._column_dates(text, ent, dates)
             if columns:
-                self._read_row(doc.text, ent, limit, columns)
+                self._read_row(text, ent, limit, columns)
             elif ent._.time is None:
-                ent._.time = _preceding_date(doc, ent, dates)
+                ent._.time = _preceding_date(doc, text, ent, dates)
         return doc
 
     def _column_dates(self, text: str, ent: Span, dates: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -146,8 +147,7 @@ class LabValueReader:
             ent._.lab, ent._.time = series[0]["lab"], series[0]["time"]
             ent._.lab_series = series[1:]
 
-    def _window_end(self, doc: Doc, ent: Span, following: Span | None) -> int:
-        text = doc.text
+    def _window_end(self, text: str, ent: Span, following: Span | None) -> int:
         line_end = text.find("\n", ent.end_char)
         limit = len(text) if line_end == -1 else line_end
         limit = min(limit, ent.end_char + self.grammar.max_chars_after)
@@ -245,13 +245,12 @@ class LabValueReader:
         return self
 
 
-def _preceding_date(doc: Doc, ent: Span, dates: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _preceding_date(doc: Doc, text: str, ent: Span, dates: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The last full date written before ``ent`` in its section ("Labs (01/08/2025):")."""
     section_start = 0
     for _category, start, end, _title_end in doc._.section_bounds or ():
         if start <= ent.start_char < end:
             section_start = start
-    text = doc.text
     before = [
         d for d in dates
         if section_start <= d["char_start"] < ent.start_char

@@ -18,6 +18,7 @@ from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
 from extractor.pipeline.sections import load_sections
+from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
 from extractor.resources import (
     Concept,
     concepts_by_id,
@@ -94,20 +95,22 @@ class MedicationReader:
 
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
+        sentences = SentenceIndex(doc)
+        text = doc.text  # Doc.text joins every token: read it once per note
         for index, ent in enumerate(ents):
             if ent.label_ != "MEDICATION":
                 continue
             following = next((e for e in ents[index + 1 :] if e.label_ == "MEDICATION"), None)
-            ent._.medication = self.read(doc, ent, following)
+            ent._.medication = self.read(doc, text, ent, following, sentences.sent(ent))
         return doc
 
-    def read(self, doc: Doc, ent: Span, following: Span | None) -> dict[str, Any]:
+    def read(
+        self, doc: Doc, text: str, ent: Span, following: Span | None, sent: SentenceBounds
+    ) -> dict[str, Any]:
         """Everything the text around ``ent`` says about the medication."""
-        text = doc.text
         concept = self.concepts.get(ent._.concept or "")
         attrs = concept.attrs if concept else {}
         ingredient = attrs.get("ingredient", ent._.concept)
-        sent = ent.sent
         line_end = text.find("\n", ent.end_char)
         limit = min(
             len(text) if line_end == -1 else line_end,
@@ -131,9 +134,9 @@ class MedicationReader:
         if course:
             details["course_count"] = int(course.group("count"))
         self._daily_dose(details)
-        self._status_and_response(doc, ent, details)
+        self._status_and_response(text, ent, details, sent)
         self._dose_changes(text, sent, details)
-        self._time(doc, ent, details)
+        self._time(doc, text, ent, details, sent)
         return details
 
     def _daily_dose(self, details: dict[str, Any]) -> None:
@@ -151,9 +154,7 @@ class MedicationReader:
         if equivalent and "ocs" in details["classes"]:
             details["prednisone_equivalent_mg_day"] = round(mg_per_day * 5.0 / equivalent, 3)
 
-    def _status_and_response(self, doc: Doc, ent: Span, details: dict[str, Any]) -> None:
-        sent = ent.sent
-        text = doc.text
+    def _status_and_response(self, text: str, ent: Span, details: dict[str, Any], sent: SentenceBounds) -> None:
         section = self.sections.get(ent._.note_section or "")
         status = (section.med_status if section else None) or "current"
         best: tuple[int, str] | None = None
@@ -181,7 +182,7 @@ class MedicationReader:
             responses.append(section.med_response)
         details["response"] = responses
 
-    def _dose_changes(self, text: str, sent: Span, details: dict[str, Any]) -> None:
+    def _dose_changes(self, text: str, sent: SentenceBounds, details: dict[str, Any]) -> None:
         changes = []
         for match in self._taper.finditer(text, sent.start_char, sent.end_char):
             raw_from = match.group("from") or match.group("from2")
@@ -195,15 +196,14 @@ class MedicationReader:
         if changes:
             details["dose_changes"] = changes
 
-    def _time(self, doc: Doc, ent: Span, details: dict[str, Any]) -> None:
+    def _time(self, doc: Doc, text: str, ent: Span, details: dict[str, Any], sent: SentenceBounds) -> None:
         time = ent._.time
         if not time:
             details.pop("_status_from_default", None)
             return
-        sent = ent.sent
         best: tuple[int, int, str] | None = None
         for role, regex in self._roles.items():
-            for match in regex.finditer(doc.text, sent.start_char, sent.end_char):
+            for match in regex.finditer(text, sent.start_char, sent.end_char):
                 # the cue nearest the time wins; of cues ending together, the longest
                 # ("unchanged since" over "since")
                 key = (abs(match.end() - time["char_start"]), -(match.end() - match.start()))

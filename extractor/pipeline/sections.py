@@ -90,10 +90,11 @@ class SectionTagger:
     def __call__(self, doc: Doc) -> Doc:
         self._sectionizer(doc)
         spans = []
+        length = len(doc.text)
         for section in doc._.sections:
-            start = doc[section.title_start].idx if section.title_start < len(doc) else len(doc.text)
+            start = doc[section.title_start].idx if section.title_start < len(doc) else length
             end_token = section.body_end
-            end = doc[end_token].idx if end_token < len(doc) else len(doc.text)
+            end = doc[end_token].idx if end_token < len(doc) else length
             title_end = doc[section.title_end - 1].idx + len(doc[section.title_end - 1]) if section.title_end else start
             spans.append([section.category, start, end, title_end])
         doc._.section_bounds = spans

@@ -11,7 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy
 from pydantic import BaseModel, ConfigDict, Field
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -90,8 +92,9 @@ class SentenceSplitter:
         if len(doc) == 0:
             return doc
         starts = self.boundaries(doc.text)
-        flags = [False] * len(doc)
-        flags[0] = True
+        # spaCy reads SENT_START as uint64: -1 (not a start) must wrap, not be an int32
+        flags = numpy.full((len(doc), 1), -1, dtype="int64").astype("uint64")
+        flags[0, 0] = 1
         token_index = 0
         n_tokens = len(doc)
         for char in starts:
@@ -101,9 +104,9 @@ class SentenceSplitter:
             while token_index < n_tokens and doc[token_index].is_space:
                 token_index += 1
             if token_index < n_tokens:
-                flags[token_index] = True
-        for token, flag in zip(doc, flags, strict=True):
-            token.is_sent_start = flag
+                flags[token_index, 0] = 1
+        # one array write: setting token.is_sent_start one by one is quadratic in spaCy
+        doc.from_array([SENT_START], flags)
         return doc
 
     def to_disk(self, path: Path, *, exclude: Any = ()) -> None:

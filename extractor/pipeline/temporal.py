@@ -18,6 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.extensions import register_extensions
+from extractor.pipeline.sentence_index import SentenceIndex
 from extractor.resources import concepts_by_id, load_model, patterns_dir
 
 RESOLVERS = ("date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age")
@@ -164,17 +165,19 @@ class TimeNormalizer:
     # ------------------------------------------------------------------ linking
     def __call__(self, doc: Doc) -> Doc:
         note_date = _iso(doc._.note_date)
-        expressions = self.find(doc.text, note_date)
+        text = doc.text
+        expressions = self.find(text, note_date)
         for expression in expressions:
-            if self._on_cue_line(doc.text, expression["char_start"]):
+            if self._on_cue_line(text, expression["char_start"]):
                 expression["not_result_date"] = True  # a birth or admission date, not a result's
         doc._.time_expressions = expressions
         if not expressions:
             return doc
+        sentences = SentenceIndex(doc)
         for ent in doc.ents:
             if ent.label_ == "DEMOGRAPHIC":
                 continue
-            sent = ent.sent
+            sent = sentences.sent(ent)
             candidates = [
                 e for e in expressions
                 if sent.start_char <= e["char_start"] < sent.end_char

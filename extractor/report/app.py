@@ -69,11 +69,11 @@ def _store(request: Request) -> Store:
 
 async def index(request: Request) -> Response:
     store = _store(request)
-    patients = build_views(material_from_store(store, request.app.state.trial))
+    patients = build_views(material_from_store(store, request.app.state.trial, with_notes=False))
     counts = store.con.execute(
         "SELECT patient_id, trial, count(DISTINCT target_id) FROM reviews WHERE target = 'criterion' "
         "GROUP BY patient_id, trial"
-    ).fetchall()
+    ).fetchall()  # criteria with at least one decision
     reviewed = {(pid, trial): n for pid, trial, n in counts}
     return _page(request, "app_index.html.j2", patients=patients, reviewed_counts=reviewed)
 

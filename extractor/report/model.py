@@ -223,8 +223,13 @@ def material_from_files(verdicts: Path, notes: Path, facts: Path | None = None, 
     return material
 
 
-def material_from_store(store: Store, trial: str | None = None, patient_id: str | None = None) -> Material:
-    """Verdicts, processed notes and facts from a batch store (one patient, or all)."""
+def material_from_store(
+    store: Store, trial: str | None = None, patient_id: str | None = None, with_notes: bool = True
+) -> Material:
+    """Verdicts, processed notes and facts from a batch store (one patient, or all).
+
+    ``with_notes=False`` reads verdicts only: enough for the patient list.
+    """
     material = Material()
     where, params = ["verdict IS NOT NULL"], []
     if trial:
@@ -238,6 +243,8 @@ def material_from_store(store: Store, trial: str | None = None, patient_id: str 
         params,
     ).fetchall()
     material.verdicts = [json.loads(row[0]) for row in rows]
+    if not with_notes:
+        return material
     only = " AND patient_id = ?" if patient_id is not None else ""
     extra = [patient_id] if patient_id is not None else []
     notes = store.con.execute(

@@ -38,8 +38,17 @@ CREATE TABLE IF NOT EXISTS reviews (
 """
 
 COLUMNS = (
-    "review_id", "reviewer", "reviewed_at", "patient_id", "trial", "target", "target_id",
-    "predicted", "decision", "corrected", "comment",
+    "review_id",
+    "reviewer",
+    "reviewed_at",
+    "patient_id",
+    "trial",
+    "target",
+    "target_id",
+    "predicted",
+    "decision",
+    "corrected",
+    "comment",
 )
 
 
@@ -148,7 +157,6 @@ def export(store: Store, output: Path) -> int:
             handle.write(json.dumps(record.model_dump(mode="json"), ensure_ascii=False) + "\n")
             count += 1
     return count
-
 
 
 class ReviewErrors:

@@ -47,9 +47,13 @@ def test_empty_and_whitespace(nlp: Language) -> None:
 
 
 def test_one_megabyte_note(nlp: Language) -> None:
-    chunk = "Pt with SLE, no h/o TB. Hgb 9.6 g/dL. prednisone 10 mg daily.\r\n"
-    text = chunk * (1_000_000 // len(chunk))
-    nlp.max_length = max(nlp.max_length, len(text) + 1)
+    prose = "The patient was seen in clinic today and is doing well overall.\r\n" * 15
+    chunk = prose + "Pt with SLE, no h/o TB. Hgb 9.6 g/dL. prednisone 10 mg daily.\r\n"
+    text = chunk * (1_000_000 // len(chunk) + 1)
+    assert len(text) > 1_000_000
     facts = extractor.extract_text(text, nlp=nlp)
     assert len([f for f in facts if f.concept == "sle"]) == text.count("SLE")
-    _check(nlp, text[:5000])
+    tb = [f for f in facts if f.concept == "tuberculosis"]
+    assert tb and all(f.assertion.value == "absent" for f in tb)
+    for fact in facts[:: max(1, len(facts) // 200)]:
+        assert text[fact.evidence.char_start : fact.evidence.char_end] == fact.evidence.text

@@ -6,23 +6,35 @@ second note of P001 is long, so its evidence lies far below the top of the page.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
+from extractor.store import Store
+
 FILLER = "".join(f"Line {i}: routine review of systems, unremarkable.\n" for i in range(1, 80))
 NOTES = [
     {
-        "patient_id": "P001", "note_id": "P001-N1", "date": "2025-02-14", "type": "clinic note",
+        "patient_id": "P001",
+        "note_id": "P001-N1",
+        "date": "2025-02-14",
+        "type": "clinic note",
         "text": "14 yo F with SLE since 2022. No fever. Mother has lupus nephritis.\n"
-                "Labs: Hgb 9.6 g/dL <low> & stable. Possible seizure last week.\n",
+        "Labs: Hgb 9.6 g/dL <low> & stable. Possible seizure last week.\n",
     },
     {
-        "patient_id": "P001", "note_id": "P001-N2", "date": "2025-03-01", "type": "progress note",
+        "patient_id": "P001",
+        "note_id": "P001-N2",
+        "date": "2025-03-01",
+        "type": "progress note",
         "text": "Follow-up.\n" + FILLER + "History of tuberculosis, treated 2019. Consider rituximab if flare.\n",
     },
     {
-        "patient_id": "P002", "note_id": "P002-N1", "date": "2025-01-05", "type": "clinic note",
+        "patient_id": "P002",
+        "note_id": "P002-N1",
+        "date": "2025-01-05",
+        "type": "clinic note",
         "text": "16 yo M with SLE. Hgb 12.1 g/dL.\n",
     },
 ]
@@ -38,7 +50,9 @@ def fact(note_id: str, words: str, concept: str, kind: str = "condition", **qual
     found = span(note_id, words)
     patient = note_id.split("-")[0]
     return {
-        "kind": kind, "concept": concept, "label": concept.replace("_", " "),
+        "kind": kind,
+        "concept": concept,
+        "label": concept.replace("_", " "),
         "assertion": qualifiers.get("assertion", "present"),
         "experiencer": qualifiers.get("experiencer", "patient"),
         "temporality": qualifiers.get("temporality", "current"),
@@ -65,7 +79,10 @@ def criterion(cid: str, ctype: str, status: str, reason: str, *evidence: dict[st
 
 VERDICTS = [
     {
-        "patient_id": "P001", "trial": "demo", "screening_date": "2025-03-01", "overall": "ineligible",
+        "patient_id": "P001",
+        "trial": "demo",
+        "screening_date": "2025-03-01",
+        "overall": "ineligible",
         "criteria": [
             criterion("inc-sle", "inclusion", "met", "SLE diagnosed", span("P001-N1", "SLE")),
             criterion("inc-hemoglobin", "inclusion", "met", "Hgb 96 g/L >= 80 g/L", span("P001-N1", "Hgb 9.6 g/dL")),
@@ -74,7 +91,10 @@ VERDICTS = [
         ],
     },
     {
-        "patient_id": "P002", "trial": "demo", "screening_date": "2025-01-05", "overall": "candidate",
+        "patient_id": "P002",
+        "trial": "demo",
+        "screening_date": "2025-01-05",
+        "overall": "candidate",
         "criteria": [
             criterion("inc-sle", "inclusion", "met", "SLE diagnosed", span("P002-N1", "SLE")),
             criterion("inc-hemoglobin", "inclusion", "met", "Hgb 121 g/L", span("P002-N1", "Hgb 12.1 g/dL")),
@@ -89,3 +109,48 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path
 
+
+def fill_store(path: Path) -> Path:
+    """A store holding the notes, facts and verdicts above, as `extractor batch` leaves them."""
+    stamp = dt.datetime(2025, 3, 2, 9, 0)
+    with Store.open(path) as store:
+        for note in NOTES:
+            store.con.execute(
+                "INSERT INTO notes (note_id, patient_id, date, type, text, content_hash, pipeline, status, "
+                "seen_run, seen_line, processed_run, processed_at, fact_count) "
+                "VALUES (?, ?, ?, ?, ?, 'h', 'p', 'done', 1, 1, 1, ?, 0)",
+                [note["note_id"], note["patient_id"], note["date"], note["type"], note["text"], stamp],
+            )
+        for seq, item in enumerate(FACTS):
+            ev = item["evidence"]
+            store.con.execute(
+                "INSERT INTO facts (note_id, patient_id, seq, kind, concept, assertion, experiencer, temporality, "
+                "char_start, char_end, text, fact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    ev["note_id"],
+                    item["patient_id"],
+                    seq,
+                    item["kind"],
+                    item["concept"],
+                    item["assertion"],
+                    item["experiencer"],
+                    item["temporality"],
+                    ev["char_start"],
+                    ev["char_end"],
+                    ev["text"],
+                    json.dumps(item),
+                ],
+            )
+        for verdict in VERDICTS:
+            store.con.execute(
+                "INSERT INTO verdicts (patient_id, trial, screening_date, overall, basis, run_id, verdict) "
+                "VALUES (?, ?, ?, ?, 'b', 1, ?)",
+                [
+                    verdict["patient_id"],
+                    verdict["trial"],
+                    verdict["screening_date"],
+                    verdict["overall"],
+                    json.dumps(verdict),
+                ],
+            )
+    return path

@@ -20,8 +20,14 @@ import uvicorn
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "out" / "test-artifacts"
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -107,6 +113,11 @@ def test_report_evidence_click_scrolls_to_highlighted_span(page: Any, files: dic
     assert mark.evaluate(IN_VIEW)
     assert page.evaluate("document.activeElement.textContent") == "tuberculosis"
     shot(page, "report-evidence.png")
+    page.emulate_media(media="print")  # on paper: every patient, highlights as underlines, no controls
+    assert page.locator("#patient-1").is_visible()
+    assert not page.locator(".filters").is_visible()
+    page.evaluate("window.scrollTo(0, document.getElementById('patient-0').offsetTop)")
+    shot(page, "report-print.png")
     assert page.blocked == []  # self-contained: the file loads nothing from a network
 
 
@@ -148,5 +159,9 @@ def test_review_app_decision_persists_and_exports(page: Any, store_path: Path, t
     assert result.exit_code == 0
     [record] = [json.loads(line) for line in exported.read_text().splitlines()]
     assert (record["reviewer"], record["target_id"], record["predicted"], record["decision"], record["corrected"]) == (
-        "Dr Ada", "exc-tb", "met", "wrong", "not_met"
+        "Dr Ada",
+        "exc-tb",
+        "met",
+        "wrong",
+        "not_met",
     )

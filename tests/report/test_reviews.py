@@ -15,8 +15,15 @@ from extractor.store import Store
 
 
 def decision(**changes: str) -> ReviewIn:
-    fields = {"reviewer": "ada", "patient_id": "P001", "trial": "demo", "target": "criterion",
-              "target_id": "exc-tb", "predicted": "met", "decision": "correct"}
+    fields = {
+        "reviewer": "ada",
+        "patient_id": "P001",
+        "trial": "demo",
+        "target": "criterion",
+        "target_id": "exc-tb",
+        "predicted": "met",
+        "decision": "correct",
+    }
     return ReviewIn(**{**fields, **changes})
 
 
@@ -45,7 +52,10 @@ def test_decisions_survive_reopening_and_the_latest_counts(store_path: Path, tmp
         count = reviews.export(store, tmp_path / "reviews.jsonl")
     record = latest["criterion", "exc-tb"]
     assert (record.reviewer, record.decision.value, record.corrected, record.gold_status) == (
-        "bo", "wrong", "not_met", "not_met"
+        "bo",
+        "wrong",
+        "not_met",
+        "not_met",
     )
     lines = [json.loads(line) for line in (tmp_path / "reviews.jsonl").read_text().splitlines()]
     assert count == 2
@@ -68,9 +78,7 @@ def test_gold_statuses_keep_the_latest_decision_with_a_status(store_path: Path, 
         reviews.save(store, decision(target="fact", target_id="P001-N1:3:8:fever", predicted="absent"))
         reviews.export(store, tmp_path / "reviews.jsonl")
     gold = reviews.gold_statuses(reviews.read_decisions(tmp_path / "reviews.jsonl"))
-    assert {cid: status for cid, (_, status) in gold["demo", "P001"].items()} == {
-        "inc-sle": "met", "exc-tb": "not_met"
-    }
+    assert {cid: status for cid, (_, status) in gold["demo", "P001"].items()} == {"inc-sle": "met", "exc-tb": "not_met"}
 
 
 def test_a_malformed_reviews_file_names_the_line(tmp_path: Path) -> None:

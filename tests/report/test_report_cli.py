@@ -1,0 +1,123 @@
+"""`extractor report`, `extractor export-reviews` and `extractor evaluate screen --reviews` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from report_material import VERDICTS, write_jsonl
+from typer.testing import CliRunner
+
+from extractor.cli.app import app
+from extractor.report import reviews
+from extractor.report.reviews import ReviewIn
+from extractor.store import Store
+
+runner = CliRunner()
+
+
+def test_report_from_files_is_one_self_contained_file(files: dict[str, Path], tmp_path: Path) -> None:
+    output = tmp_path / "report.html"
+    args = ["report", str(files["verdicts"]), "--notes", str(files["notes"]), "--facts", str(files["facts"])]
+    result = runner.invoke(app, [*args, "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    page = output.read_text(encoding="utf-8")
+    assert "http://" not in page
+    assert "https://" not in page
+    assert "<script src" not in page
+    assert '<link rel="stylesheet"' not in page
+    assert page.count('class="patient"') == 2
+    assert "&lt;low&gt; &amp; stable" in page  # note text escaped, never interpreted
+    assert '<span class="badge badge-negated">negated</span>' in page
+
+
+def test_report_from_a_store_matches_the_report_from_files(
+    files: dict[str, Path], store_path: Path, tmp_path: Path
+) -> None:
+    from_store, from_files = tmp_path / "store.html", tmp_path / "files.html"
+    assert runner.invoke(app, ["report", "--store", str(store_path), "-o", str(from_store)]).exit_code == 0
+    args = ["report", str(files["verdicts"]), "--notes", str(files["notes"]), "--facts", str(files["facts"])]
+    assert runner.invoke(app, [*args, "-o", str(from_files)]).exit_code == 0
+
+    def body(path: Path) -> str:
+        return path.read_text().split("<main", 1)[1]
+
+    assert body(from_store) == body(from_files)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param([], id="nothing"),
+        pytest.param(["VERDICTS"], id="verdicts-without-notes"),
+        pytest.param(["VERDICTS", "--notes", "NOTES", "--store", "STORE"], id="both-sources"),
+    ],
+)
+def test_report_needs_exactly_one_source(args: list[str], files: dict[str, Path], store_path: Path) -> None:
+    paths = {"VERDICTS": str(files["verdicts"]), "NOTES": str(files["notes"]), "STORE": str(store_path)}
+    result = runner.invoke(app, ["report", *[paths.get(a, a) for a in args]])
+    assert result.exit_code == 2
+
+
+def _review(store_path: Path, target_id: str, predicted: str, **decision: str) -> None:
+    with Store.open(store_path) as store:
+        reviews.ensure_table(store)
+        fields = {"reviewer": "ada", "patient_id": "P001", "trial": "demo", "target": "criterion"}
+        reviews.save(store, ReviewIn(**fields, target_id=target_id, predicted=predicted, **decision))
+
+
+def test_reviews_export_and_score_the_verdicts(files: dict[str, Path], store_path: Path, tmp_path: Path) -> None:
+    _review(store_path, "inc-sle", "met", decision="correct")
+    _review(store_path, "exc-tb", "met", decision="wrong", corrected="not_met", comment="treated long ago")
+    exported = tmp_path / "reviews.jsonl"
+    result = runner.invoke(app, ["export-reviews", "--store", str(store_path), "-o", str(exported)])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["target_id"] for line in exported.read_text().splitlines()] == ["inc-sle", "exc-tb"]
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "screen",
+            "--reviews",
+            str(exported),
+            "--notes",
+            str(files["notes"]),
+            "--predicted",
+            str(files["verdicts"]),
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)["metrics"]
+    assert metrics["patients"] == 1
+    assert metrics["criterion_accuracy"] == 0.5  # inc-sle right, exc-tb wrong
+    assert metrics["overall_accuracy"] is None  # reviewers judge criteria, not the overall verdict
+    assert metrics["evidence_precision"] is None
+
+
+def test_evaluate_screen_takes_gold_or_reviews_not_both(files: dict[str, Path], tmp_path: Path) -> None:
+    gold = write_jsonl(tmp_path / "gold.jsonl", VERDICTS)
+    both = ["--gold", str(gold), "--reviews", str(gold)]
+    result = runner.invoke(app, ["evaluate", "screen", *both, "--notes", str(files["notes"])])
+    assert result.exit_code == 2
+
+
+def test_a_bad_reviews_file_stops_the_evaluation_with_its_line(files: dict[str, Path], tmp_path: Path) -> None:
+    bad = tmp_path / "reviews.jsonl"
+    bad.write_text("{}\n")
+    args = [
+        "evaluate",
+        "screen",
+        "--reviews",
+        str(bad),
+        "--notes",
+        str(files["notes"]),
+        "--predicted",
+        str(files["verdicts"]),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "R001" in result.output
+    assert "line 1" in result.output
