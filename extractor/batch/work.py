@@ -94,11 +94,26 @@ def pipeline() -> Language:
     return nlp
 
 
-def worker_stats() -> WorkerStats:
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, in MB.
+
+    On Linux, from ``VmHWM``: ``ru_maxrss`` survives fork and exec there, so a worker
+    spawned by a large main process would report the main process's size.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Linux reports KiB, macOS bytes
-    peak_mb = peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-    return WorkerStats(f"{socket.gethostname()}:{os.getpid()}", peak_mb)
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # macOS: bytes, else KiB
+
+
+def worker_stats() -> WorkerStats:
+    """Which worker this is, and its peak resident memory so far."""
+    return WorkerStats(f"{socket.gethostname()}:{os.getpid()}", peak_rss_mb())
 
 
 class NoteTimeout(BaseException):

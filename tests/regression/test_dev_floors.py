@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 import extractor
+import extractor.screening
 from extractor.errors import ResourceError
 from extractor.evaluation.facts import FactsResult, evaluate_facts, predict_facts
 from extractor.evaluation.gold import read_gold_dir
@@ -75,8 +76,6 @@ def screen_results(pipeline: Any) -> dict[str, ScreenResult]:
     notes_path = DEV / "notes.jsonl"
     if not notes_path.exists():
         pytest.skip("corpora/dev/notes.jsonl is not written yet")
-    if not all(hasattr(extractor.screening, name) for name in ("load_trial", "screen")):
-        pytest.skip("extractor.screening.load_trial/screen do not exist yet")
     notes = list(read_jsonl(notes_path))
     texts = {note.note_id: note.text for note in notes}
     results = {}

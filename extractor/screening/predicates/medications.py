@@ -117,7 +117,9 @@ def exposure(mention: Mention, response: tuple[str, ...] = ()) -> Statement | No
         ongoing = mention.ongoing and ended is None  # a stated last dose is the last exposure
         return Statement(mention, polarity, span, label, now=True, detail=detail, ongoing=ongoing)
     detail = f"{detail} ({details.status.value})".strip()
-    return Statement(mention, polarity, ended or Span(None, mention.written), label, detail=detail)
+    # a past course dated in the text ("rituximab x2 in 2023") is bounded by that date
+    when = ended or _span_of(fact.time) or Span(None, mention.written)
+    return Statement(mention, polarity, when, label, detail=detail)
 
 
 def _by_ingredient(statements: list[Statement]) -> dict[str, list[Statement]]:
