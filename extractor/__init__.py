@@ -16,7 +16,6 @@ import spacy
 from loguru import logger
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import compile_suffix_regex
 
 from extractor.errors import Errors
 from extractor.extensions import facts_of, register_extensions
@@ -62,9 +61,8 @@ def load(
         raise ValueError(f"assertion must be one of {ASSERTION_MODES}, not {assertion!r}")
     register_extensions()
     config = config or {}
-    nlp = spacy.blank("en")
+    nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "extractor.Tokenizer.v1"}}})
     nlp.max_length = MAX_NOTE_CHARS  # no parser or NER: memory grows linearly with text
-    _split_letter_periods(nlp)
     skipped = set(disable)
     for name in PIPELINE:
         if name in skipped:
@@ -74,17 +72,6 @@ def load(
             model_config = {**config.get("extractor_assertion_model", {}), "mode": assertion}
             nlp.add_pipe("extractor_assertion_model", config=model_config)
     return nlp
-
-
-def _split_letter_periods(nlp: Language) -> None:
-    """Let "hepatitis B." end a sentence: a letter and its period become two tokens."""
-    nlp.tokenizer.rules = {
-        key: value
-        for key, value in nlp.tokenizer.rules.items()
-        if not (len(key) == 2 and key[0].isalpha() and key[1] == ".")
-    }
-    suffixes = [*nlp.Defaults.suffixes, r"(?<=^[A-Za-z])\."]
-    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
 
 
 def make_doc(nlp: Language, text: str, note_id: str = "note", note_date: dt.date | None = None) -> Doc:

@@ -13,4 +13,5 @@ from extractor.pipeline import (  # noqa: F401  (registration side effects)
     sections,
     sentences,
     temporal,
+    tokenizer,
 )

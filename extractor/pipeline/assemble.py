@@ -25,6 +25,8 @@ from extractor.facts import (
     TimeRef,
 )
 from extractor.pipeline.infections import infection_state
+from extractor.pipeline.note_text import KEY as TEXT_KEY
+from extractor.pipeline.note_text import note_text
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
 from extractor.resources import Concept, concepts_by_id
 
@@ -110,7 +112,7 @@ class FactAssembler:
         note_date = dt.date.fromisoformat(doc._.note_date) if doc._.note_date else None
         records = []
         sentences = SentenceIndex(doc)
-        text = doc.text  # Doc.text joins every token: read it once per note
+        text = note_text(doc)
         for ent in doc.ents:
             if ent._.concept is None:
                 continue
@@ -134,7 +136,8 @@ class FactAssembler:
 
 
 def _drop_foreign_user_data(doc: Doc) -> None:
-    """Remove other libraries' extension values (objects that do not serialise)."""
+    """Remove other libraries' extension values (objects that do not serialise) and the shared text."""
+    doc.user_data.pop(TEXT_KEY, None)
     for key in list(doc.user_data):
         if isinstance(key, tuple) and len(key) >= 2 and key[0] == "._." and key[1] not in _OUR_KEYS:
             del doc.user_data[key]

@@ -28,6 +28,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
+from extractor.pipeline.note_text import note_text
 
 LABELS: dict[str, tuple[str, ...]] = {
     "assertion": ("present", "absent", "possible", "hypothetical"),
@@ -83,7 +84,7 @@ def mention_input(ent: Span) -> MentionInput:
     """The input for one entity: its sentence and the section the rules found."""
     sent = ent.sent
     return MentionInput(
-        ent.doc.text, sent.start_char, sent.end_char, ent.start_char, ent.end_char, ent._.note_section
+        note_text(ent.doc), sent.start_char, sent.end_char, ent.start_char, ent.end_char, ent._.note_section
     )
 
 

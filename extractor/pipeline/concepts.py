@@ -3,7 +3,10 @@
 Terms match case-insensitively as whole token sequences (a spaCy PhraseMatcher on
 ``LOWER``); short abbreviations that are also English words match only in the case
 the vocabulary gives (``ORTH``); token patterns cover the rest. Overlaps resolve to
-the longest match, so "lupus nephritis" wins over "lupus". An abbreviation the note
+the longest match, so "lupus nephritis" wins over "lupus". Token patterns run only
+on the sentences that hold one of their required words (each pattern's rarest
+required token is its anchor): spaCy's Matcher evaluates every ``IN`` predicate on
+every token, which was most of this stage's time. An abbreviation the note
 defines ("mycophenolate mofetil (MMF)", found by scispaCy's Schwartz & Hearst
 detector) takes the concept of its long form everywhere in the note.
 
@@ -15,6 +18,8 @@ vocabulary is exported as medspaCy TargetRules for the benchmark's baseline.
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from spacy.attrs import LOWER, ORTH, SENT_START
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -35,6 +40,8 @@ class ConceptMatcher:
         self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
         self._tokens = Matcher(nlp.vocab)
+        self._anchors = {ORTH: set(), LOWER: set()}
+        self._unanchored = Matcher(nlp.vocab)
         self._long_forms: dict[str, str] = {}
         for vocab in load_vocabularies(directory):
             for concept in vocab.entries:
@@ -46,23 +53,52 @@ class ConceptMatcher:
             self._lower.add(concept.id, list(nlp.tokenizer.pipe(sorted(phrases))))
         if concept.case_sensitive:
             self._exact.add(concept.id, list(nlp.tokenizer.pipe(sorted(concept.case_sensitive))))
-        if concept.pattern:
-            self._tokens.add(concept.id, [list(p) for p in concept.pattern])
+        for pattern in concept.pattern:
+            anchor = _anchor(pattern)
+            if anchor is None:
+                self._unanchored.add(concept.id, [list(pattern)])
+                continue
+            attr, words = anchor
+            self._anchors[attr].update(nlp.vocab.strings.add(w) for w in words)
+            self._tokens.add(concept.id, [list(pattern)])
         for phrase in phrases:
             self._long_forms[phrase.lower()] = concept.id
 
     def __call__(self, doc: Doc) -> Doc:
         spans: list[Span] = []
-        for matcher in (self._lower, self._exact, self._tokens):
+        for matcher in (self._lower, self._exact, self._unanchored):
+            if not len(matcher):
+                continue  # an empty Matcher warns on every call
             for match_id, start, end in matcher(doc):
+                spans.append(self._span(doc, start, end, doc.vocab.strings[match_id]))
+        for sentence in self._anchored_sentences(doc):
+            for match_id, start, end in self._tokens(sentence):
                 concept_id = doc.vocab.strings[match_id]
-                spans.append(self._span(doc, start, end, concept_id))
+                spans.append(self._span(doc, sentence.start + start, sentence.start + end, concept_id))
         spans.extend(self._abbreviation_spans(doc))
         titles = [(start, title_end) for _c, start, _e, title_end in doc._.section_bounds or ()]
         spans = [s for s in spans if not any(a <= s.start_char and s.end_char <= b for a, b in titles)]
         kept = filter_spans([*doc.ents, *spans])
         doc.ents = kept
         return doc
+
+    def _anchored_sentences(self, doc: Doc) -> list[Span]:
+        """The sentences holding an anchor word of some token pattern."""
+        if not len(doc) or not len(self._tokens):
+            return []
+        table = doc.to_array([ORTH, LOWER, SENT_START])
+        hits = np.zeros(len(doc), dtype=bool)
+        for column, attr in enumerate((ORTH, LOWER)):
+            if self._anchors[attr]:
+                hits |= np.isin(table[:, column], np.fromiter(self._anchors[attr], dtype=np.uint64))
+        if not hits.any():
+            return []
+        starts = np.flatnonzero(table[:, 2].astype(np.int64) == 1)
+        if not len(starts) or starts[0] != 0:
+            starts = np.concatenate(([0], starts))
+        bounds = np.append(starts, len(doc))
+        chosen = np.unique(np.searchsorted(starts, np.flatnonzero(hits), side="right") - 1)
+        return [doc[int(bounds[i]) : int(bounds[i + 1])] for i in chosen]
 
     def _span(self, doc: Doc, start: int, end: int, concept_id: str) -> Span:
         concept = self.concepts[concept_id]
@@ -89,9 +125,29 @@ class ConceptMatcher:
         return self
 
 
-@Language.factory(
-    "extractor_concepts", default_config={"patterns": ""}, assigns=["doc.ents", "span._.concept"]
-)
+def _anchor(pattern: tuple[dict[str, Any], ...]) -> tuple[int, set[str]] | None:
+    """The required token of a pattern with the fewest possible words, as (attribute, words)."""
+    best: tuple[int, set[str]] | None = None
+    for token in pattern:
+        if token.get("OP", "1") not in ("1", "+"):
+            continue
+        for name, attr in (("ORTH", ORTH), ("LOWER", LOWER)):
+            words = _words(token.get(name))
+            if words and set(token) <= {name, "OP"} and (best is None or len(words) < len(best[1])):
+                best = (attr, words)
+    return best
+
+
+def _words(value: Any) -> set[str]:
+    """The words a token attribute accepts: a literal or an ``IN`` list, nothing else."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict) and set(value) == {"IN"}:
+        return set(value["IN"])
+    return set()
+
+
+@Language.factory("extractor_concepts", default_config={"patterns": ""}, assigns=["doc.ents", "span._.concept"])
 def make_concepts(nlp: Language, name: str, patterns: str) -> ConceptMatcher:
     """Registered factory; ``patterns`` is a vocabulary directory, empty for the bundled one."""
     return ConceptMatcher(nlp, name, patterns)

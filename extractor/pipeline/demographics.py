@@ -14,6 +14,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from extractor.extensions import register_extensions
+from extractor.pipeline.note_text import note_text
 from extractor.resources import load_model, patterns_dir
 
 
@@ -45,8 +46,9 @@ class DemographicsTagger:
 
     def __call__(self, doc: Doc) -> Doc:
         found: list[Span] = []
+        text = note_text(doc)
         for regex in self._age:
-            for match in regex.finditer(doc.text):
+            for match in regex.finditer(text):
                 groups = match.groupdict()
                 if groups.get("years"):
                     years = float(groups["years"])
@@ -58,7 +60,7 @@ class DemographicsTagger:
                 if span is not None:
                     found.append(self._entity(span, "age", {"years": years}))
         for regex in self._sex:
-            for match in regex.finditer(doc.text):
+            for match in regex.finditer(text):
                 sex = self.rules.sex_words.get(match.group("sex").lower())
                 span = doc.char_span(match.start("sex"), match.end("sex"), alignment_mode="strict")
                 if sex is not None and span is not None:

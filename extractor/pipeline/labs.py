@@ -17,6 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
+from extractor.pipeline.note_text import note_text
 from extractor.resources import Concept, concepts_by_id, load_model, patterns_dir
 from extractor.units import UnitConverter, converter
 
@@ -80,7 +81,7 @@ class LabValueReader:
 
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
-        text = doc.text  # Doc.text joins every token: read it once per note
+        text = note_text(doc)
         dates = [e for e in doc._.time_expressions or () if e.get("precision") == "day"]
         for index, ent in enumerate(ents):
             if ent.label_ not in VALUE_KINDS:

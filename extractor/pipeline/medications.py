@@ -17,6 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
+from extractor.pipeline.note_text import note_text
 from extractor.pipeline.sections import load_sections
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
 from extractor.resources import (
@@ -96,7 +97,7 @@ class MedicationReader:
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
         sentences = SentenceIndex(doc)
-        text = doc.text  # Doc.text joins every token: read it once per note
+        text = note_text(doc)
         for index, ent in enumerate(ents):
             if ent.label_ != "MEDICATION":
                 continue

@@ -16,6 +16,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.extensions import register_extensions
+from extractor.pipeline.note_text import note_text
 from extractor.resources import load_model, patterns_dir
 
 
@@ -90,7 +91,7 @@ class SectionTagger:
     def __call__(self, doc: Doc) -> Doc:
         self._sectionizer(doc)
         spans = []
-        length = len(doc.text)
+        length = len(note_text(doc))
         for section in doc._.sections:
             start = doc[section.title_start].idx if section.title_start < len(doc) else length
             end_token = section.body_end

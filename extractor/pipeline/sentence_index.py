@@ -9,6 +9,8 @@ from typing import NamedTuple
 
 from spacy.tokens import Doc, Span
 
+from extractor.pipeline.note_text import note_text
+
 
 class SentenceBounds(NamedTuple):
     """A sentence as character offsets, end-exclusive."""
@@ -21,7 +23,7 @@ class SentenceIndex:
     """The character bounds of every sentence of one Doc, searchable by offset."""
 
     def __init__(self, doc: Doc) -> None:
-        self.length = len(doc.text)
+        self.length = len(note_text(doc))
         self.starts: list[int] = []
         self.ends: list[int] = []
         for sent in doc.sents:

@@ -17,6 +17,7 @@ from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from extractor.pipeline.note_text import note_text
 from extractor.resources import load_model, patterns_dir
 
 _LIST_NUMBER = re.compile(r"[ \t]*\d{1,3}")
@@ -91,7 +92,7 @@ class SentenceSplitter:
     def __call__(self, doc: Doc) -> Doc:
         if len(doc) == 0:
             return doc
-        starts = self.boundaries(doc.text)
+        starts = self.boundaries(note_text(doc))
         # spaCy reads SENT_START as uint64: -1 (not a start) must wrap, not be an int32
         flags = numpy.full((len(doc), 1), -1, dtype="int64").astype("uint64")
         flags[0, 0] = 1

@@ -18,6 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.extensions import register_extensions
+from extractor.pipeline.note_text import note_text
 from extractor.pipeline.sentence_index import SentenceIndex
 from extractor.resources import concepts_by_id, load_model, patterns_dir
 
@@ -165,7 +166,7 @@ class TimeNormalizer:
     # ------------------------------------------------------------------ linking
     def __call__(self, doc: Doc) -> Doc:
         note_date = _iso(doc._.note_date)
-        text = doc.text
+        text = note_text(doc)
         expressions = self.find(text, note_date)
         for expression in expressions:
             if self._on_cue_line(text, expression["char_start"]):

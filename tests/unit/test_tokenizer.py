@@ -1,0 +1,86 @@
+"""The warm-cache tokenizer gives spaCy's tokens exactly, and the note text travels with the Doc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import spacy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from spacy.language import Language
+from spacy.tokenizer import Tokenizer
+
+from extractor.pipeline.note_text import KEY, note_text
+from extractor.pipeline.tokenizer import ClinicalTokenizer
+
+PIECES = st.sampled_from([
+    "Dr.", "a.m.", "p.m.", "Mr.", "e.g.", ":)", "hepatitis B.", "don't", "s/p", "1:320", "10mg", "x2", "(MMF)",
+    "U.S.", "vs.", "\n", "  ", "\t", "\r\n", "\xa0", "mother.The", "Hgb 9.6", "http://x.org", "—", "é", ";",
+])
+
+
+def _plain(nlp: Language) -> Tokenizer:
+    """spaCy's own tokenizer with exactly our rules, cache behaviour untouched."""
+    ours = nlp.tokenizer.tokenizer
+    return Tokenizer(
+        nlp.vocab,
+        rules=ours.rules,
+        prefix_search=ours.prefix_search,
+        suffix_search=ours.suffix_search,
+        infix_finditer=ours.infix_finditer,
+        token_match=ours.token_match,
+        url_match=ours.url_match,
+    )
+
+
+def _tokens(doc: spacy.tokens.Doc) -> list[tuple[str, int, bool]]:
+    return [(t.text, t.idx, bool(t.whitespace_)) for t in doc]
+
+
+@pytest.fixture(scope="module")
+def plain(nlp: Language) -> Tokenizer:
+    return _plain(nlp)
+
+
+def test_pipeline_uses_the_clinical_tokenizer(nlp: Language) -> None:
+    assert isinstance(nlp.tokenizer, ClinicalTokenizer)
+    assert [t.text for t in nlp.make_doc("HBV, hepatitis B. Next")] == ["HBV", ",", "hepatitis", "B", ".", "Next"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(PIECES, st.text(max_size=10)), max_size=30).map(" ".join))
+def test_same_tokens_as_spacy(nlp: Language, plain: Tokenizer, text: str) -> None:
+    # twice: the second call reads every chunk from the warmed cache
+    for _ in range(2):
+        assert _tokens(nlp.make_doc(text)) == _tokens(plain(text))
+
+
+def test_same_tokens_on_a_whole_chart(nlp: Language, plain: Tokenizer) -> None:
+    root = Path(__file__).resolve().parents[2] / "corpora" / "dev" / "notes.jsonl"
+    import json
+
+    texts = [json.loads(line)["text"] for line in root.read_text(encoding="utf-8").splitlines()[:40]]
+    for text in texts:
+        assert _tokens(nlp.make_doc(text)) == _tokens(plain(text))
+
+
+def test_note_text_is_the_input_and_is_not_serialised(nlp: Language) -> None:
+    text = "Dx: SLE.\r\nNo h/o TB.  Hgb 9.6\n"
+    doc = nlp.make_doc(text)
+    assert doc.user_data[KEY] == text == note_text(doc)
+    done = nlp(doc)
+    assert KEY not in done.user_data
+
+
+def test_note_text_recomputed_when_missing(nlp: Language) -> None:
+    doc = nlp.tokenizer.tokenizer("lupus nephritis class IV")  # spaCy's own: no text attached
+    assert KEY not in doc.user_data
+    assert note_text(doc) == "lupus nephritis class IV"
+
+
+def test_tokenizer_round_trips_through_disk(nlp: Language, tmp_path: Path) -> None:
+    nlp.tokenizer.to_disk(tmp_path / "tokenizer")
+    other = ClinicalTokenizer(_plain(nlp)).from_disk(tmp_path / "tokenizer")
+    text = "Hepatitis B. Dr. Smith saw her at 9 a.m."
+    assert _tokens(other(text)) == _tokens(nlp.make_doc(text))
