@@ -14,8 +14,9 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 
 def main() -> int:
-    import extractor
     from test_golden_notes import CHARTS, facts_of, golden_path
+
+    import extractor
 
     nlp = extractor.load()
     for chart in CHARTS:

@@ -17,8 +17,6 @@ from typing import Any
 import pytest
 import yaml
 
-import extractor
-import extractor.screening
 from extractor.errors import ResourceError
 from extractor.evaluation.facts import FactsResult, evaluate_facts, predict_facts
 from extractor.evaluation.gold import read_gold_dir
