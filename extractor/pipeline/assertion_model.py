@@ -98,7 +98,9 @@ class MentionEncoder:
     def __init__(self, path: Path | None = None, max_length: int = 128) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # no "Loading weights" bar in batch logs
         path = path or encoder_path()
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         self.model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
