@@ -89,19 +89,36 @@ class SectionTagger:
         self.meaning = {entry.category: entry for entry in self.rules.sections}
 
     def __call__(self, doc: Doc) -> Doc:
-        self._sectionizer(doc)
+        length, n_tokens = len(note_text(doc)), len(doc)
         spans = []
-        length = len(note_text(doc))
-        for section in doc._.sections:
-            start = doc[section.title_start].idx if section.title_start < len(doc) else length
-            end_token = section.body_end
-            end = doc[end_token].idx if end_token < len(doc) else length
-            title_end = doc[section.title_end - 1].idx + len(doc[section.title_end - 1]) if section.title_end else start
-            spans.append([section.category, start, end, title_end])
+        for category, title_start, title_end, body_end in self._sections(doc):
+            start = doc[title_start].idx if title_start < n_tokens else length
+            end = doc[body_end].idx if body_end < n_tokens else length
+            title_end_char = doc[title_end - 1].idx + len(doc[title_end - 1]) if title_end else start
+            spans.append([category, start, end, title_end_char])
         doc._.section_bounds = spans
-        # medspaCy's Section objects do not serialise; our plain copy above replaces them
-        doc._.sections = []
         return doc
+
+    def _sections(self, doc: Doc) -> list[tuple[str | None, int, int, int]]:
+        """(category, title start, title end, body end) token bounds, as medspaCy's Sectionizer makes them.
+
+        Its matcher and header filters find the headers; the sections are built here
+        because the Sectionizer also writes ``token._.section`` on every token (a fifth
+        of this stage's time) and keeps Section objects that do not serialise.
+        """
+        sectionizer = self._sectionizer
+        matcher = sectionizer._Sectionizer__matcher  # medspaCy keeps its matcher private
+        matches = sectionizer.filter_end_lines(doc, sectionizer.filter_start_lines(doc, matcher(doc)))
+        headers = [
+            (matcher.rule_map[doc.vocab.strings[match_id]].category, start, end) for match_id, start, end in matches
+        ]
+        sections: list[tuple[str | None, int, int, int]] = []
+        if not headers or headers[0][1] != 0:
+            sections.append((None, 0, 0, headers[0][1] if headers else len(doc)))
+        for index, (category, start, end) in enumerate(headers):
+            body_end = headers[index + 1][1] if index + 1 < len(headers) else len(doc)
+            sections.append((category, start, end, body_end))
+        return sections
 
 
 def section_at(doc: Doc, char: int) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy
 from pydantic import BaseModel, ConfigDict, Field
-from spacy.attrs import SENT_START
+from spacy.attrs import IDX, IS_SPACE, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -92,20 +92,18 @@ class SentenceSplitter:
     def __call__(self, doc: Doc) -> Doc:
         if len(doc) == 0:
             return doc
-        starts = self.boundaries(note_text(doc))
-        # spaCy reads SENT_START as uint64: -1 (not a start) must wrap, not be an int32
-        flags = numpy.full((len(doc), 1), -1, dtype="int64").astype("uint64")
-        flags[0, 0] = 1
-        token_index = 0
+        starts = numpy.asarray(sorted(self.boundaries(note_text(doc))), dtype=numpy.int64)
+        table = doc.to_array([IDX, IS_SPACE]).astype(numpy.int64)
         n_tokens = len(doc)
-        for char in starts:
-            while token_index < n_tokens and doc[token_index].idx < char:
-                token_index += 1
-            # a boundary inside whitespace moves to the next real token
-            while token_index < n_tokens and doc[token_index].is_space:
-                token_index += 1
-            if token_index < n_tokens:
-                flags[token_index, 0] = 1
+        # for each token, the first token at or after it that is not whitespace (n_tokens if none)
+        real = numpy.where(table[:, 1] == 1, n_tokens, numpy.arange(n_tokens))
+        next_real = numpy.append(numpy.minimum.accumulate(real[::-1])[::-1], n_tokens)
+        # a boundary falls on the first token at or after its character, moved past whitespace
+        chosen = numpy.maximum.accumulate(next_real[numpy.searchsorted(table[:, 0], starts, side="left")])
+        # spaCy reads SENT_START as uint64: -1 (not a start) must wrap, not be an int32
+        flags = numpy.full((n_tokens, 1), -1, dtype="int64").astype("uint64")
+        flags[0, 0] = 1
+        flags[chosen[chosen < n_tokens], 0] = 1
         # one array write: setting token.is_sent_start one by one is quadratic in spaCy
         doc.from_array([SENT_START], flags)
         return doc
