@@ -42,6 +42,7 @@ from extractor.store import Run, RunKey, Store, StoredNote, now
 
 LOOKUP_CHUNK = 512  # notes read, then looked up in the store together
 SCREEN_CHUNK = 32  # patients per screening task
+MATERIAL_CHUNK = 1024  # patients whose notes and facts are read from the store in one query
 COMMIT_SECONDS = 1.0  # write what came back at least this often
 COMMIT_NOTES = 1024  # ... or when this many notes (verdicts) are waiting to be written
 LOST_WORKER = "the worker process died while processing this note"
@@ -309,18 +310,20 @@ class Screening:
         todo = self.store.patients_to_screen(self.trial.name, self.basis_suffix)
         self.total = len(todo)
         self.reporter.phase("screen", self.total)
-        for chunk in chunked(todo, SCREEN_CHUNK):
-            material = self.store.patient_material([patient_id for patient_id, _ in chunk])
-            batch = []
-            for patient_id, basis in chunk:
-                notes, facts = material[patient_id]
-                if notes:
-                    batch.append((patient_id, basis, notes, facts))
-                else:
-                    self._record(patient_id, basis, None, "no note of this patient could be processed")
-            if batch:
-                self.dispatcher.put(batch)
-            self.dispatcher.poll(block=False)
+        for group in chunked(todo, MATERIAL_CHUNK):
+            # one store query per group: each scans the notes table, so few and large
+            material = self.store.patient_material([patient_id for patient_id, _ in group])
+            for chunk in chunked(group, SCREEN_CHUNK):
+                batch = []
+                for patient_id, basis in chunk:
+                    notes, facts = material.pop(patient_id)
+                    if notes:
+                        batch.append((patient_id, basis, notes, facts))
+                    else:
+                        self._record(patient_id, basis, None, "no note of this patient could be processed")
+                if batch:
+                    self.dispatcher.put(batch)
+                self.dispatcher.poll(block=False)
         self.dispatcher.finish()
         self._commit()
         self._tick()

@@ -29,6 +29,7 @@ from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.sentence_index import SentenceIndex
 
 LABELS: dict[str, tuple[str, ...]] = {
     "assertion": ("present", "absent", "possible", "hypothetical"),
@@ -80,9 +81,12 @@ class MentionInput:
         return f"{prefix}{left}{MARK_OPEN}{mention}{MARK_CLOSE}{right}", start, start + len(mention)
 
 
-def mention_input(ent: Span) -> MentionInput:
-    """The input for one entity: its sentence and the section the rules found."""
-    sent = ent.sent
+def mention_input(ent: Span, sentences: SentenceIndex | None = None) -> MentionInput:
+    """The input for one entity: its sentence and the section the rules found.
+
+    Pass the Doc's ``SentenceIndex`` when reading many entities: ``Span.sent`` scans the Doc.
+    """
+    sent = (sentences or SentenceIndex(ent.doc)).sent(ent)
     return MentionInput(
         note_text(ent.doc), sent.start_char, sent.end_char, ent.start_char, ent.end_char, ent._.note_section
     )
@@ -275,10 +279,11 @@ class AssertionModel:
 
     def __call__(self, doc: Doc) -> Doc:
         todo = []
+        sentences = SentenceIndex(doc)
         for ent in doc.ents:
             if not ent.text.strip():
                 continue
-            item, context = mention_input(ent), dict(ent._.context or {})
+            item, context = mention_input(ent, sentences), dict(ent._.context or {})
             attributes = set(LABELS) if self.mode == "model" else self.uncertain(item, context)
             if attributes:
                 todo.append((ent, item, context, attributes))
