@@ -4,8 +4,8 @@ Terms match case-insensitively as whole token sequences (a spaCy PhraseMatcher o
 ``LOWER``); short abbreviations that are also English words match only in the case
 the vocabulary gives (``ORTH``); token patterns cover the rest. Overlaps resolve to
 the longest match, so "lupus nephritis" wins over "lupus". Token patterns run only
-on the sentences that hold one of their required words (each pattern's rarest
-required token is its anchor): spaCy's Matcher evaluates every ``IN`` predicate on
+on the sentences that hold their anchor (of each pattern's required tokens, the one
+that accepts the fewest words): spaCy's Matcher evaluates every ``IN`` predicate on
 every token, which was most of this stage's time. An abbreviation the note
 defines ("mycophenolate mofetil (MMF)", found by scispaCy's Schwartz & Hearst
 detector) takes the concept of its long form everywhere in the note.
@@ -40,12 +40,13 @@ class ConceptMatcher:
         self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
         self._tokens = Matcher(nlp.vocab)
-        self._anchors = {ORTH: set(), LOWER: set()}
+        self._anchors: dict[int, set[int]] = {ORTH: set(), LOWER: set()}
         self._unanchored = Matcher(nlp.vocab)
         self._long_forms: dict[str, str] = {}
         for vocab in load_vocabularies(directory):
             for concept in vocab.entries:
                 self._add(nlp, concept)
+        self._anchor_ids = {attr: np.fromiter(ids, dtype=np.uint64) for attr, ids in self._anchors.items() if ids}
 
     def _add(self, nlp: Language, concept: Concept) -> None:
         phrases = {concept.literal, *concept.synonyms} - set(concept.case_sensitive)
@@ -89,8 +90,8 @@ class ConceptMatcher:
         table = doc.to_array([ORTH, LOWER, SENT_START])
         hits = np.zeros(len(doc), dtype=bool)
         for column, attr in enumerate((ORTH, LOWER)):
-            if self._anchors[attr]:
-                hits |= np.isin(table[:, column], np.fromiter(self._anchors[attr], dtype=np.uint64))
+            if attr in self._anchor_ids:
+                hits |= np.isin(table[:, column], self._anchor_ids[attr])
         if not hits.any():
             return []
         starts = np.flatnonzero(table[:, 2].astype(np.int64) == 1)
