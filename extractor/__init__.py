@@ -8,18 +8,10 @@ context → time → labs → medications → facts. ``extract_notes`` turns not
 
 from __future__ import annotations
 
-import sys
+# first, before spaCy and medSpaCy: keeps torch and NLTK out of every process (see there)
+import extractor.imports  # noqa: F401
 
-# thinc imports torch, when it is installed, in every process that imports spaCy: about
-# 190 MB per process (per batch worker) that the rules pipeline never uses. Hide torch
-# while thinc checks for it; the assertion model imports it for real when it is asked for.
-if "thinc" not in sys.modules and "torch" not in sys.modules:
-    sys.modules["torch"] = None  # type: ignore[assignment]  (makes `import torch` fail fast)
-    try:
-        import thinc.compat  # noqa: F401
-    finally:
-        del sys.modules["torch"]
-
+# isort: split
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any

@@ -1,4 +1,4 @@
-"""The rules pipeline never loads torch, though thinc would import it whenever it is installed."""
+"""The rules pipeline never loads torch or NLTK (see extractor.imports), and both still work when used."""
 
 from __future__ import annotations
 
@@ -29,3 +29,39 @@ def test_rules_pipeline_leaves_torch_unloaded_and_model_can_still_use_it() -> No
     done = subprocess.run([sys.executable, "-c", later], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "1"
+
+
+NLTK_PROBE = """
+import importlib.util
+import sys
+import extractor
+import spacy
+nlp = extractor.load()
+nlp("No h/o TB.")
+assert type(sys.modules["nltk"]).__name__ == "DeferredModule", "NLTK was imported"
+assert "sklearn" not in sys.modules, "scikit-learn was imported (through NLTK)"
+assert importlib.util.find_spec("nltk").name == "nltk"
+assert "medspacy_quickumls" in spacy.registry.factories  # medSpaCy still registered QuickUMLS
+import nltk
+print(nltk.corpus.stopwords.__class__.__name__, type(sys.modules["nltk"]).__name__)
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nltk") is None, reason="NLTK is not installed: nothing to defer")
+def test_rules_pipeline_defers_nltk_and_nltk_still_works_when_used() -> None:
+    done = subprocess.run([sys.executable, "-c", NLTK_PROBE], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["LazyCorpusLoader", "module"]
+
+
+def test_deferred_module_imports_the_real_one_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    from extractor.imports import DeferredModule, defer
+
+    monkeypatch.delitem(sys.modules, "json.tool", raising=False)
+    defer("json.tool")
+    stand_in = sys.modules["json.tool"]
+    assert isinstance(stand_in, DeferredModule)
+    assert stand_in.main.__module__ == "json.tool"  # a name used: the real module answers
+    assert not isinstance(sys.modules["json.tool"], DeferredModule)
+    defer("no_such_module_here")  # not installed: nothing deferred
+    assert "no_such_module_here" not in sys.modules

@@ -1,0 +1,79 @@
+"""Keeping heavy libraries the rules pipeline never uses out of its processes.
+
+Every batch worker is a fresh process that imports spaCy and medSpaCy and loads the
+pipeline, so whatever those imports drag in is paid again by each worker, in start-up
+time and in resident memory. Two such libraries are never used by the rules pipeline:
+
+- torch: thinc imports it, when it is installed, to see whether it is (about 190 MB);
+- NLTK: medSpaCy imports QuickUMLS to register its component, and QuickUMLS imports
+  NLTK, which imports SciPy and scikit-learn (1.4 s and about 160 MB per process).
+
+Both stay importable: torch is hidden only while thinc checks for it (the assertion model
+imports it for real), and NLTK is deferred, imported for real on first use of one of its
+names (so QuickUMLS still works in a pipeline that asks for it).
+
+Importing this module does it (``extractor/__init__.py`` imports it before spaCy); it
+imports nothing heavy itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import types
+from typing import Any
+
+DEFERRED = ("nltk",)
+
+
+def hide_torch_from_thinc() -> None:
+    """Import thinc's torch check with torch hidden, unless thinc or torch is loaded already."""
+    if "thinc" in sys.modules or "torch" in sys.modules:
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  (makes `import torch` fail fast)
+    try:
+        import thinc.compat  # noqa: F401
+    finally:
+        del sys.modules["torch"]
+
+
+class DeferredModule(types.ModuleType):
+    """Stands in for a module in ``sys.modules`` until one of its names is used; then the
+    real module is imported (and replaces this one in ``sys.modules``) and answers.
+
+    ``import name`` and ``from name import x`` keep working: the first goes through
+    ``__spec__`` (set to the real spec, which does not import), the second asks for ``x``.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+    def _real(self) -> types.ModuleType:
+        module_name = self.__dict__["__name__"]
+        if sys.modules.get(module_name) is self:
+            del sys.modules[module_name]
+        return importlib.import_module(module_name)
+
+
+def defer(name: str) -> None:
+    """Put a ``DeferredModule`` for ``name`` in ``sys.modules``, unless the module is
+    imported already or not installed."""
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        return
+    stand_in = DeferredModule(name)
+    stand_in.__spec__ = spec  # what importlib.util.find_spec(name) answers while deferred
+    sys.modules[name] = stand_in
+
+
+def keep_unused_libraries_out() -> None:
+    """Everything this module's docstring describes; safe to call more than once."""
+    hide_torch_from_thinc()
+    for name in DEFERRED:
+        defer(name)
+
+
+keep_unused_libraries_out()
