@@ -83,23 +83,32 @@ class WorkersUnavailable(RuntimeError):
     """Worker processes cannot start, or keep dying: the run stops (and resumes later)."""
 
 
-# A spaCy vocabulary keeps every new word form it sees: over millions of notes a worker
-# would grow without bound, so each process is replaced after this many tasks.
-TASKS_PER_WORKER = 500
+# A spaCy vocabulary keeps every new word form it meets (spaCy 3.7 has no way to forget
+# them), so a worker grows with the archive: past this resident size, workers are renewed.
+WORKER_MEMORY_MB = 400.0
 
 
 class ProcessExecutor:
     """Local worker processes (spawned: nothing of the main process is inherited), each
-    loading the pipeline once, on its first task, and replaced after ``TASKS_PER_WORKER``
-    tasks."""
+    loading the pipeline once, on its first task.
+
+    A task's result carries its worker's resident memory (``WorkerStats``). Once a worker
+    of the current pool comes back over ``memory_mb``, the pool is renewed: new tasks go to
+    fresh processes while the old ones finish the tasks they hold, then exit. Workers of
+    one run grow alike, so all are renewed together (a process pool cannot retire just one).
+    """
 
     name = "processes"
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, memory_mb: float = WORKER_MEMORY_MB) -> None:
         from extractor.batch.work import worker_stats
 
         self.workers = workers
+        self.memory_mb = memory_mb
+        self.renewals = 0
         self._pool = self._new_pool()
+        self._retired: list[cf.ProcessPoolExecutor] = []
+        self._pool_of: dict[cf.Future[Any], cf.ProcessPoolExecutor] = {}
         try:
             self._pool.submit(worker_stats).result()
         except BrokenProcessPool as exc:
@@ -115,32 +124,47 @@ class ProcessExecutor:
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
             initargs=(os.getpid(),),
-            max_tasks_per_child=TASKS_PER_WORKER,
         )
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future[Any]:
         try:
-            return self._pool.submit(fn, *args)
+            future = self._pool.submit(fn, *args)
         except BrokenProcessPool:  # a worker died earlier: start afresh
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
-            return self._pool.submit(fn, *args)
+            future = self._pool.submit(fn, *args)
+        self._pool_of[future] = self._pool
+        return future
 
     def wait(self, handles: Sequence[Any], timeout: float | None) -> list[Any]:
         done, _ = cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)
         return list(done)
 
     def result(self, handle: cf.Future[Any]) -> Any:
+        pool = self._pool_of.pop(handle, None)
         try:
-            return handle.result()
+            value = handle.result()
         except BrokenProcessPool as exc:
             raise WorkerLost(str(exc)) from exc
+        stats = getattr(value, "stats", None)
+        if pool is self._pool and stats is not None and stats.rss_mb > self.memory_mb:
+            self._renew()
+        return value
+
+    def _renew(self) -> None:
+        """New tasks to fresh processes; the old ones exit once their queued tasks are done."""
+        self._pool.shutdown(wait=False)
+        self._retired = [pool for pool in self._retired if any(p is pool for p in self._pool_of.values())]
+        self._retired.append(self._pool)
+        self._pool = self._new_pool()
+        self.renewals += 1
 
     def share(self, value: Any) -> Any:
         return value
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (*self._retired, self._pool):
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class DaskExecutor:
@@ -210,9 +234,11 @@ class DaskExecutor:
 
 
 @contextmanager
-def open_executor(workers: int, dask: str | Any | None = None) -> Iterator[Executor]:
+def open_executor(
+    workers: int, dask: str | Any | None = None, memory_mb: float = WORKER_MEMORY_MB
+) -> Iterator[Executor]:
     """The executor a run asks for: a Dask client or address, else ``workers`` local
-    processes, else (``workers == 0``) this process."""
+    processes (renewed past ``memory_mb`` each), else (``workers == 0``) this process."""
     if dask is not None:
         executor: Any = (
             DaskExecutor.connect(dask, max(workers, 1)) if isinstance(dask, str) else DaskExecutor(dask)
@@ -220,7 +246,7 @@ def open_executor(workers: int, dask: str | Any | None = None) -> Iterator[Execu
     elif workers == 0:
         executor = InlineExecutor()
     else:
-        executor = ProcessExecutor(workers)
+        executor = ProcessExecutor(workers, memory_mb)
     try:
         yield executor
     finally:

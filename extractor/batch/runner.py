@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from extractor.batch.dispatch import Dispatcher, chunked
-from extractor.batch.executors import Executor, open_executor
+from extractor.batch.executors import WORKER_MEMORY_MB, Executor, open_executor
 from extractor.batch.progress import Counts, Reporter, Silent
 from extractor.batch.work import (
     ExtractResult,
@@ -366,6 +366,7 @@ def run_batch(
     workers: int = 1,
     dask: str | Any | None = None,
     batch_size: int = 16,
+    worker_memory_mb: float = WORKER_MEMORY_MB,
     limits: Limits | None = None,
     screening_date: dt.date | None = None,
     reporter: Reporter | None = None,
@@ -373,8 +374,9 @@ def run_batch(
     """Extract every new or changed note of ``source`` into the store at ``store_path``,
     then screen for ``trial`` every patient whose verdict is missing or stale.
 
-    ``workers`` local processes (0: this process), or a Dask cluster: ``dask`` is
-    ``"local"`` (a LocalCluster of ``workers`` processes), a scheduler address, or a
+    ``workers`` local processes (0: this process; renewed once one passes
+    ``worker_memory_mb`` of resident memory), or a Dask cluster: ``dask`` is ``"local"``
+    (a LocalCluster of ``workers`` processes), a scheduler address, or a
     ``distributed.Client``. Rerunning after a kill resumes the same run.
     """
     started = time.monotonic()
@@ -391,7 +393,7 @@ def run_batch(
     basis_suffix = f"|{trial_digest}|{screening_date.isoformat() if screening_date else 'latest-note'}"
     counts = Counts()
     try:
-        with Store.open(store_path) as store, open_executor(workers, dask) as executor:
+        with Store.open(store_path) as store, open_executor(workers, dask, worker_memory_mb) as executor:
             run = store.begin_run(key, pipeline, executor.name, executor.workers)
             extraction = Extraction(
                 store, run, executor, pipeline, limits or Limits(), batch_size, counts, reporter

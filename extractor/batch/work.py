@@ -58,10 +58,11 @@ class NoteResult:
 
 @dataclass(frozen=True)
 class WorkerStats:
-    """Which worker ran a task, and its peak resident memory so far."""
+    """Which worker ran a task, and its resident memory: now, and at its peak so far."""
 
     worker: str
     peak_rss_mb: float
+    rss_mb: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -94,26 +95,37 @@ def pipeline() -> Language:
     return nlp
 
 
+def _status_mb(field: str) -> float | None:
+    """A memory figure of this process from /proc/self/status (Linux), in MB."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process, in MB.
 
     On Linux, from ``VmHWM``: ``ru_maxrss`` survives fork and exec there, so a worker
     spawned by a large main process would report the main process's size.
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+    peak = _status_mb("VmHWM:")
+    if peak is not None:
+        return peak
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # macOS: bytes, else KiB
 
 
 def worker_stats() -> WorkerStats:
-    """Which worker this is, and its peak resident memory so far."""
-    return WorkerStats(f"{socket.gethostname()}:{os.getpid()}", peak_rss_mb())
+    """Which worker this is, and its resident memory (the peak stands in where the current
+    figure cannot be read)."""
+    peak = peak_rss_mb()
+    current = _status_mb("VmRSS:")
+    return WorkerStats(f"{socket.gethostname()}:{os.getpid()}", peak, peak if current is None else current)
 
 
 class NoteTimeout(BaseException):

@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from extractor.batch.executors import WORKER_MEMORY_MB
+
 err = Console(stderr=True)
 
 
@@ -38,6 +40,10 @@ def batch(
         typer.Option("--screening-date", formats=["%Y-%m-%d"], help="default: each patient's latest note"),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="notes per task")] = 16,
+    worker_memory: Annotated[
+        float,
+        typer.Option("--worker-memory", min=1.0, help="MB of resident memory past which local workers are renewed"),
+    ] = WORKER_MEMORY_MB,
     max_chars: Annotated[int, typer.Option("--max-chars", min=1, help="longer notes fail alone")] = 1_000_000,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="seconds per note before it fails")] = 120.0,
     log_every: Annotated[
@@ -65,6 +71,7 @@ def batch(
             workers=workers,
             dask=dask,
             batch_size=batch_size,
+            worker_memory_mb=worker_memory,
             limits=Limits(max_chars=max_chars, seconds=timeout),
             screening_date=screening_date.date() if screening_date else None,
             reporter=reporter_for(err, log_every),

@@ -10,7 +10,7 @@ import pytest
 
 from extractor.batch.dispatch import Dispatcher
 from extractor.batch.executors import ProcessExecutor, WorkerLost, WorkersUnavailable
-from extractor.batch.work import WorkerStats
+from extractor.batch.work import WorkerStats, screen_batch
 
 
 @dataclass
@@ -93,5 +93,30 @@ def test_a_process_that_dies_is_reported_and_replaced() -> None:
         with pytest.raises(WorkerLost):
             executor.result(executor.submit(os._exit, 3))
         assert executor.result(executor.submit(pow, 2, 5)) == 32
+    finally:
+        executor.close()
+
+
+def test_workers_past_the_memory_limit_are_renewed_and_tasks_go_on() -> None:
+    executor = ProcessExecutor(1, memory_mb=1.0)  # every worker is over it after one task
+    try:
+        early = [executor.submit(screen_batch, [], None, None) for _ in range(2)]  # both to the first pool
+        first, stale = (executor.result(handle) for handle in early)
+        later = executor.result(executor.submit(screen_batch, [], None, None))
+        assert first.stats.rss_mb > 1.0
+        # the stale result came from the pool already renewed: no second renewal for it
+        assert executor.renewals == 2
+        assert first.stats.worker == stale.stats.worker != later.stats.worker  # a fresh process
+    finally:
+        executor.close()
+
+
+def test_workers_under_the_memory_limit_are_kept() -> None:
+    executor = ProcessExecutor(1, memory_mb=100_000.0)
+    try:
+        results = [executor.result(executor.submit(screen_batch, [], None, None)) for _ in range(3)]
+        assert executor.renewals == 0
+        assert len({result.stats.worker for result in results}) == 1
+        assert 0.0 < results[0].stats.rss_mb <= results[0].stats.peak_rss_mb
     finally:
         executor.close()
