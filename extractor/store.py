@@ -126,6 +126,8 @@ FROM (
 );
 """
 
+CHECKPOINT_MB = 64
+
 NOTE_SCHEMA = pa.schema([
     ("note_id", pa.string()),
     ("patient_id", pa.string()),
@@ -284,6 +286,13 @@ class Store:
                 f"cannot open the store {path}: another process holds it, or it is not a DuckDB "
                 f"file ({type(exc).__name__})"
             ) from exc
+        if not read_only:
+            # DuckDB folds its write-ahead log into the file past this size (MiB), each time
+            # rewriting table metadata and analysing compression afresh. 64 instead of
+            # the default 16 cuts the CPU of writing notes by about a fifth (measured with
+            # a commit a second: 0.26 → 0.21 ms a note); a run resumed after a kill
+            # replays at most that much log.
+            connection.execute(f"SET checkpoint_threshold = '{CHECKPOINT_MB}MiB'")
         try:
             yield cls(connection, read_only)
         finally:

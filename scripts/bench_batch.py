@@ -9,7 +9,11 @@ notes taken evenly across the archive. Prints notes/s, the speed-up, peak RSS pe
 worker, the main process's CPU per 1,000 notes, the store's size per 1,000 notes, and
 what the figures project to for 10 million notes on 16 cores.
 
-    .venv/bin/python scripts/bench_batch.py [--notes 20000] [--workers 1 2] [--baseline-notes 300]
+A shared machine's speed drifts by several per cent from one minute to the next, so
+``--repeat N`` runs the worker counts N times in turn (1, 2, 1, 2, ...) and reports every
+speed-up and their median (the projection uses the median round).
+
+    .venv/bin/python scripts/bench_batch.py [--notes 20000] [--workers 1 2] [--repeat 1] [--baseline-notes 300]
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -82,6 +87,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--notes", type=int, default=20_000, help="archive size")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the worker counts, run in turn")
     parser.add_argument("--baseline-notes", type=int, default=300, help="notes timed through medspaCy")
     parser.add_argument("--trial", default="blinatumomab-sle")
     parser.add_argument("--keep", type=Path, default=None, help="keep the archive and stores in this directory")
@@ -95,53 +101,65 @@ def main() -> int:
         directory.mkdir(parents=True, exist_ok=True)
         archive = directory / "archive.jsonl"
         build_archive(texts, args.notes, archive)
-        runs = {}
-        for workers in args.workers:
-            store = directory / f"bench-{workers}.duckdb"
-            for old in directory.glob(store.name + "*"):
-                old.unlink()
-            runs[workers] = run_batch(archive, store, workers, args.trial)
+        rounds: list[dict[int, dict[str, Any]]] = []
+        for _ in range(max(args.repeat, 1)):
+            runs = {}
+            for workers in args.workers:
+                store = directory / f"bench-{workers}.duckdb"
+                for old in directory.glob(store.name + "*"):
+                    old.unlink()
+                runs[workers] = run_batch(archive, store, workers, args.trial)
+            rounds.append(runs)
         sample = spread_sample(archive, args.notes, args.baseline_notes)
     baseline = medspacy_baseline()
     time_pipe(baseline, sample[:5])
     baseline_rate = len(sample) / time_pipe(baseline, sample)
-    report(args.notes, runs, baseline_rate, sample)
+    report(args.notes, rounds, baseline_rate, sample)
     return 0
 
 
-def report(notes: int, runs: dict[int, dict[str, Any]], baseline_rate: float, sample: list[str]) -> None:
+def report(notes: int, rounds: list[dict[int, dict[str, Any]]], baseline_rate: float, sample: list[str]) -> None:
     words = sum(len(text.split()) for text in sample) / len(sample)
     print(f"archive: {notes} notes from the mtsamples corpus (repeated with new ids, patients and dates)")
     print(
         f"medspaCy default pipeline: {baseline_rate:8.1f} notes/s  (1 process, {len(sample)} notes taken "
         f"evenly across the archive, mean {words:.0f} words)"
     )
-    for workers, row in runs.items():
-        rate = row["processed"] / row["seconds"]
-        extract_rate = row["processed"] / row["extract_seconds"]
-        print(
-            f"extractor batch, {workers} worker(s): {rate:8.1f} notes/s end to end "
-            f"({extract_rate:.1f}/s extraction phase; {rate / workers / baseline_rate:.1f}x medspaCy per worker); "
-            f"{row['seconds']:.0f} s = extract {row['extract_seconds']:.0f} s + screen {row['screen_seconds']:.0f} s; "
-            f"{row['patients_screened']} patients; peak RSS per worker {row['worker_peak_rss_mb']:.0f} MB, "
-            f"main process {row['main_peak_rss_mb']:.0f} MB and {1000 * row['main_cpu_seconds'] / notes:.1f} CPU s "
-            f"per 1,000 notes; store {row['store_bytes'] / notes * 1000 / 2**20:.1f} MB per 1,000 notes"
-        )
-    if 1 in runs and 2 in runs:
-        one, two = runs[1], runs[2]
-        speedup = one["seconds"] / two["seconds"]
-        print(f"2-worker speed-up: {speedup:.2f}x")
-        per_worker = one["processed"] / one["seconds"]
-        cluster_rate = per_worker * PROJECTED_CORES * speedup / 2
-        writer_rate = notes / two["main_cpu_seconds"]  # one main process writes everything
-        rate = min(cluster_rate, writer_rate)
-        hours = PROJECTED_NOTES / rate / 3600
-        store_gb = two["store_bytes"] / notes * PROJECTED_NOTES / 2**30
-        print(
-            f"projection, {PROJECTED_NOTES:,} notes on {PROJECTED_CORES} cores: {rate:.0f} notes/s "
-            f"(workers {cluster_rate:.0f}/s at the measured 2-worker efficiency, single writer up to "
-            f"{writer_rate:.0f}/s) = {hours:.1f} h; store {store_gb:.0f} GB"
-        )
+    for number, runs in enumerate(rounds, 1):
+        for workers, row in runs.items():
+            rate = row["processed"] / row["seconds"]
+            extract_rate = row["processed"] / row["extract_seconds"]
+            print(
+                f"{f'round {number}: ' if len(rounds) > 1 else ''}extractor batch, {workers} worker(s): "
+                f"{rate:8.1f} notes/s end to end ({extract_rate:.1f}/s extraction phase; "
+                f"{rate / workers / baseline_rate:.1f}x medspaCy per worker); {row['seconds']:.0f} s = extract "
+                f"{row['extract_seconds']:.0f} s + screen {row['screen_seconds']:.0f} s; "
+                f"{row['patients_screened']} patients; peak RSS per worker {row['worker_peak_rss_mb']:.0f} MB, "
+                f"main process {row['main_peak_rss_mb']:.0f} MB and {1000 * row['main_cpu_seconds'] / notes:.1f} "
+                f"CPU s per 1,000 notes; store {row['store_bytes'] / notes * 1000 / 2**20:.1f} MB per 1,000 notes"
+            )
+    paired = [runs for runs in rounds if 1 in runs and 2 in runs]
+    if not paired:
+        return
+    speedups = [runs[1]["seconds"] / runs[2]["seconds"] for runs in paired]
+    median = statistics.median(speedups)
+    print(
+        f"2-worker speed-up: {median:.2f}x"
+        + (f" (median of {len(speedups)} rounds: {', '.join(f'{x:.2f}' for x in speedups)})" if len(paired) > 1 else "")
+    )
+    middle = paired[min(range(len(paired)), key=lambda i: abs(speedups[i] - median))]
+    one, two = middle[1], middle[2]
+    per_worker = one["processed"] / one["seconds"]
+    cluster_rate = per_worker * PROJECTED_CORES * median / 2
+    writer_rate = notes / two["main_cpu_seconds"]  # one main process writes everything
+    rate = min(cluster_rate, writer_rate)
+    hours = PROJECTED_NOTES / rate / 3600
+    store_gb = two["store_bytes"] / notes * PROJECTED_NOTES / 2**30
+    print(
+        f"projection, {PROJECTED_NOTES:,} notes on {PROJECTED_CORES} cores: {rate:.0f} notes/s "
+        f"(workers {cluster_rate:.0f}/s at the measured 2-worker efficiency, single writer up to "
+        f"{writer_rate:.0f}/s) = {hours:.1f} h; store {store_gb:.0f} GB"
+    )
 
 
 if __name__ == "__main__":

@@ -302,7 +302,7 @@ class Screening:
         self.dispatcher: Dispatcher[tuple[str, str, list[dict[str, Any]], list[str]], PatientResult] = Dispatcher(
             executor, screen_batch, (executor.share(trial), screening_date),
             lambda items: [(pid, notes, facts) for pid, _, notes, facts in items], _patient_outcomes,
-            lambda item: PatientResult(item[0], None, "the worker process died while screening this patient"),
+            lambda item: PatientResult(item[0], None, failure="the worker process died while screening this patient"),
             self._deliver, self._tick,
         )
 
@@ -320,7 +320,8 @@ class Screening:
                     if notes:
                         batch.append((patient_id, basis, notes, facts))
                     else:
-                        self._record(patient_id, basis, None, "no note of this patient could be processed")
+                        failure = "no note of this patient could be processed"
+                        self._record(basis, PatientResult(patient_id, None, failure=failure))
                 if batch:
                     self.dispatcher.put(batch)
                 self.dispatcher.poll(block=False)
@@ -329,19 +330,17 @@ class Screening:
         self._tick()
 
     def _deliver(self, pairs: list[tuple[tuple[str, str, list[dict[str, Any]], list[str]], PatientResult]]) -> None:
-        for (patient_id, basis, _, _), result in pairs:
-            self._record(patient_id, basis, result.verdict, result.failure)
+        for (_, basis, _, _), result in pairs:
+            self._record(basis, result)
 
-    def _record(self, patient_id: str, basis: str, verdict: dict[str, Any] | None, failure: str | None) -> None:
+    def _record(self, basis: str, result: PatientResult) -> None:
         at = now()
-        written_date = verdict["screening_date"] if verdict else None
-        screening_date = dt.date.fromisoformat(written_date) if written_date else None
+        screening_date = dt.date.fromisoformat(result.screening_date) if result.screening_date else None
         self.verdicts.append((
-            patient_id, self.trial.name, screening_date, verdict["overall"] if verdict else None, basis,
-            self.run_id, json.dumps(verdict, ensure_ascii=False) if verdict else None,
+            result.patient_id, self.trial.name, screening_date, result.overall, basis, self.run_id, result.verdict,
         ))
-        if failure is not None:
-            self.errors.append((self.run_id, "screen", "failed", None, None, patient_id, failure, at))
+        if result.failure is not None:
+            self.errors.append((self.run_id, "screen", "failed", None, None, result.patient_id, result.failure, at))
             self.counts.screen_failed += 1
         else:
             self.counts.screened += 1

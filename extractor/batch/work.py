@@ -73,8 +73,13 @@ class ExtractResult:
 
 @dataclass(frozen=True)
 class PatientResult:
+    """A patient's verdict as the store keeps it, encoded by the worker (not by the one
+    main process that writes every verdict)."""
+
     patient_id: str
-    verdict: dict[str, Any] | None  # the CONTRACT verdict line; None when screening failed
+    verdict: str | None  # the CONTRACT verdict line as JSON; None when screening failed
+    overall: str | None = None
+    screening_date: str | None = None  # ISO date the verdict was judged at
     failure: str | None = None
 
 
@@ -242,7 +247,9 @@ def screen_batch(
                 trial,
                 screening_date,
             )
-            results.append(PatientResult(patient_id, verdict.to_contract_dict()))
+            line = verdict.to_contract_dict()
+            encoded = json.dumps(line, ensure_ascii=False)
+            results.append(PatientResult(patient_id, encoded, line["overall"], line["screening_date"]))
         except Exception as exc:  # one patient's fault must not stop the others
-            results.append(PatientResult(patient_id, None, f"{type(exc).__name__} at {_where(exc)}"))
+            results.append(PatientResult(patient_id, None, failure=f"{type(exc).__name__} at {_where(exc)}"))
     return ScreenResult(results, worker_stats())

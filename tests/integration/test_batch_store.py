@@ -19,6 +19,7 @@ import extractor
 from extractor.batch import Limits, run_batch, work
 from extractor.notes import Note
 from extractor.screening import load_trial, screen
+from extractor.store import Store
 
 TRIAL = "blinatumomab-sle"
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -170,3 +171,8 @@ def test_the_readme_sql_examples_run_on_a_store(first_run: tuple[Path, Path, lis
     with duckdb.connect(str(store), read_only=True) as con:  # "today" is 2025-04-20 for the test
         results = [con.execute(sql.replace("current_date", "DATE '2025-04-20'")).fetchall() for sql in queries]
     assert results[0] == [("P0",)]  # eGFR below 30 in the last 3 months
+
+
+def test_a_store_opened_for_writing_checkpoints_its_log_past_64_mib(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.duckdb") as store:
+        assert store.con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0] == "64.0 MiB"
