@@ -13,7 +13,8 @@ A shared machine's speed drifts by several per cent from one minute to the next,
 ``--repeat N`` runs the worker counts N times in turn (1, 2, 1, 2, ...) and reports every
 speed-up and their median (the projection uses the median round).
 
-    .venv/bin/python scripts/bench_batch.py [--notes 20000] [--workers 1 2] [--repeat 1] [--baseline-notes 300]
+    .venv/bin/python scripts/bench_batch.py [--notes 20000] [--workers 1 2] [--repeat 1] [--fresh-words 0]
+        [--baseline-notes 300]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -40,12 +42,18 @@ PROJECTED_NOTES = 10_000_000
 PROJECTED_CORES = 16
 
 
-def build_archive(texts: list[str], notes: int, path: Path) -> None:
+def build_archive(texts: list[str], notes: int, path: Path, fresh_words: int = 0) -> None:
     """``notes`` notes cycling through ``texts``; about 8 notes per patient, spread over the
-    archive, dated over ten years."""
+    archive, dated over ten years. ``fresh_words`` never-seen word forms end each note (a
+    repeated corpus teaches a worker's vocabulary nothing new after one pass; real archives
+    keep bringing names, numbers and misspellings)."""
     patients = max(notes // 8, 1)
+    rng = random.Random(20261202)
     with path.open("w", encoding="utf-8") as handle:
         for i in range(notes):
+            text = texts[i % len(texts)]
+            if fresh_words:
+                text += "\n" + " ".join(f"Zx{rng.randrange(10**12):012d}q" for _ in range(fresh_words)) + "\n"
             patient = (i * 7919) % patients
             record = {
                 "patient_id": f"BP{patient:07d}",
@@ -53,7 +61,7 @@ def build_archive(texts: list[str], notes: int, path: Path) -> None:
                 "date": (dt.date(2015, 1, 1) + dt.timedelta(days=(i * 613) % 3650)).isoformat(),
                 "sex": "F" if patient % 2 else "M",
                 "birth_date": (dt.date(1940, 1, 1) + dt.timedelta(days=(patient * 97) % 25000)).isoformat(),
-                "text": texts[i % len(texts)],
+                "text": text,
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
@@ -87,6 +95,9 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--notes", type=int, default=20_000, help="archive size")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--fresh-words", type=int, default=0, help="never-seen word forms added to each note (worker memory stress)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="rounds of the worker counts, run in turn")
     parser.add_argument("--baseline-notes", type=int, default=300, help="notes timed through medspaCy")
     parser.add_argument("--trial", default="blinatumomab-sle")
@@ -100,7 +111,7 @@ def main() -> int:
         directory = args.keep or Path(scratch)
         directory.mkdir(parents=True, exist_ok=True)
         archive = directory / "archive.jsonl"
-        build_archive(texts, args.notes, archive)
+        build_archive(texts, args.notes, archive, args.fresh_words)
         rounds: list[dict[int, dict[str, Any]]] = []
         for _ in range(max(args.repeat, 1)):
             runs = {}

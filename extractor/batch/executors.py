@@ -85,7 +85,8 @@ class WorkersUnavailable(RuntimeError):
 
 # A spaCy vocabulary keeps every new word form it meets (spaCy 3.7 has no way to forget
 # them), so a worker grows with the archive: past this resident size, workers are renewed.
-WORKER_MEMORY_MB = 400.0
+# Below 400 MB by the growth of the few tasks a worker still holds when renewed.
+WORKER_MEMORY_MB = 384.0
 
 
 class ProcessExecutor:
