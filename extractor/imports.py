@@ -66,6 +66,9 @@ def defer(name: str) -> None:
         return
     stand_in = DeferredModule(name)
     stand_in.__spec__ = spec  # what importlib.util.find_spec(name) answers while deferred
+    # tools that scan sys.modules for files (inspect.getmodule) then need not import it;
+    # no __path__: importing a submodule needs the real package, and imports it
+    stand_in.__file__ = spec.origin
     sys.modules[name] = stand_in
 
 

@@ -42,6 +42,9 @@ assert type(sys.modules["nltk"]).__name__ == "DeferredModule", "NLTK was importe
 assert "sklearn" not in sys.modules, "scikit-learn was imported (through NLTK)"
 assert importlib.util.find_spec("nltk").name == "nltk"
 assert "medspacy_quickumls" in spacy.registry.factories  # medSpaCy still registered QuickUMLS
+import inspect
+inspect.getmodule(sys._getframe())  # scans sys.modules for files: must not import NLTK for it
+assert type(sys.modules["nltk"]).__name__ == "DeferredModule", "a scan of sys.modules imported NLTK"
 import nltk
 print(nltk.corpus.stopwords.__class__.__name__, type(sys.modules["nltk"]).__name__)
 """
