@@ -104,37 +104,43 @@ class ProcessExecutor:
     name = "processes"
 
     def __init__(self, workers: int, memory_mb: float = WORKER_MEMORY_MB) -> None:
-        from extractor.batch.work import worker_stats
-
         self.workers = workers
         self.memory_mb = memory_mb
         self.renewals = 0
-        self._pool = self._new_pool()
         self._retired: list[cf.ProcessPoolExecutor] = []
         self._pool_of: dict[cf.Future[Any], cf.ProcessPoolExecutor] = {}
-        try:
-            self._pool.submit(worker_stats).result()
-        except BrokenProcessPool as exc:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            raise WorkersUnavailable(
-                "worker processes could not start (a script calling run_batch needs an "
-                "`if __name__ == '__main__':` guard); --workers 0 runs in this process"
-            ) from exc
+        self._pool, self._first_starts = self._new_pool()
 
-    def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(
+    def _new_pool(self) -> tuple[cf.ProcessPoolExecutor, list[cf.Future[Any]]]:
+        """A pool whose workers all start now (a pool spawns one per task otherwise): they
+        start while the main process opens the store and reads the first notes. Returns
+        the pool and its start-up tasks, which run before any other."""
+        from extractor.batch.work import worker_stats
+
+        pool = cf.ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
             initargs=(os.getpid(),),
         )
+        return pool, [pool.submit(worker_stats) for _ in range(self.workers)]
+
+    def _lost(self, exc: BrokenProcessPool) -> Exception:
+        """What a broken pool means: no worker of the first pool ever started (a script
+        without a ``__main__`` guard, a broken install), or a worker died."""
+        if all(start.done() and start.exception() is not None for start in self._first_starts):
+            return WorkersUnavailable(
+                "worker processes could not start (a script calling run_batch needs an "
+                "`if __name__ == '__main__':` guard); --workers 0 runs in this process"
+            )
+        return WorkerLost(str(exc))
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future[Any]:
         try:
             future = self._pool.submit(fn, *args)
         except BrokenProcessPool:  # a worker died earlier: start afresh
             self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
+            self._pool, _ = self._new_pool()
             future = self._pool.submit(fn, *args)
         self._pool_of[future] = self._pool
         return future
@@ -148,7 +154,7 @@ class ProcessExecutor:
         try:
             value = handle.result()
         except BrokenProcessPool as exc:
-            raise WorkerLost(str(exc)) from exc
+            raise self._lost(exc) from exc
         stats = getattr(value, "stats", None)
         if pool is self._pool and stats is not None and stats.rss_mb > self.memory_mb:
             self._renew()
@@ -159,7 +165,7 @@ class ProcessExecutor:
         self._pool.shutdown(wait=False)
         self._retired = [pool for pool in self._retired if any(p is pool for p in self._pool_of.values())]
         self._retired.append(self._pool)
-        self._pool = self._new_pool()
+        self._pool, _ = self._new_pool()
         self.renewals += 1
 
     def share(self, value: Any) -> Any:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from test_batch_inputs import archive_records, write_jsonl
 
 from extractor.batch.dispatch import Dispatcher
 from extractor.batch.executors import ProcessExecutor, WorkerLost, WorkersUnavailable
@@ -120,3 +124,23 @@ def test_workers_under_the_memory_limit_are_kept() -> None:
         assert 0.0 < results[0].stats.rss_mb <= results[0].stats.peak_rss_mb
     finally:
         executor.close()
+
+
+NO_GUARD = """
+import sys
+from pathlib import Path
+from extractor.batch import run_batch
+run_batch(Path(sys.argv[1]), Path(sys.argv[2]), "blinatumomab-sle", workers=2)
+"""
+
+
+def test_a_script_without_a_main_guard_is_told_why_workers_cannot_start(tmp_path: Path) -> None:
+    script = tmp_path / "no_guard.py"
+    script.write_text(NO_GUARD, encoding="utf-8")
+    source = write_jsonl(tmp_path / "notes.jsonl", archive_records(patients=1, per_patient=2))
+    done = subprocess.run(
+        [sys.executable, str(script), str(source), str(tmp_path / "store.duckdb")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode != 0
+    assert "WorkersUnavailable" in done.stderr and "if __name__ == '__main__':" in done.stderr
