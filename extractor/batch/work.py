@@ -100,25 +100,27 @@ def pipeline() -> Language:
     return nlp
 
 
-def _status_mb(field: str) -> float | None:
-    """A memory figure of this process from /proc/self/status (Linux), in MB."""
+def _status_mb() -> dict[str, float]:
+    """This process's memory figures from /proc/self/status (Linux), in MB: ``VmHWM`` (the
+    peak) and ``VmRSS`` (now). Empty where the file cannot be read."""
+    figures = {}
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith(field):
-                    return int(line.split()[1]) / 1024
+                if line.startswith(("VmHWM:", "VmRSS:")):
+                    figures[line[:5]] = int(line.split()[1]) / 1024
     except OSError:
         pass
-    return None
+    return figures
 
 
-def peak_rss_mb() -> float:
+def peak_rss_mb(figures: dict[str, float] | None = None) -> float:
     """Peak resident memory of this process, in MB.
 
     On Linux, from ``VmHWM``: ``ru_maxrss`` survives fork and exec there, so a worker
     spawned by a large main process would report the main process's size.
     """
-    peak = _status_mb("VmHWM:")
+    peak = (figures if figures is not None else _status_mb()).get("VmHWM")
     if peak is not None:
         return peak
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -128,9 +130,9 @@ def peak_rss_mb() -> float:
 def worker_stats() -> WorkerStats:
     """Which worker this is, and its resident memory (the peak stands in where the current
     figure cannot be read)."""
-    peak = peak_rss_mb()
-    current = _status_mb("VmRSS:")
-    return WorkerStats(f"{socket.gethostname()}:{os.getpid()}", peak, peak if current is None else current)
+    figures = _status_mb()
+    peak = peak_rss_mb(figures)
+    return WorkerStats(f"{socket.gethostname()}:{os.getpid()}", peak, figures.get("VmRSS", peak))
 
 
 class NoteTimeout(BaseException):

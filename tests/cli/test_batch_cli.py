@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
@@ -120,3 +121,23 @@ def test_usage_errors_exit_2_with_a_message(tmp_path: Path, archive: Path) -> No
     not_a_store.write_text("junk", encoding="utf-8")
     export = runner.invoke(app, ["export", str(not_a_store), "-o", str(tmp_path / "out")])
     assert export.exit_code == 2 and "cannot open the store" in export.output
+
+
+def test_worker_memory_reaches_the_run_and_is_checked(
+    tmp_path: Path, archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import extractor.batch
+
+    seen: dict[str, Any] = {}
+
+    def stop_at_once(*args: Any, **kwargs: Any) -> None:  # what the command passed, then Ctrl-C
+        seen.update(kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(extractor.batch, "run_batch", stop_at_once)
+    store = tmp_path / "results.duckdb"
+    args = ["batch", str(archive), "--trial", TRIAL, "--store", str(store)]
+    assert runner.invoke(app, [*args, "--worker-memory", "250"]).exit_code == 130
+    assert seen["worker_memory_mb"] == 250.0
+    too_small = runner.invoke(app, [*args, "--worker-memory", "0.5"])
+    assert too_small.exit_code == 2 and "--worker-memory" in too_small.output
