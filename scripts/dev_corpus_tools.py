@@ -63,6 +63,7 @@ ENTITY_TYPES = {
     "Score": "score",
     "Demographic": "demographic",
     "Social": "social",
+    "Vital": "vital",
 }
 ATTRIBUTES: dict[str, tuple[set[str], set[str] | None]] = {
     # name: (allowed values, entity types it may sit on; None = any)
