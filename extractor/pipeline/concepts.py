@@ -28,6 +28,8 @@ from spacy.util import filter_spans
 from extractor.extensions import register_extensions
 from extractor.resources import Concept, concepts_by_id, load_vocabularies
 
+_RESULT_KINDS = {"LAB", "SCORE"}
+
 
 class ConceptMatcher:
     """Marks vocabulary concepts as entities labelled by kind, with ``span._.concept`` set."""
@@ -77,8 +79,12 @@ class ConceptMatcher:
                 concept_id = doc.vocab.strings[match_id]
                 spans.append(self._span(doc, sentence.start + start, sentence.start + end, concept_id))
         spans.extend(self._abbreviation_spans(doc))
+        # a heading only names a topic, except a test's name heading its own result ("ECG: NSR")
         titles = [(start, title_end) for _c, start, _e, title_end in doc._.section_bounds or ()]
-        spans = [s for s in spans if not any(a <= s.start_char and s.end_char <= b for a, b in titles)]
+        spans = [
+            s for s in spans
+            if s.label_ in _RESULT_KINDS or not any(a <= s.start_char and s.end_char <= b for a, b in titles)
+        ]
         kept = filter_spans([*doc.ents, *spans])
         doc.ents = kept
         return doc

@@ -36,6 +36,7 @@ class LabValuesFile(BaseModel):
     source: str
     license: str
     max_chars_after: int
+    label_qualifier: str
     separator: str
     comparator: str
     titer: str
@@ -44,7 +45,7 @@ class LabValuesFile(BaseModel):
     flag: str
     reference: str
     uln: str
-    table_reference: str
+    table_cells: str
     pattern_words: str
     qualitative_after: str
     qualitative_before: str
@@ -71,12 +72,12 @@ class LabValueReader:
         units = "|".join(re.escape(u) for u in self.units.written_units if u != "K")
         unit = rf"(?P<unit>{units})(?![A-Za-z0-9])"
         self._numeric = re.compile(
-            g.separator + g.comparator + f"(?:{g.titer}|{g.number})" + g.unit_gap
-            + f"(?:{unit})?" + g.flag + g.reference + g.table_reference
-            + rf"(?:[ \t]+(?P<unit2>{units})(?![A-Za-z0-9]))?" + g.uln + g.pattern_words,
+            g.label_qualifier + g.separator + g.comparator + f"(?:{g.titer}|{g.number})" + g.unit_gap
+            + f"(?:{unit})?" + g.flag + g.reference + g.table_cells.replace("{unit}", units)
+            + g.uln + g.pattern_words,
             re.IGNORECASE,
         )
-        self._qual_after = re.compile(g.qualitative_after, re.IGNORECASE)
+        self._qual_after = re.compile(g.label_qualifier + g.qualitative_after, re.IGNORECASE)
         self._qual_before = re.compile(g.qualitative_before, re.IGNORECASE)
 
     def __call__(self, doc: Doc) -> Doc:
@@ -175,14 +176,18 @@ class LabValueReader:
 
     def _qualitative(self, match: re.Match[str]) -> dict[str, Any]:
         word = match.group("qual").lower()
+        if match.groupdict().get("normal_reading"):
+            word = "normal"  # an ECG read as sinus rhythm with nothing abnormal named
         result: dict[str, Any] = {
             "qualitative": self.grammar.qualitative.get(word, word),
             "value_char_start": match.start("qual"),
             "value_char_end": match.end("qual"),
         }
-        times = match.groupdict().get("times")
-        if times:
-            result["repeat_count"] = int(times)
+        groups = match.groupdict()
+        if groups.get("times"):
+            result["repeat_count"] = int(groups["times"])
+        if groups.get("titer"):  # "Positive 1:320": the titer decides a threshold, the word does not
+            result["titer"] = int(groups["titer"].split(":")[1].strip())
         return result
 
     def _numeric_result(self, match: re.Match[str], attrs: dict[str, Any], concept: str | None) -> dict[str, Any]:
@@ -205,10 +210,13 @@ class LabValueReader:
             result["value"] *= 1000
         if unit:
             result["unit"] = unit
-        if groups["flag"]:
-            result["flag"] = groups["flag"].strip("()")
+        flag = groups["flag"] or groups["tflag"]
+        if flag:
+            result["flag"] = flag.strip("()")
         ref_low = _float(groups["ref_low"] or groups["tref_low"])
-        ref_high = _float(groups["ref_high"] or groups["tref_high"] or groups["ref_upper"] or groups["uln"])
+        ref_high = _float(
+            groups["ref_high"] or groups["tref_high"] or groups["ref_upper"] or groups["tref_upper"] or groups["uln"]
+        )
         if ref_low is not None:
             result["ref_low"] = ref_low
         if ref_high is not None:
