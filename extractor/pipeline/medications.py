@@ -159,8 +159,12 @@ class MedicationReader:
         section = self.sections.get(ent._.note_section or "")
         status = (section.med_status if section else None) or "current"
         best: tuple[int, str] | None = None
+        # cues stay in their clause: "MMF stopped 01/2024; belimumab started" stops only MMF
+        clause_start = max(sent.start_char, text.rfind(";", sent.start_char, ent.start_char) + 1)
+        clause_end = text.find(";", ent.end_char, sent.end_char)
+        clause_end = sent.end_char if clause_end == -1 else clause_end
         for name, regex in self._status.items():
-            for match in regex.finditer(text, sent.start_char, sent.end_char):
+            for match in regex.finditer(text, clause_start, clause_end):
                 if ent.start_char <= match.start() < ent.end_char:
                     continue
                 distance = _gap(ent, match)
@@ -177,7 +181,7 @@ class MedicationReader:
         responses = [
             name
             for name, regex in self._response.items()
-            if regex.search(text, sent.start_char, sent.end_char)
+            if regex.search(text, clause_start, clause_end)
         ]
         if section is not None and section.med_response and section.med_response not in responses:
             responses.append(section.med_response)

@@ -22,7 +22,7 @@ from extractor.pipeline.note_text import note_text
 from extractor.pipeline.sentence_index import SentenceIndex
 from extractor.resources import concepts_by_id, load_model, patterns_dir
 
-RESOLVERS = ("date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age")
+RESOLVERS = ("range", "date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age")
 HISTORICAL_KINDS = {"CONDITION", "INFECTION", "PROCEDURE", "VACCINE"}
 
 
@@ -141,6 +141,8 @@ class TimeNormalizer:
                 return _interval(dt.date(year, month, 1), dt.date(year, month, last), "month")
             if how == "year":
                 return _interval(dt.date(year, 1, 1), dt.date(year, 12, 31), "year")
+            if how == "range":
+                return self._range(groups, year, month, anchor)
             if how == "age":
                 return {"age": int(groups["age"]), "precision": "age"}
         except (TypeError, ValueError):
@@ -171,6 +173,28 @@ class TimeNormalizer:
             return _interval(dt.date(year, month, 1), dt.date(year, month, last), "month")
         return None
 
+    def _range(
+        self, groups: dict[str, str], year: int | None, month: int | None, anchor: dt.date | None
+    ) -> dict[str, Any] | None:
+        """A course from its first to its last day, at the coarser precision of its two ends."""
+        if year is None:
+            return None
+        day = int(groups["day"]) if "day" in groups else None
+        start = dt.date(year, month or 1, day or 1)
+        if "ongoing" in groups:
+            if anchor is None or anchor < start:
+                return None
+            end = anchor
+        else:
+            year2 = int(groups["year2"])
+            month2 = int(groups["month2"]) if "month2" in groups else None
+            day2 = int(groups["day2"]) if "day2" in groups else None
+            end = dt.date(year2, month2 or 12, day2 or calendar.monthrange(year2, month2 or 12)[1])
+        if end < start:
+            return None
+        precision = "day" if day and ("ongoing" in groups or "day2" in groups) else "month" if month else "year"
+        return _interval(start, end, precision)
+
     # ------------------------------------------------------------------ linking
     def __call__(self, doc: Doc) -> Doc:
         note_date = _iso(doc._.note_date)
@@ -191,6 +215,7 @@ class TimeNormalizer:
                 e for e in expressions
                 if sent.start_char <= e["char_start"] < sent.end_char
                 and not (ent.start_char <= e["char_start"] < ent.end_char)
+                and _same_clause(text, ent.start_char, ent.end_char, e)
             ]
             if not candidates:
                 continue
@@ -236,6 +261,21 @@ def _iso(value: str | dt.date | None) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(value)
+
+
+_LIST_ITEM = re.compile(r"\n[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]")
+
+
+def _same_clause(text: str, start: int, end: int, expression: dict[str, Any]) -> bool:
+    """Whether a time expression may date a mention: not across a semicolon or another list
+    item, and not from inside a parenthesis closed before the mention ("(labs today) ... MMF")."""
+    if expression["char_start"] >= end:
+        between = text[end : expression["char_start"]]
+    else:
+        between = text[expression["char_end"] : start]
+        if between.count(")") > between.count("("):
+            return False
+    return ";" not in between and _LIST_ITEM.search(between) is None
 
 
 def _distance(start: int, end: int, expression: dict[str, Any]) -> int:
