@@ -178,6 +178,8 @@ class LabValueReader:
         word = match.group("qual").lower()
         if match.groupdict().get("normal_reading"):
             word = "normal"  # an ECG read as sinus rhythm with nothing abnormal named
+        elif match.groupdict().get("below_quantification"):
+            word = "detected_below_quantification"  # a trace, neither a clear positive nor a negative
         result: dict[str, Any] = {
             "qualitative": self.grammar.qualitative.get(word, word),
             "value_char_start": match.start("qual"),

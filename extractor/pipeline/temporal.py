@@ -10,6 +10,8 @@ becomes historical; a medication's time is read by the medication stage.
 import calendar
 import datetime as dt
 import re
+from bisect import bisect_left
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,9 @@ from extractor.pipeline.note_text import note_text
 from extractor.pipeline.sentence_index import SentenceIndex
 from extractor.resources import concepts_by_id, load_model, patterns_dir
 
-RESOLVERS = ("range", "date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age")
+RESOLVERS = (
+    "range", "date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age", "this_unit",
+)
 HISTORICAL_KINDS = {"CONDITION", "INFECTION", "PROCEDURE", "VACCINE"}
 
 
@@ -164,6 +168,14 @@ class TimeNormalizer:
         if how == "last_unit":
             unit = groups["unit"].lower()
             return _interval(shift(anchor, 1, unit), anchor, unit)
+        if how == "this_unit":  # "earlier this year": from the unit's first day to the note
+            unit = groups["unit"].lower()
+            first = (
+                anchor.replace(month=1, day=1) if unit == "year"
+                else anchor.replace(day=1) if unit == "month"
+                else anchor - dt.timedelta(days=anchor.weekday())
+            )
+            return _interval(first, anchor, unit)
         if how == "relative_day":
             days = 1 if groups["word"].lower() in {"yesterday", "last night"} else 0
             return _point(anchor - dt.timedelta(days=days), "day")
@@ -207,15 +219,21 @@ class TimeNormalizer:
         if not expressions:
             return doc
         sentences = SentenceIndex(doc)
+        # mentions of each kind by position: a time belongs to the nearer of two drugs in a list
+        starts_by_label: dict[str, list[int]] = defaultdict(list)
+        for ent in doc.ents:
+            starts_by_label[ent.label_].append(ent.start_char)
         for ent in doc.ents:
             if ent.label_ == "DEMOGRAPHIC":
                 continue
             sent = sentences.sent(ent)
+            same_kind = starts_by_label[ent.label_]
             candidates = [
                 e for e in expressions
                 if sent.start_char <= e["char_start"] < sent.end_char
                 and not (ent.start_char <= e["char_start"] < ent.end_char)
                 and _same_clause(text, ent.start_char, ent.end_char, e)
+                and not _other_between(same_kind, ent.start_char, ent.end_char, e)
             ]
             if not candidates:
                 continue
@@ -276,6 +294,13 @@ def _same_clause(text: str, start: int, end: int, expression: dict[str, Any]) ->
         if between.count(")") > between.count("("):
             return False
     return ";" not in between and _LIST_ITEM.search(between) is None
+
+
+def _other_between(starts: list[int], start: int, end: int, expression: dict[str, Any]) -> bool:
+    """Whether another mention of the same kind sits between a mention and a time expression
+    ("rituximab x2 'earlier this year' and anifrolumab ... a few weeks ago")."""
+    low, high = (end, expression["char_start"]) if expression["char_start"] >= end else (expression["char_end"], start)
+    return bisect_left(starts, high) > bisect_left(starts, low)
 
 
 def _distance(start: int, end: int, expression: dict[str, Any]) -> int:
