@@ -220,20 +220,20 @@ class TimeNormalizer:
             return doc
         sentences = SentenceIndex(doc)
         # mentions of each kind by position: a time belongs to the nearer of two drugs in a list
-        starts_by_label: dict[str, list[int]] = defaultdict(list)
+        by_label: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for ent in doc.ents:
-            starts_by_label[ent.label_].append(ent.start_char)
+            by_label[ent.label_].append((ent.start_char, ent.end_char))
         for ent in doc.ents:
             if ent.label_ == "DEMOGRAPHIC":
                 continue
             sent = sentences.sent(ent)
-            same_kind = starts_by_label[ent.label_]
+            same_kind = by_label[ent.label_]
             candidates = [
                 e for e in expressions
                 if sent.start_char <= e["char_start"] < sent.end_char
                 and not (ent.start_char <= e["char_start"] < ent.end_char)
                 and _same_clause(text, ent.start_char, ent.end_char, e)
-                and not _other_between(same_kind, ent.start_char, ent.end_char, e)
+                and _nearest_of_kind(same_kind, e) == (ent.start_char, ent.end_char)
             ]
             if not candidates:
                 continue
@@ -296,11 +296,18 @@ def _same_clause(text: str, start: int, end: int, expression: dict[str, Any]) ->
     return ";" not in between and _LIST_ITEM.search(between) is None
 
 
-def _other_between(starts: list[int], start: int, end: int, expression: dict[str, Any]) -> bool:
-    """Whether another mention of the same kind sits between a mention and a time expression
-    ("rituximab x2 'earlier this year' and anifrolumab ... a few weeks ago")."""
-    low, high = (end, expression["char_start"]) if expression["char_start"] >= end else (expression["char_end"], start)
-    return bisect_left(starts, high) > bisect_left(starts, low)
+def _nearest_of_kind(mentions: list[tuple[int, int]], expression: dict[str, Any]) -> tuple[int, int]:
+    """Of the mentions of one kind, the one a time expression sits nearest to: of the drugs
+    of a list, a date belongs to the one it is written beside ("HCQ since 2016, MTX 2017")."""
+    index = bisect_left(mentions, (expression["char_start"], -1))
+    neighbours = mentions[max(0, index - 1) : index + 1]
+
+    def gap(mention: tuple[int, int]) -> int:
+        if expression["char_start"] >= mention[1]:
+            return expression["char_start"] - mention[1]
+        return 4 * (mention[0] - expression["char_end"])  # a date is mostly written after its drug
+
+    return min(neighbours, key=gap)
 
 
 def _distance(start: int, end: int, expression: dict[str, Any]) -> int:
