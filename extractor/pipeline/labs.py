@@ -262,13 +262,26 @@ def _preceding_date(doc: Doc, text: str, ent: Span, dates: list[dict[str, Any]])
     for _category, start, end, _title_end in doc._.section_bounds or ():
         if start <= ent.start_char < end:
             section_start = start
+    note_date = doc._.note_date
     before = [
         d for d in dates
         if section_start <= d["char_start"] < ent.start_char
         and not _shares_line(text, d, dates)
         and not d.get("not_result_date")
+        and (note_date is None or d.get("date") is None or d["date"] <= str(note_date))
+        and not _in_other_item(text, d, ent.start_char)
     ]
     return before[-1] if before else None
+
+
+_ITEM_START = re.compile(r"[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]")
+
+
+def _in_other_item(text: str, date: dict[str, Any], char: int) -> bool:
+    """True for a date in a list item other than the one at ``char`` ("- GI: colonoscopy
+    12/12/2025" does not date the next item's echo)."""
+    line_start = text.rfind("\n", 0, date["char_start"]) + 1
+    return text.find("\n", date["char_start"], char) != -1 and _ITEM_START.match(text, line_start) is not None
 
 
 def _shares_line(text: str, date: dict[str, Any], dates: list[dict[str, Any]]) -> bool:

@@ -26,6 +26,7 @@ from extractor.resources import concepts_by_id, load_model, patterns_dir
 
 RESOLVERS = (
     "range", "date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age", "this_unit",
+    "month_day",
 )
 HISTORICAL_KINDS = {"CONDITION", "INFECTION", "PROCEDURE", "VACCINE"}
 
@@ -179,6 +180,14 @@ class TimeNormalizer:
         if how == "relative_day":
             days = 1 if groups["word"].lower() in {"yesterday", "last night"} else 0
             return _point(anchor - dt.timedelta(days=days), "day")
+        if how == "month_day" and month is not None:
+            try:
+                day = dt.date(anchor.year, month, int(groups["day"]))
+                if day > anchor:
+                    day = dt.date(anchor.year - 1, month, int(groups["day"]))
+            except ValueError:
+                return None
+            return _point(day, "day")
         if how == "named_month" and month is not None:
             year = anchor.year if month <= anchor.month else anchor.year - 1
             last = calendar.monthrange(year, month)[1]
