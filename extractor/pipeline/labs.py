@@ -23,6 +23,7 @@ from extractor.units import UnitConverter, converter
 
 VALUE_KINDS = {"LAB", "SCORE"}
 COLUMN_TOLERANCE = 6  # characters a table value may sit off its date column
+_PAIR_JOIN = re.compile(r"[ \t]*(?:/|and|&)[ \t]*", re.IGNORECASE)
 _CELL = re.compile(r"(?<![\w.,/:])(?P<num>\d+(?:\.\d+)?)(?:[ \t]*(?P<flag>\b[HL]\b|\*))?(?![\w.,/:])")
 
 
@@ -78,17 +79,25 @@ class LabValueReader:
             re.IGNORECASE,
         )
         self._qual_after = re.compile(g.label_qualifier + g.qualitative_after, re.IGNORECASE)
+        # the second value of a pair starts right at its place: no label words before it
+        self._bare_numeric = re.compile(
+            g.comparator + f"(?:{g.titer}|{g.number})" + g.unit_gap + f"(?:{unit})?" + g.flag + g.reference
+            + g.table_cells.replace("{unit}", units) + g.uln + g.pattern_words,
+            re.IGNORECASE,
+        )
+        self._bare_qual = re.compile(g.qualitative_after, re.IGNORECASE)
         self._qual_before = re.compile(g.qualitative_before, re.IGNORECASE)
 
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
         text = note_text(doc)
         dates = [e for e in doc._.time_expressions or () if e.get("precision") == "day"]
+        paired = self._pairs(text, ents)
         for index, ent in enumerate(ents):
             if ent.label_ not in VALUE_KINDS:
                 continue
             limit = self._window_end(text, ent, ents[index + 1] if index + 1 < len(ents) else None)
-            result = self.read(text, ent, limit)
+            result = paired.get(index) or self.read(text, ent, limit)
             if not result:
                 continue
             ent._.lab = result
@@ -98,6 +107,27 @@ class LabValueReader:
             elif ent._.time is None:
                 ent._.time = _preceding_date(doc, text, ent, dates)
         return doc
+
+    def _pairs(self, text: str, ents: list[Span]) -> dict[int, dict[str, Any]]:
+        """Paired results, "Hgb and Hct 11.2 and 34", "HBsAg/anti-HBc: neg/neg": each name
+        takes the value in its own place."""
+        found: dict[int, dict[str, Any]] = {}
+        for index in range(len(ents) - 1):
+            first, second = ents[index], ents[index + 1]
+            if first.label_ not in VALUE_KINDS or second.label_ not in VALUE_KINDS:
+                continue
+            if _PAIR_JOIN.fullmatch(text, first.end_char, second.start_char) is None:
+                continue
+            limit = self._window_end(text, second, ents[index + 2] if index + 2 < len(ents) else None)
+            one = self.read(text, second, limit)
+            end = (one or {}).get("value_char_end")
+            join = _PAIR_JOIN.match(text, end, limit) if end is not None else None
+            if one is None or join is None:
+                continue
+            two = self.read_at(text, second, join.end(), limit, separator=False)
+            if two is not None:
+                found[index], found[index + 1] = self.read_at(text, first, second.end_char, limit) or one, two
+        return found
 
     def _column_dates(self, text: str, ent: Span, dates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Dates heading the columns of the table ``ent``'s row belongs to (two or more on one line)."""
@@ -159,17 +189,27 @@ class LabValueReader:
 
     def read(self, text: str, ent: Span, limit: int) -> dict[str, Any] | None:
         """The result written for ``ent``, from the text between it and ``limit``."""
-        concept = self.concepts.get(ent._.concept or "")
-        attrs = concept.attrs if concept else {}
-        start = ent.end_char
-        match = self._numeric.match(text, start, limit)
-        if match and (match.group("num") or match.group("titer")):
-            return self._numeric_result(match, attrs, ent._.concept)
-        match = self._qual_after.match(text, start, limit)
-        if match:
-            return self._qualitative(match)
+        result = self.read_at(text, ent, ent.end_char, limit)
+        if result is not None:
+            return result
         line_start = text.rfind("\n", 0, ent.start_char) + 1
         match = self._qual_before.search(text, max(line_start, ent.start_char - 30), ent.start_char)
+        if match:
+            return self._qualitative(match)
+        return None
+
+    def read_at(
+        self, text: str, ent: Span, start: int, limit: int, *, separator: bool = True
+    ) -> dict[str, Any] | None:
+        """The result written from ``start`` on, for ``ent``'s concept (``separator=False``:
+        the value itself starts there, as the second of a pair does)."""
+        concept = self.concepts.get(ent._.concept or "")
+        attrs = concept.attrs if concept else {}
+        numeric = self._numeric if separator else self._bare_numeric
+        match = numeric.match(text, start, limit)
+        if match and (match.group("num") or match.group("titer")):
+            return self._numeric_result(match, attrs, ent._.concept)
+        match = (self._qual_after if separator else self._bare_qual).match(text, start, limit)
         if match:
             return self._qualitative(match)
         return None
