@@ -32,6 +32,7 @@ STATUSES = ("current", "past", "planned", "held", "stopped")
 RESPONSES = ("inadequate_response", "failure", "refractory", "intolerance", "allergy")
 TIME_ROLES = ("start", "last_dose", "stop", "stable_since")
 PAST_AFTER = dt.timedelta(days=90)  # a dated course this old, with no word that it goes on, is past
+_TABLET_GAP = re.compile(r"[ \t]*(?:tabs?|tablets?|caps?|capsules?)?[ \t]*")  # "5 mg tab, 3 tabs"
 MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "gm": 1000.0, "gram": 1000.0, "grams": 1000.0, "mcg": 0.001, "µg": 0.001}
 
 
@@ -48,6 +49,8 @@ class MedicationDetailsFile(BaseModel):
     dose: str
     route: str
     frequency: str
+    tablets: str
+    tablet_counts: dict[str, float]
     course: str
     taper: str
     frequencies: dict[str, float]
@@ -85,6 +88,7 @@ class MedicationReader:
         self._route = re.compile(r.route, re.IGNORECASE)
         self._frequency = re.compile(r.frequency, re.IGNORECASE)
         self._course = re.compile(r.course, re.IGNORECASE)
+        self._tablets = re.compile(r.tablets, re.IGNORECASE)
         self._taper = re.compile(r.taper, re.IGNORECASE)
         self._status = {k: _cue_regex(v) for k, v in r.status_cues.items()}
         self._response = {k: _cue_regex(v) for k, v in r.response_cues.items()}
@@ -127,6 +131,11 @@ class MedicationReader:
         if dose:
             details["dose"] = float(dose.group("dose"))
             details["dose_unit"] = dose.group("dose_unit").lower()
+            tablets = self._tablets.search(text, dose.end(), limit)
+            if tablets and _TABLET_GAP.fullmatch(text, dose.end(), tablets.start()):
+                raw = tablets.group("count").lower()
+                count = self.rules.tablet_counts.get(raw) or float(raw)
+                details["dose"] = round(details["dose"] * count, 4)
         route = self._route.search(text, window_start, limit)
         if route:
             details["route"] = route.group("route").lower()
