@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from typing import Literal
 
@@ -77,6 +78,34 @@ def _span_of(ref: TimeRef | None) -> Span | None:
     return None
 
 
+_EVERY_N_WEEKS = re.compile(r"(?:every|q) ?(\d|two|three|four|six|eight) ?(?:weeks?|wks?)")
+_WORDS = {"two": 2, "three": 3, "four": 4, "six": 6, "eight": 8}
+_INTERVAL_DAYS = {"weekly": 7, "once weekly": 7, "once a week": 7, "every week": 7, "q week": 7, "qweek": 7,
+                  "biweekly": 14, "monthly": 28, "every month": 28, "q month": 28, "qmonth": 28}
+
+
+def _interval_days(frequency: str | None) -> int | None:
+    """Days between doses of a drug given weekly or less often; None for daily dosing."""
+    if not frequency:
+        return None
+    text = frequency.lower().strip()
+    match = _EVERY_N_WEEKS.fullmatch(text)
+    if match:
+        raw = match.group(1)
+        return 7 * (int(raw) if raw.isdigit() else _WORDS[raw])
+    return _INTERVAL_DAYS.get(text)
+
+
+def _current_span(details: MedicationDetails, written: dt.date | None, regimen: int | None) -> Span:
+    """The days a "current" mention vouches for a dose: the note's day for daily drugs; for
+    a drug given every few weeks (by this mention, else by the patient's regimen of it), its
+    last dose fell some day of the interval before."""
+    interval = _interval_days(details.frequency) or regimen
+    if written is None or interval is None:
+        return Span.point(written)
+    return Span(written - dt.timedelta(days=interval - 1), written)
+
+
 def dose_text(details: MedicationDetails) -> str:
     """'10 mg/day' (daily dose) when stated."""
     if details.daily_dose is None:
@@ -84,7 +113,7 @@ def dose_text(details: MedicationDetails) -> str:
     return f"{fmt(details.daily_dose)} {details.dose_unit or 'mg'}/day"
 
 
-def exposure(mention: Mention, response: tuple[str, ...] = ()) -> Statement | None:
+def exposure(mention: Mention, response: tuple[str, ...] = (), interval: int | None = None) -> Statement | None:
     """When the patient took the drug, as one mention says; None when it does not say.
 
     With ``response``, only mentions stating one of those responses count (an allergy to
@@ -113,13 +142,26 @@ def exposure(mention: Mention, response: tuple[str, ...] = ()) -> Statement | No
     parts = [dose_text(details), *(r.replace("_", " ") for r in details.response if r in response)]
     detail = " ".join(part for part in parts if part)
     if details.status is MedStatus.CURRENT:
-        span = ended or Span.point(mention.written)
+        span = ended or _current_span(details, mention.written, interval)
         ongoing = mention.ongoing and ended is None  # a stated last dose is the last exposure
         return Statement(mention, polarity, span, label, now=True, detail=detail, ongoing=ongoing)
     detail = f"{detail} ({details.status.value})".strip()
     # a past course dated in the text ("rituximab x2 in 2023") is bounded by that date
     when = ended or _span_of(fact.time) or Span(None, mention.written)
     return Statement(mention, polarity, when, label, detail=detail)
+
+
+def _regimens(mentions: list[Mention]) -> dict[str, int]:
+    """Per drug, the dosing interval in days its latest mention with one states ("every four
+    weeks"), so a bare "on Benlysta" in a later note is read with it."""
+    found: dict[str, tuple[dt.date, int]] = {}
+    for mention in mentions:
+        details = mention.fact.medication
+        interval = _interval_days(details.frequency) if details else None
+        day = mention.written or dt.date.min
+        if interval is not None and (mention.fact.concept not in found or day >= found[mention.fact.concept][0]):
+            found[mention.fact.concept] = (day, interval)
+    return {concept: interval for concept, (_, interval) in found.items()}
 
 
 def _by_ingredient(statements: list[Statement]) -> dict[str, list[Statement]]:
@@ -133,7 +175,10 @@ def _by_ingredient(statements: list[Statement]) -> dict[str, list[Statement]]:
 def medication(params: MedicationParams, context: Context) -> Finding:
     """A drug taken within a window, ever, or now; optionally with a stated response."""
     mentions = context.patient.find(params.concept, params.classes, exclude=params.exclude)
-    statements = [s for m in mentions if (s := exposure(m, params.response)) is not None]
+    regimens = _regimens(mentions)
+    statements = [
+        s for m in mentions if (s := exposure(m, params.response, regimens.get(m.fact.concept))) is not None
+    ]
     resolutions = []
     for group in _by_ingredient(statements).values():
         if params.when == "current":
