@@ -85,7 +85,9 @@ NOTE_KEYS = {
     "qualitative", "uln_multiple", "date", "dose", "dose_unit", "daily_dose", "route",
     "frequency", "years", "sex", "systolic", "diastolic",
 }
-NUMERIC_KEYS = {"value", "canonical_value", "titer", "uln_multiple", "dose", "daily_dose", "years", "systolic", "diastolic"}
+NUMERIC_KEYS = {
+    "value", "canonical_value", "titer", "uln_multiple", "dose", "daily_dose", "years", "systolic", "diastolic",
+}
 QUALITATIVE = {
     "positive", "negative", "reactive", "nonreactive", "detected", "not_detected",
     "indeterminate", "equivocal",
