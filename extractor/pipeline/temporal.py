@@ -228,7 +228,8 @@ class TimeNormalizer:
         if not expressions:
             return doc
         sentences = SentenceIndex(doc)
-        # mentions of each kind by position: a time belongs to the nearer of two drugs in a list
+        # drugs by position: a time belongs to the nearer of two drugs in a list ("HCQ since 2016,
+        # MTX 2017"); labs and conditions share a trailing date ("ANA and dsDNA last checked 2022")
         by_label: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for ent in doc.ents:
             by_label[ent.label_].append((ent.start_char, ent.end_char))
@@ -242,7 +243,7 @@ class TimeNormalizer:
                 if sent.start_char <= e["char_start"] < sent.end_char
                 and not (ent.start_char <= e["char_start"] < ent.end_char)
                 and _same_clause(text, ent.start_char, ent.end_char, e)
-                and _nearest_of_kind(same_kind, e) == (ent.start_char, ent.end_char)
+                and (ent.label_ != "MEDICATION" or _nearest_of_kind(same_kind, e) == (ent.start_char, ent.end_char))
             ]
             if not candidates:
                 continue
