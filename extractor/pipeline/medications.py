@@ -161,6 +161,9 @@ class MedicationReader:
         self._dose_changes(text, ent, sent, details)
         self._daily_dose(details)
         self._status_and_response(text, ent, details, sent, following, drug_ends or [])
+        if details.get("_status_from_default"):
+            # no word says whether it is taken: the status is the section's default
+            ent._.detail = {**(ent._.detail or {}), "status_stated": False}
         self._time(doc, text, ent, details, sent)
         return details
 
@@ -200,6 +203,8 @@ class MedicationReader:
             for match in regex.finditer(text, clause_start, max(status_end, ent.end_char)):
                 if ent.start_char <= match.start() < ent.end_char:
                     continue
+                if match.end() <= ent.start_char and _closed_between(text, match.end(), ent.start_char):
+                    continue  # "(... increased DNA binding) despite belimumab": the bracket's word
                 distance = _gap(ent, match)
                 if best is None or distance < best[0]:
                     best = (distance, name)
@@ -292,6 +297,12 @@ class MedicationReader:
 
 
 _CLAUSE_MARKS = re.compile(r"[();]")
+
+
+def _closed_between(text: str, start: int, end: int) -> bool:
+    """Whether a bracket open at ``start`` closes before ``end``."""
+    between = text[start:end]
+    return between.count(")") > between.count("(")
 
 
 def _clause_end(text: str, start: int, limit: int) -> int:
