@@ -15,7 +15,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from extractor.cli.extract import AssertionMode, AssertionOption, load_pipeline, print_summary
+from extractor.cli.extract import AssertionMode, AssertionOption, load_pipeline
+from extractor.cli.runs import print_summary
 from extractor.errors import ResourceError
 from extractor.evaluation.assertion import evaluate_assertion, read_tsv
 from extractor.evaluation.errors import GoldError

@@ -147,6 +147,13 @@ class TimeNormalizer:
             return None
         if anchor is None:
             return {"precision": "unresolved"}
+        try:
+            return self._relative(how, groups, month, anchor)
+        except (ValueError, OverflowError):  # off the calendar ("300 years ago" in year 100): unresolved
+            return {"precision": "unresolved"}
+
+    def _relative(self, how: str, groups: dict[str, str], month: int | None, anchor: dt.date) -> dict[str, Any] | None:
+        """A relative expression resolved against the note's date (may raise off the calendar)."""
         if how == "ago":
             amount = self._number(groups["num"])
             unit = self.rules.units.get(groups["unit"].lower())

@@ -82,16 +82,20 @@ def screen_patient(
     facts: Iterable[Fact],
     trial: Trial,
     screening_date: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> PatientVerdict:
     """Every criterion of ``trial`` for one patient, from all of the patient's notes.
 
-    ``screening_date`` defaults to the date of the patient's latest note; notes written
-    after it are not read.
+    ``screening_date`` defaults to the date of the patient's latest note not after
+    ``today`` (default: the real today); notes written after it are not read, and the
+    verdict names them.
     """
-    patient = PatientRecord(list(notes), facts, screening_date)
+    patient = PatientRecord(list(notes), facts, screening_date, today)
     context = Context(patient)
     results = tuple(evaluate_criterion(c, context) for c in trial.criteria)
-    return PatientVerdict(patient.patient_id, trial.name, patient.screening_date, results)
+    return PatientVerdict(
+        patient.patient_id, trial.name, patient.screening_date, results, patient.notes_after_screening_date
+    )
 
 
 def screen(
