@@ -98,6 +98,8 @@ def test_screening_date_leaves_later_notes_unread(notes_file: Path) -> None:
     assert result.exit_code == 0, result.output
     p1 = json.loads(result.stdout.splitlines()[0])
     assert p1["screening_date"] == "2025-02-01"
+    assert p1["notes_after_screening_date"] == ["P1-N2"]  # named in the verdict, counted in the summary
+    assert "notes after the screening date (not read): 1" in result.stderr
     hemoglobin = next(c for c in p1["criteria"] if c["id"] == "inc-hemoglobin")
     assert (hemoglobin["status"], hemoglobin["evidence"][0]["text"]) == ("not_met", "Hgb 7.5 g/dL")
 
@@ -132,3 +134,22 @@ def test_trials_lists_the_bundled_trials() -> None:
         ("blinatumomab-sle", "17 inclusion, 25 exclusion"),
         ("n2c2-2018", "13 inclusion, 0 exclusion"),
     ]
+
+
+def test_a_future_dated_note_is_warned_and_not_the_screening_date(tmp_path: Path, notes_file: Path) -> None:
+    typo = {"patient_id": "P1", "note_id": "P1-N9", "date": "2099-03-01", "text": "Hgb 9.6 g/dL."}
+    path = tmp_path / "typo.jsonl"
+    path.write_text("\n".join(json.dumps(n) for n in [NOTES[0], typo]) + "\n", encoding="utf-8")
+    result = run("screen", str(path), "--trial", "blinatumomab-sle")
+    assert result.exit_code == 0, result.output
+    assert "[E030] line 2: note 'P1-N9' is dated 2099-03-01, after today" in result.stderr
+    assert "notes after the screening date (not read): 1" in result.stderr
+    (verdict,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert verdict["screening_date"] == "2025-01-10"
+    assert verdict["notes_after_screening_date"] == ["P1-N9"]
+    hemoglobin = next(c for c in verdict["criteria"] if c["id"] == "inc-hemoglobin")
+    assert hemoglobin["status"] == "not_met"  # from the 2025 note; the 2099 one is not read
+    chosen = run("screen", str(path), "--trial", "blinatumomab-sle", "--screening-date", "2099-03-01")
+    (verdict,) = [json.loads(line) for line in chosen.stdout.splitlines()]
+    assert "notes_after_screening_date" not in verdict
+    assert next(c for c in verdict["criteria"] if c["id"] == "inc-hemoglobin")["status"] == "met"
