@@ -50,7 +50,11 @@ def bundled_trials() -> list[str]:
 def load_trial(id_or_path: str | Path) -> Trial:
     """A bundled trial by id, or a trial file by path; validated and compiled."""
     path = Path(id_or_path)
-    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+    try:
+        is_file = path.suffix.lower() in (".yaml", ".yml") or path.exists()
+    except (OSError, ValueError) as exc:  # a NUL byte in the name, a name too long
+        raise TrialError(TrialErrors.T005.format(path=repr(str(id_or_path))[:80], problem=type(exc).__name__)) from None
+    if is_file:
         return load_trial_file(path)
     bundled = trials_dir() / f"{id_or_path}.yaml"
     if not bundled.is_file():

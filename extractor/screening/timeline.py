@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(day|week|month|year)s?\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(\d{1,9})\s*(day|week|month|year)s?\s*$", re.IGNORECASE)
+MAX_YEARS = 200  # the longest look-back a trial may ask for
+_DAYS = {"day": 1, "week": 7, "month": 31, "year": 366}
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,10 @@ class Duration:
                 f"cannot read duration {text!r}: write a number and day(s), week(s), "
                 "month(s) or year(s), e.g. '3 months'"
             )
-        return cls(int(match.group(1)), match.group(2).lower())
+        amount, unit = int(match.group(1)), match.group(2).lower()
+        if amount * _DAYS[unit] > MAX_YEARS * 366:
+            raise ValueError(f"duration {amount} {unit}(s) is longer than {MAX_YEARS} years")
+        return cls(amount, unit)
 
     def before(self, anchor: dt.date) -> dt.date:
         """``anchor`` moved back by this duration; month ends clamp (31 May - 3 months = 28/29 Feb).
