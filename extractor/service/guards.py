@@ -75,8 +75,23 @@ class ErrorShield:
         finally:
             logger.info(
                 "{} {} {} {} {:.1f} ms",
-                request_id, scope["method"], scope["path"], status, (time.perf_counter() - started) * 1000,
+                request_id, printable(scope["method"]), printable(scope["path"]), status,
+                (time.perf_counter() - started) * 1000,
             )
+
+
+LOGGED_PATH_CHARS = 200
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a one-line log: control and other non-printing characters (a
+    decoded ``%0a`` that would forge a log line, ``%1b[2J`` that would clear a terminal)
+    and backslashes written as Python escapes; cut at ``LOGGED_PATH_CHARS``."""
+    cut = text[:LOGGED_PATH_CHARS]
+    safe = "".join(
+        char if char.isprintable() and char != "\\" else char.encode("unicode_escape").decode("ascii") for char in cut
+    )
+    return safe + ("..." if len(text) > LOGGED_PATH_CHARS else "")
 
 
 class AccessGuard:

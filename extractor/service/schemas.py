@@ -36,16 +36,20 @@ def _iso_date_only(value: Any) -> dt.date | None:
     return parse_iso_day(value)
 
 
+# years 1800 to 2999 (extractor.notes.EARLIEST_DATE, LATEST_DATE), for /openapi.json
+SUPPORTED_YEARS = r"^(1[89]|2[0-9])[0-9]{2}-"
 IsoDay = Annotated[
     dt.date | None,
     PlainValidator(_iso_date_only),
-    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]}),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date", "pattern": SUPPORTED_YEARS}, {"type": "null"}]}),
 ]
 IsoDate = Annotated[
     dt.date | None,
     PlainValidator(_iso_day),
     WithJsonSchema({"anyOf": [
-        {"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}, {"type": "null"},
+        {"type": "string", "format": "date", "pattern": SUPPORTED_YEARS},
+        {"type": "string", "format": "date-time", "pattern": SUPPORTED_YEARS},
+        {"type": "null"},
     ]}),
 ]
 
