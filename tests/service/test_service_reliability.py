@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 import pytest
@@ -90,7 +90,7 @@ async def test_work_stops_when_the_client_disconnects(nlp: Language, monkeypatch
         """The session pipeline, with each stage counted as it runs."""
 
         max_length = nlp.max_length
-        pipeline = [(name, _counted(name, component, stages)) for name, component in real_pipeline]
+        pipeline: ClassVar[list[tuple[str, Any]]] = [(name, _counted(name, component, stages)) for name, component in real_pipeline]
 
         def make_doc(self, text: str) -> Any:
             return nlp.make_doc(text)
