@@ -90,7 +90,9 @@ async def test_work_stops_when_the_client_disconnects(nlp: Language, monkeypatch
         """The session pipeline, with each stage counted as it runs."""
 
         max_length = nlp.max_length
-        pipeline: ClassVar[list[tuple[str, Any]]] = [(name, _counted(name, component, stages)) for name, component in real_pipeline]
+        pipeline: ClassVar[list[tuple[str, Any]]] = [
+            (name, _counted(name, component, stages)) for name, component in real_pipeline
+        ]
 
         def make_doc(self, text: str) -> Any:
             return nlp.make_doc(text)
