@@ -18,7 +18,10 @@ settings.register_profile(
     "fuzz-ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 settings.register_profile(
-    "fuzz-long", max_examples=5_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "fuzz-long",
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "5000")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 FUZZ = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "fuzz-ci"))
 
