@@ -141,3 +141,19 @@ def test_messages_are_not_wrapped_when_stderr_is_not_a_terminal(tmp_path: Path, 
 
 def lines_of(stream: str) -> Iterator[dict[str, object]]:
     return (json.loads(line) for line in stream.splitlines())
+
+
+def facts_stage_only() -> Language:
+    """A pipeline of the facts stage alone, refusing notes over 50 characters (cheap to load in workers)."""
+    nlp = extractor.load(disable=extractor.PIPELINE[:-1])
+    nlp.max_length = 50
+    return nlp
+
+
+def test_worker_processes_isolate_notes_and_keep_the_order() -> None:
+    notes = [Note(patient_id="P", note_id=n, text=t) for n, t in (("A", "short"), ("B", "x" * 80), ("C", "ok"))]
+    report = ReadReport()
+    done = extract_isolated(enumerate(notes, start=1), facts_stage_only(), report, n_process=2, load=facts_stage_only)
+    assert [note.note_id for note, _ in done] == ["A", "C"]
+    assert report.failed == [(2, "[E028] line 2: note 'B' has 80 characters, over the pipeline's limit of 50. "
+                                 "Split it into smaller notes. The note was skipped.")]

@@ -154,3 +154,15 @@ def test_serve_exposes_the_request_timeout() -> None:
     result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
     assert "--request-timeout" in result.stdout
 
+
+
+@pytest.mark.parametrize("body", [
+    b'{"notes": [{"patient_id": "P", "note_id": "N", "text": "no seizure", "text": "seizure"}]}',
+    b'{"notes": [], "notes": [{"patient_id": "P", "note_id": "N", "text": "t"}]}',
+])
+def test_duplicate_json_keys_are_422_not_last_wins(client: TestClient, body: bytes) -> None:
+    response = client.post("/v1/extract", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["fields"][0]["field"] == "body"
+    assert "appears twice in one JSON object" in response.json()["message"]
+    assert "seizure" not in response.text
