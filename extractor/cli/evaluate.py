@@ -39,7 +39,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals hold note text: patient data
 )
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line, terminal or not
 
 FormatOption = Annotated[
     OutputFormat,

@@ -22,7 +22,8 @@ EXIT_NOTES_FAILED = 1
 EXIT_UNUSABLE = 2
 EXIT_INTERRUPTED = 130
 
-err = Console(stderr=True)
+# never wrapped at the console's width (80 columns when stderr is not a terminal): one message, one line
+err = Console(stderr=True, soft_wrap=True)
 
 
 def say(text: str) -> None:

@@ -8,13 +8,12 @@ from enum import Enum
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from extractor.cli.runs import say
 from extractor.service.settings import DEFAULT_MAX_NOTES, DEFAULT_MAX_TEXT_BYTES, DEFAULT_REQUEST_SECONDS, TOKEN_ENV
 
 CORS_ENV = "EXTRACTOR_SERVICE_CORS_ORIGINS"
 
-err = Console(stderr=True)
 
 
 class LogLevel(str, Enum):
@@ -86,7 +85,7 @@ def serve(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if not is_loopback(host) and not token:
-        err.print(f"warning: serving on {host} without a bearer token: anyone who can reach it can send notes")
+        say(f"warning: serving on {host} without a bearer token: anyone who can reach it can send notes")
     configure_logging(log_level)
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level=log_level.value,
