@@ -62,6 +62,7 @@ class Errors:
         "[E030] line {line}: note {note_id!r} is dated {date}, after today ({today}). Check the date: "
         "unless --screening-date says otherwise it is not read when screening."
     )
+    E032 = "[E032] patient {patient_id!r}: screening failed ({reason}); no verdict was written for them."
     E020 = (
         "[E020] Character span {start}:{end} is outside the text (length {length}). "
         "Offsets are Python str indices, end-exclusive."

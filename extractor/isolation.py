@@ -58,7 +58,7 @@ def run_pipeline(nlp: Language, note: Note, cancelled: Callable[[], bool] | None
     except Cancelled:
         raise
     except Exception as exc:
-        raise NoteFault(f"{type(exc).__name__} in {stage} at {_where(exc)}") from None
+        raise NoteFault(f"{type(exc).__name__} in {stage} at {where(exc)}") from None
 
 
 def checked_extract(nlp: Language, note: Note) -> list[Fact] | str:
@@ -74,7 +74,7 @@ def checked_extract(nlp: Language, note: Note) -> list[Fact] | str:
 TOO_LONG = "too long"
 
 
-def _where(exc: BaseException) -> str:
+def where(exc: BaseException) -> str:
     """The innermost frame as file:line: where, never what (a message may quote the note)."""
     frames = traceback.extract_tb(exc.__traceback__)
     return f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else "?"

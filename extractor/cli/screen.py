@@ -12,6 +12,7 @@ import typer
 
 from extractor.cli.extract import NotesArgument
 from extractor.cli.runs import EXIT_UNUSABLE, AllowFailuresOption, MaxFailuresOption, finish, print_summary, say
+from extractor.errors import Errors
 from extractor.facts import Fact
 from extractor.notes import EARLIEST_DATE, LATEST_DATE, Note, ReadReport, read_numbered
 from extractor.screening import TrialError, load_trial, screen_patient
@@ -39,7 +40,7 @@ def screen(
     summary counts them. A note that cannot be read or processed is reported and skipped.
     """
     from extractor import load
-    from extractor.isolation import extract_isolated
+    from extractor.isolation import extract_isolated, where
 
     try:
         chosen = load_trial(trial)
@@ -60,8 +61,13 @@ def screen(
     unread = 0
     handle = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
-        for own_notes, own_facts in by_patient.values():
-            verdict = screen_patient(own_notes, own_facts, chosen, day)
+        for patient_id, (own_notes, own_facts) in by_patient.items():
+            try:
+                verdict = screen_patient(own_notes, own_facts, chosen, day)
+            except Exception as exc:  # one patient's fault must not stop the others
+                reason = f"{type(exc).__name__} at {where(exc)}"
+                report.failed.append((0, Errors.E032.format(patient_id=patient_id, reason=reason)))
+                continue
             unread += len(verdict.notes_after_screening_date)
             handle.write(json.dumps(verdict.to_contract_dict(), ensure_ascii=False) + "\n")
     finally:

@@ -153,3 +153,23 @@ def test_a_future_dated_note_is_warned_and_not_the_screening_date(tmp_path: Path
     (verdict,) = [json.loads(line) for line in chosen.stdout.splitlines()]
     assert "notes_after_screening_date" not in verdict
     assert next(c for c in verdict["criteria"] if c["id"] == "inc-hemoglobin")["status"] == "met"
+
+
+def test_a_patient_whose_screening_fails_is_reported_and_the_others_go_on(
+    notes_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from extractor.cli import screen as screen_module
+
+    real = screen_module.screen_patient
+
+    def fragile(notes: Any, facts: Any, trial: Any, day: Any) -> Any:
+        if notes[0].patient_id == "P1":
+            raise ZeroDivisionError("a message quoting Hgb 7.5 g/dL")
+        return real(notes, facts, trial, day)
+
+    monkeypatch.setattr(screen_module, "screen_patient", fragile)
+    result = run("screen", str(notes_file), "--trial", "blinatumomab-sle", "--max-failures", "1")
+    assert result.exit_code == 1  # one rejected line and one failed patient: over the one allowed
+    assert [json.loads(line)["patient_id"] for line in result.stdout.splitlines()] == ["P2"]
+    assert "[E032] patient 'P1': screening failed (ZeroDivisionError at test_screen.py:" in result.stderr
+    assert "Hgb" not in result.stderr
