@@ -178,7 +178,8 @@ class Drafter:
             merged.uses_tests |= reading.uses_tests
             merged.uses_charted |= reading.uses_charted
         if all("unexpressed" in part for part in parts):
-            merged.not_understood = head.not_understood + [w for c in bullet.children for w in _words(c.text, self.rules)]
+            words = [w for child in bullet.children for w in _words(child.text, self.rules)]
+            merged.not_understood = head.not_understood + words
             return None, merged
         kind, count = logic
         if kind == "at_least" and 1 <= count <= len(parts):

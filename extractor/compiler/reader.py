@@ -27,6 +27,11 @@ _SUPERSCRIPT = str.maketrans({"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴"
 _LAB_KINDS = (Kind.LAB, Kind.SCORE)
 _CHARTED_KINDS = (Kind.CONDITION, Kind.INFECTION, Kind.PROCEDURE, Kind.SOCIAL, Kind.VACCINE, Kind.MEDICATION)
 _MODIFIER = re.compile(r"\s*-?\s*(?:related|associated|induced|like|based|mediated)\b", re.IGNORECASE)
+_TRAILING = re.compile(
+    rf"(?P<n>{_NUMBER})\s*(?P<u>years?(?:\s+of\s+age|\s+old)?)?\s+"
+    r"(?P<op>or older|or more|and older|and above|or above|or over|or greater|or younger|or less)\b",
+    re.IGNORECASE,
+)
 _SPLIT = re.compile(r"\s*(?:[,;:()\[\]]|\bor\b|\band\b|\bnor\b|/|\.(?:\s|$))\s*", re.IGNORECASE)
 
 
@@ -70,8 +75,11 @@ class Reader:
         comparators = {op: alternation(words) for op, words in rules.comparators.items()}
         self._ops = [(op, re.compile(rf"(?<![\w<>=])({pattern})(?![\w=])", re.IGNORECASE))
                      for op, pattern in comparators.items()]
-        self._uln = alternation(rules.uln_words)
-        self._uln_alone = alternation(rules.uln_alone)
+        self._uln_multiple = re.compile(
+            rf"\s*(?:the\s+)?(?:(?P<k>{_NUMBER})\s*(?:x|×|times)?\s*)?(?:the\s+)?{alternation(rules.uln_words)}",
+            re.IGNORECASE,
+        )
+        self._uln_only = re.compile(rf"\s*(?:the\s+)?{alternation(rules.uln_alone)}", re.IGNORECASE)
         numbers = alternation(list(rules.number_words))
         units = alternation(list(rules.time_units))
         amount = rf"(?P<n>{_NUMBER}|{numbers})?\s*(?P<u>{units})\b"
@@ -102,7 +110,9 @@ class Reader:
         """Words a copied page ran together ("ofglucocorticoids", "monthsbefore") split where
         one side is a small word of the rules and the other a word of the vocabulary."""
         known = self.lexicon.words | self.rules.filler
-        small = sorted((w for w in self.rules.filler | set(self.rules.time_units) if len(w) >= 2), key=len, reverse=True)
+        small = sorted(
+            (w for w in self.rules.filler | set(self.rules.time_units) if len(w) >= 2), key=len, reverse=True
+        )
 
         def split(match: re.Match[str]) -> str:
             word = match.group()
@@ -186,8 +196,7 @@ class Reader:
                 if not free(match.start(), match.end()):
                     continue
                 tail = text[match.end():]
-                uln = re.match(rf"\s*(?:the\s+)?(?:(?P<k>{_NUMBER})\s*(?:x|×|times)?\s*)?(?:the\s+)?{self._uln}", tail, re.IGNORECASE) or \
-                    re.match(rf"\s*(?:the\s+)?{self._uln_alone}", tail, re.IGNORECASE)
+                uln = self._uln_multiple.match(tail) or self._uln_only.match(tail)
                 if uln is not None:
                     k = uln.groupdict().get("k")
                     compare = f"{op} {k} x ULN" if k else f"{op} ULN"
@@ -210,11 +219,11 @@ class Reader:
                 unit, end = self._unit(text, match.end() + number.end())
                 is_age = unit == "years" or self._age_near(text, match.start(), end)
                 shown = "" if unit in (None, "years") else (unit if unit == "%" else f" {unit}")
-                found.append(Threshold(match.start(), end, f"{op} {_fmt(value)}{' years' if is_age else shown}", is_age))
+                written = f"{op} {_fmt(value)}{' years' if is_age else shown}"
+                found.append(Threshold(match.start(), end, written, is_age))
                 taken.append((match.start(), end))
         # "18 years or older", "18 or older": number first, comparator after
-        trailing = re.compile(rf"(?P<n>{_NUMBER})\s*(?P<u>years?(?:\s+of\s+age|\s+old)?)?\s+(?P<op>or older|or more|and older|and above|or above|or over|or greater|or younger|or less)\b", re.IGNORECASE)
-        for match in trailing.finditer(text):
+        for match in _TRAILING.finditer(text):
             if not free(match.start(), match.end()):
                 continue
             op = ">=" if match["op"].lower().split()[-1] in ("older", "more", "above", "over", "greater") else "<="
@@ -235,7 +244,7 @@ class Reader:
         for count in range(min(4, len(words)), 0, -1):
             raw = "".join(words[:count])
             candidate = raw.strip().rstrip(".,;:)").strip()
-            if not candidate or candidate[0].isdigit() and "^" not in candidate and "10" not in candidate[:2]:
+            if not candidate or (candidate[0].isdigit() and "^" not in candidate and "10" not in candidate[:2]):
                 continue
             unit = self._known(candidate)
             if unit is not None:
@@ -287,7 +296,11 @@ class Reader:
         for piece in [*_SPLIT.finditer(text), None]:
             end = piece.start() if piece is not None else len(text)
             words = [t for t in tokenize(text[position:end]) if t.text[0].isalpha()]
-            content = [t for t in words if t.key not in self.rules.filler and not any(used[position + t.start:position + t.end])]
+            content = [
+                t for t in words
+                if t.key not in self.rules.filler and t.key not in self.rules.qualifiers
+                and not any(used[position + t.start:position + t.end])
+            ]
             if content and len(content) <= 6:
                 chunks.append((position + content[0].start, position + content[-1].end))
             position = piece.end() if piece is not None else len(text)
@@ -385,7 +398,7 @@ class Reader:
         if not ages and (match := self._adult.search(text)) and len(tokenize(text)) <= 6:
             reading.atoms.append({"age": ">= 18 years"})
             self._mark(used, match.start(), match.end())
-        if ages or reading.atoms and not any("age" in atom for atom in reading.atoms):
+        if ages or (reading.atoms and not any("age" in atom for atom in reading.atoms)):
             for match in self._age.finditer(text):
                 self._mark(used, match.start(), match.end())
         sexes = [(sex, m) for sex, pattern in self._sex.items() if (m := pattern.search(text))]

@@ -67,6 +67,7 @@ class EligibilityRules(_Strict):
     unit_spellings: dict[str, str]
     except_words: tuple[str, ...]
     purpose_words: tuple[str, ...]
+    qualifiers: frozenset[str]
 
 
 @functools.cache

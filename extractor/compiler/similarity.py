@@ -37,6 +37,7 @@ class SentenceEncoder:
         from extractor.pipeline.assertion_model import encoder_path
 
         transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()
         path = str(encoder_path())
         self._torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)

@@ -41,7 +41,9 @@ def test_unmarked_lines_after_a_lead_in_stop_at_a_new_heading() -> None:
         "Anti-Sm above the ULN.\nSLEDAI-2000 Score: >= 6.\n"
     )
     bullets = parse_blocks(text)
-    assert [b.text for b in bullets] == ["Positive Antibody: at least one of the following:", "SLEDAI-2000 Score: >= 6."]
+    assert [b.text for b in bullets] == [
+        "Positive Antibody: at least one of the following:", "SLEDAI-2000 Score: >= 6."
+    ]
     assert len(bullets[0].children) == 2
 
 
