@@ -14,6 +14,7 @@ import typer
 from extractor.cli.extract import err
 from extractor.screening import TrialError, load_trial
 from extractor.screening.language import Trial
+from extractor.screening.outcome import Status
 
 app = typer.Typer(help="Draft a trial file from eligibility text; check a trial file.", no_args_is_help=True)
 
@@ -36,6 +37,16 @@ def draft(
     threshold: Annotated[
         float, typer.Option("--threshold", min=0.0, max=1.0, help="least cosine similarity for a mapping")
     ] = 0.85,
+    inclusion_silence: Annotated[
+        Status | None, typer.Option("--inclusion-silence", help="absent of inclusions (default: unknown)")
+    ] = None,
+    exclusion_silence: Annotated[
+        Status | None,
+        typer.Option("--exclusion-silence", help="absent of exclusions about conditions or drugs (default: not_met)"),
+    ] = None,
+    test_silence: Annotated[
+        Status | None, typer.Option("--test-silence", help="absent of exclusions about tests (default: unknown)")
+    ] = None,
 ) -> None:
     """Draft a trial file: one criterion per bullet, phrases mapped to concepts, the rest
     kept as person_only or unexpressed with the words not understood."""
@@ -50,9 +61,20 @@ def draft(
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
         err.print(f"[C002] --id {name!r}: use lower-case letters, digits and hyphens.", markup=False)
         raise typer.Exit(2)
+    from extractor.compiler.rules import eligibility_rules
+
+    policy = eligibility_rules().silence
+    changed = {
+        key: value for key, value in (
+            ("inclusion", inclusion_silence), ("exclusion_charted", exclusion_silence), ("tests", test_silence)
+        ) if value is not None
+    }
+    if changed:
+        note = "Chosen on the command line: " + ", ".join(f"{k} {v.value}" for k, v in changed.items()) + "."
+        policy = policy.model_copy(update={**changed, "note": f"{policy.note} {note}"})
     drafted = draft_trial(
         text, name=name, title=title or name, source=f"Drafted from {source.name if source else 'stdin'}",
-        similar=similar, threshold=threshold,
+        similar=similar, threshold=threshold, silence=policy,
     )
     if not drafted.criteria:
         err.print("[C003] no criteria found: expected 'Inclusion Criteria:' / 'Exclusion Criteria:' "

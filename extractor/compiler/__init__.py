@@ -12,6 +12,7 @@ import functools
 from extractor.compiler.draft import Draft, DraftCriterion, Drafter
 from extractor.compiler.lexicon import default_lexicon
 from extractor.compiler.similarity import DEFAULT_THRESHOLD, SimilarityIndex
+from extractor.screening.language import SilencePolicy
 
 __all__ = ["Draft", "DraftCriterion", "Drafter", "draft_trial", "similarity_index"]
 
@@ -23,8 +24,16 @@ def similarity_index() -> SimilarityIndex:
 
 
 def draft_trial(
-    text: str, *, name: str, title: str, source: str, similar: bool = True, threshold: float = DEFAULT_THRESHOLD
+    text: str,
+    *,
+    name: str,
+    title: str,
+    source: str,
+    similar: bool = True,
+    threshold: float = DEFAULT_THRESHOLD,
+    silence: SilencePolicy | None = None,
 ) -> Draft:
-    """A trial file drafted from an eligibility block (see ``extractor.compiler.draft``)."""
-    drafter = Drafter(similarity=similarity_index() if similar else None, threshold=threshold)
+    """A trial file drafted from an eligibility block (see ``extractor.compiler.draft``);
+    ``silence`` replaces the default policy of ``patterns/eligibility.yaml``."""
+    drafter = Drafter(similarity=similarity_index() if similar else None, threshold=threshold, silence=silence)
     return drafter.draft(text, name=name, title=title, source=source)

@@ -109,8 +109,10 @@ class Drafter:
         lexicon: Lexicon | None = None,
         similarity: SimilarityIndex | None = None,
         threshold: float = DEFAULT_THRESHOLD,
+        silence: SilencePolicy | None = None,
     ) -> None:
         self.rules = rules or eligibility_rules()
+        self.silence = silence or self.rules.silence
         self.reader = Reader(self.rules, lexicon or default_lexicon(), similarity, threshold)
 
     def draft(self, text: str, *, name: str, title: str, source: str) -> Draft:
@@ -123,7 +125,7 @@ class Drafter:
                     criteria.append(self._criterion(child, used_ids))
             else:
                 criteria.append(self._criterion(bullet, used_ids))
-        return Draft(name, title, source, self.rules.silence, criteria)
+        return Draft(name, title, source, self.silence, criteria)
 
     def _criterion(self, bullet: Bullet, used_ids: set[str]) -> DraftCriterion:
         exclusion = bullet.section == "exclusion"
@@ -195,7 +197,7 @@ class Drafter:
         return rule, merged
 
     def _absent(self, exclusion: bool, reading: Reading, rule: dict[str, Any] | None) -> tuple[str, str]:
-        policy = self.rules.silence
+        policy = self.silence
         if not exclusion:
             return policy.inclusion.value, "inclusion"
         if reading.uses_charted or rule is None:
