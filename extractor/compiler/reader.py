@@ -19,19 +19,26 @@ from extractor.compiler.lexicon import Hit, Lexicon, tokenize
 from extractor.compiler.rules import EligibilityRules, alternation
 from extractor.compiler.similarity import SimilarityIndex
 from extractor.facts import Kind
+from extractor.resources import concepts_by_id
 from extractor.screening.thresholds import known_unit
 
 _NUMBER = r"\d+(?:[.,]\d+)?"
 _SUPERSCRIPT = str.maketrans({"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6",
                               "⁷": "7", "⁸": "8", "⁹": "9", "×": "x", "μ": "u", "µ": "u"})
 _LAB_KINDS = (Kind.LAB, Kind.SCORE)
+_DURATION_UNITS = frozenset({"hour", "day", "week", "month", "year"})
 _CHARTED_KINDS = (Kind.CONDITION, Kind.INFECTION, Kind.PROCEDURE, Kind.SOCIAL, Kind.VACCINE, Kind.MEDICATION)
 _MODIFIER = re.compile(r"\s*-?\s*(?:related|associated|induced|like|based|mediated)\b", re.IGNORECASE)
 _TRAILING = re.compile(
-    rf"(?P<n>{_NUMBER})\s*(?P<u>years?(?:\s+of\s+age|\s+old)?)?\s+"
-    r"(?P<op>or older|or more|and older|and above|or above|or over|or greater|or younger|or less)\b",
+    rf"(?P<n>{_NUMBER})\s*(?P<u>years?(?:\s+of\s+age|\s+old)?)?\s*(?:[^\s\d]{{1,8}}\s+)??"
+    r"(?P<op>or older|or more|and older|and above|or above|or over|or greater|or higher|or younger|or less"
+    r"|or lower|or below)\b",
     re.IGNORECASE,
 )
+_RANGE = re.compile(
+    rf"(?:\bbetween\s+)?(?<![\w.])(?P<a>{_NUMBER})\s*%?\s*(?:-|–|to|and)\s*(?P<b>{_NUMBER})(?![\w.])"
+)
+_RAW_UNIT = re.compile(r"\s*(°\s?[CF]|[%µμ/][^\s,;)]*|[A-Za-z]{1,5}/[^\s,;)]+|mmHg|kg|cm|mm|ms|msecs?|seconds|bpm)(?![A-Za-z])")
 _SPLIT = re.compile(r"\s*(?:[,;:()\[\]]|\bor\b|\band\b|\bnor\b|/|\.(?:\s|$))\s*", re.IGNORECASE)
 
 
@@ -43,6 +50,7 @@ class Threshold:
     end: int
     compare: str  # as the lab / age predicate writes it
     age: bool = False
+    unknown_unit: str = ""  # a unit written but not known to patterns/units.yaml
 
 
 @dataclass
@@ -72,11 +80,15 @@ class Reader:
         self.lexicon = lexicon
         self.similarity = similarity
         self.threshold = threshold
-        comparators = {op: alternation(words) for op, words in rules.comparators.items()}
-        self._ops = [(op, re.compile(rf"(?<![\w<>=])({pattern})(?![\w=])", re.IGNORECASE))
-                     for op, pattern in comparators.items()]
+        self._ops = []
+        for op, words in rules.comparators.items():
+            symbols = [w for w in words if not w[0].isalpha()]
+            spelled = [w for w in words if w[0].isalpha()]
+            pattern = rf"(?<![<>=≤≥]){alternation(symbols)}(?![=<>])|\b{alternation(spelled)}\b"
+            self._ops.append((op, re.compile(pattern, re.IGNORECASE)))
         self._uln_multiple = re.compile(
-            rf"\s*(?:the\s+)?(?:(?P<k>{_NUMBER})\s*(?:x|×|times)?\s*)?(?:the\s+)?{alternation(rules.uln_words)}",
+            rf"\s*(?:the\s+)?(?:(?P<k>{_NUMBER})\s*(?:(?:x|×|times|-fold)\s*(?:the\s+)?{alternation(rules.uln_alone)}"
+            rf"|{alternation(rules.uln_words)}))",
             re.IGNORECASE,
         )
         self._uln_only = re.compile(rf"\s*(?:the\s+)?{alternation(rules.uln_alone)}", re.IGNORECASE)
@@ -144,6 +156,13 @@ class Reader:
         reading.not_understood = self._leftovers(text, used)
         return reading
 
+    def recognise(self, text: str) -> tuple[list[Threshold], list[Hit]]:
+        """The thresholds and concepts of a text, read as drafting reads them (windows first)."""
+        used = [False] * len(text)
+        self._window(text, used)
+        thresholds = self._thresholds(text, used)
+        return thresholds, self._concepts(text, used)
+
     def _mark(self, used: list[bool], start: int, end: int) -> None:
         for index in range(start, min(end, len(used))):
             used[index] = True
@@ -164,33 +183,32 @@ class Reader:
         return None
 
     def _thresholds(self, text: str, used: list[bool]) -> list[Threshold]:
+        """Comparisons: ranges ("9-12 g/dL", "between 18 and 60 years"), comparator first
+        (">= 80 g/L", "<= 3 x ULN", ">= 1:80"), number first ("18 years or older")."""
         found: list[Threshold] = []
         taken: list[tuple[int, int]] = []
 
         def free(start: int, end: int) -> bool:
             return all(end <= a or start >= b for a, b in taken) and not any(used[start:end])
 
-        range_pattern = re.compile(
-            rf"(?:\bbetween\s+)?(?P<a>{_NUMBER})\s*(?P<ua>%|[a-zA-Z/]+)?\s*(?:-|–|to|and)\s*(?P<b>{_NUMBER})(?P<unit>\s*[^\s,;)]*)",
-            re.IGNORECASE,
-        )
-        for match in range_pattern.finditer(text):
+        def add(start: int, end: int, compares: list[str], age: bool, raw: str = "") -> None:
+            for compare in compares:
+                found.append(Threshold(start, end, compare, age, raw))
+            taken.append((start, end))
+
+        for match in _RANGE.finditer(text):
             if not free(match.start(), match.end()) or re.match(r"\s*:", text[match.end():]):
                 continue
-            unit, unit_end = self._unit(text, match.start("unit"))
             low, high = _num(match["a"]), _num(match["b"])
             if low is None or high is None or low >= high:
                 continue
-            is_age = unit == "years" or self._age_near(text, match.start(), unit_end)
-            shown = "" if unit in (None, "years") else (unit if unit == "%" else f" {unit}")
-            if not is_age and unit is None:
-                continue
-            compares = (f">= {_fmt(low)}{shown}", f"<= {_fmt(high)}{shown}")
-            if is_age:
-                compares = (f">= {_fmt(low)} years", f"<= {_fmt(high)} years")
-            for compare in compares:
-                found.append(Threshold(match.start(), unit_end, compare, is_age))
-            taken.append((match.start(), unit_end))
+            unit, end, raw = self._unit_at(text, match.end())
+            if unit in _DURATION_UNITS and not self._age_near(text, match.start(), end):
+                continue  # "1-2 weeks": a duration
+            is_age = unit == "years" or self._age_near(text, match.start(), end)
+            shown = "" if is_age or unit is None else (unit if unit == "%" else f" {unit}")
+            suffix = " years" if is_age else shown
+            add(match.start(), end, [f">= {_fmt(low)}{suffix}", f"<= {_fmt(high)}{suffix}"], is_age, raw)
         for op, pattern in self._ops:
             for match in pattern.finditer(text):
                 if not free(match.start(), match.end()):
@@ -199,43 +217,52 @@ class Reader:
                 uln = self._uln_multiple.match(tail) or self._uln_only.match(tail)
                 if uln is not None:
                     k = uln.groupdict().get("k")
-                    compare = f"{op} {k} x ULN" if k else f"{op} ULN"
-                    end = match.end() + uln.end()
-                    found.append(Threshold(match.start(), end, compare))
-                    taken.append((match.start(), end))
+                    add(match.start(), match.end() + uln.end(), [f"{op} {k} x ULN" if k else f"{op} ULN"], False)
                     continue
                 titer = re.match(r"\s*(1:\d+)", tail)
                 if titer is not None:
-                    end = match.end() + titer.end()
-                    found.append(Threshold(match.start(), end, f"{op} {titer.group(1)}"))
-                    taken.append((match.start(), end))
+                    add(match.start(), match.end() + titer.end(), [f"{op} {titer.group(1)}"], False)
                     continue
                 number = re.match(rf"\s*(?P<n>{_NUMBER})", tail)
-                if number is None:
-                    continue
-                value = _num(number["n"])
-                if value is None:
-                    continue
-                unit, end = self._unit(text, match.end() + number.end())
+                value = _num(number["n"]) if number is not None else None
+                if number is None or value is None or re.match(r"\s*of\b", tail[number.end():]):
+                    continue  # "at least one of the following"
+                unit, end, raw = self._unit_at(text, match.end() + number.end())
                 is_age = unit == "years" or self._age_near(text, match.start(), end)
-                shown = "" if unit in (None, "years") else (unit if unit == "%" else f" {unit}")
-                written = f"{op} {_fmt(value)}{' years' if is_age else shown}"
-                found.append(Threshold(match.start(), end, written, is_age))
-                taken.append((match.start(), end))
-        # "18 years or older", "18 or older": number first, comparator after
+                if unit in _DURATION_UNITS and not is_age:
+                    continue  # "for at least 48 hours": a duration
+                shown = "" if unit is None else (unit if unit == "%" else f" {unit}")
+                add(match.start(), end, [f"{op} {_fmt(value)}{' years' if is_age else shown}"], is_age, raw)
         for match in _TRAILING.finditer(text):
             if not free(match.start(), match.end()):
                 continue
-            op = ">=" if match["op"].lower().split()[-1] in ("older", "more", "above", "over", "greater") else "<="
-            is_age = bool(match["u"]) or self._age_near(text, match.start(), match.end())
+            op = "<=" if match["op"].lower().split()[-1] in ("younger", "less", "lower", "below", "fewer") else ">="
             value = _num(match["n"])
-            if not is_age or value is None:
+            unit, _, raw = self._unit_at(text, match.start("n") + len(match["n"]))
+            is_age = bool(match["u"]) or unit == "years" or self._age_near(text, match.start(), match.end())
+            if value is None:
                 continue
-            found.append(Threshold(match.start(), match.end(), f"{op} {_fmt(value)} years", True))
-            taken.append((match.start(), match.end()))
+            shown = "" if is_age or unit is None else (unit if unit == "%" else f" {unit}")
+            add(match.start(), match.end(), [f"{op} {_fmt(value)}{' years' if is_age else shown}"], is_age, raw)
         for item in found:
             self._mark(used, item.start, item.end)
         return found
+
+    def _unit_at(self, text: str, start: int) -> tuple[str | None, int, str]:
+        """The unit written at ``start``: a known unit (or "years", a time unit), where it
+        ends, and the raw unit text when it is not one the units file knows."""
+        unit, end = self._unit(text, start)
+        if unit is not None:
+            return unit, end, ""
+        time = re.match(r"\s*([A-Za-z]+)\b", text[start:])
+        if time is not None and time.group(1).lower() in self.rules.time_units:
+            return self.rules.time_units[time.group(1).lower()], start + time.end(), ""
+        if time is not None and time.group(1).lower() in ("hour", "hours", "hrs", "h"):
+            return "hour", start + time.end(), ""
+        raw = _RAW_UNIT.match(text, start)
+        if raw is not None:
+            return None, raw.end(), raw.group(1)
+        return None, start, ""
 
     def _unit(self, text: str, start: int) -> tuple[str | None, int]:
         """The known unit written at ``start`` (longest first), and where it ends."""
@@ -309,7 +336,12 @@ class Reader:
     def _atoms(
         self, text: str, hits: list[Hit], thresholds: list[Threshold], reading: Reading, now: bool, used: list[bool]
     ) -> None:
-        value_thresholds = sorted((t for t in thresholds if not t.age), key=lambda t: t.start)
+        # a unit the units file does not know cannot be compared: left unexplained
+        value_thresholds = sorted((t for t in thresholds if not t.age and not t.unknown_unit), key=lambda t: t.start)
+        for threshold in thresholds:
+            if threshold.unknown_unit:
+                for index in range(threshold.start, threshold.end):
+                    used[index] = False
         labs = [h for h in hits if h.term.kind in _LAB_KINDS]
         by_concept: dict[str, list[Threshold]] = {}
         previous_end = 0
@@ -320,6 +352,8 @@ class Reader:
                 before = [h for h in labs if h.end <= threshold.start]
                 run = before[-1:] or labs[:1]
             for owner in {h.term.concept: h for h in run}.values():
+                if _unitless(threshold) and _canonical_unit(owner.term.concept):
+                    continue  # "hemoglobin above 9": 9 what? never guessed
                 by_concept.setdefault(owner.term.concept, []).append(threshold)
             previous_end = threshold.end
         done: set[str] = set()
@@ -439,6 +473,16 @@ def _drop_generic(text: str, hits: list[Hit]) -> list[Hit]:
                 continue
         kept.append(hit)
     return kept
+
+
+def _unitless(threshold: Threshold) -> bool:
+    return re.fullmatch(r"[<>=]+ [\d.]+", threshold.compare) is not None
+
+
+def _canonical_unit(concept: str) -> str | None:
+    entry = concepts_by_id().get(concept)
+    unit = entry.attrs.get("canonical_unit") if entry is not None else None
+    return str(unit) if unit else None
 
 
 def _num(raw: str) -> float | None:
