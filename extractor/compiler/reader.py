@@ -38,7 +38,9 @@ _TRAILING = re.compile(
 _RANGE = re.compile(
     rf"(?:\bbetween\s+)?(?<![\w.])(?P<a>{_NUMBER})\s*%?\s*(?:-|–|to|and)\s*(?P<b>{_NUMBER})(?![\w.])"
 )
-_RAW_UNIT = re.compile(r"\s*(°\s?[CF]|[%µμ/][^\s,;)]*|[A-Za-z]{1,5}/[^\s,;)]+|mmHg|kg|cm|mm|ms|msecs?|seconds|bpm)(?![A-Za-z])")
+_RAW_UNIT = re.compile(
+    r"\s*(°\s?[CF]|[%µμ/][^\s,;)]*|[A-Za-z]{1,5}/[^\s,;)]+|mmHg|kg|cm|mm|ms|msecs?|seconds|bpm)(?![A-Za-z])"
+)
 _SPLIT = re.compile(r"\s*(?:[,;:()\[\]]|\bor\b|\band\b|\bnor\b|/|\.(?:\s|$))\s*", re.IGNORECASE)
 
 
