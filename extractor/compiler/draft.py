@@ -159,9 +159,7 @@ class Drafter:
             rule = {"any" if alternatives else "all": atoms}
         if reading.negated:
             rule = {"not": rule}
-        if reading.not_understood:
-            rule = {"all": [rule, {"unexpressed": " ".join(_unique_words(reading.not_understood))}]}
-        return rule
+        return _with_unexpressed(rule, reading, exclusion)
 
     def _nested(self, bullet: Bullet, exclusion: bool) -> tuple[dict[str, Any] | None, Reading]:
         """A lead-in and its bullets: any / all / at_least over the bullets' rules."""
@@ -192,9 +190,7 @@ class Drafter:
             rule = {"all": parts}
         if head.atoms:
             rule = {"all": [*head.atoms, rule]}
-        if head.not_understood:
-            rule = {"all": [rule, {"unexpressed": " ".join(_unique_words(head.not_understood))}]}
-        return rule, merged
+        return _with_unexpressed(rule, head, exclusion), merged
 
     def _absent(self, exclusion: bool, reading: Reading, rule: dict[str, Any] | None) -> tuple[str, str]:
         policy = self.silence
@@ -203,6 +199,20 @@ class Drafter:
         if reading.uses_charted or rule is None:
             return policy.exclusion_charted.value, "exclusion about charted conditions or drugs"
         return policy.tests.value, "exclusion about a test, score or age"
+
+
+def _with_unexpressed(rule: dict[str, Any], reading: Reading, exclusion: bool) -> dict[str, Any]:
+    """What was not understood, beside the rule. Words next to something understood narrow
+    it ("severe" heart failure): ``all``. A clause of an exclusion with nothing understood
+    is another way to be excluded ("pregnancy or lactation"): ``any``. In an inclusion it
+    is one more requirement: ``all``."""
+    alternatives = _unique_words(reading.alternatives) if exclusion else []
+    narrowing = [w for w in _unique_words(reading.not_understood) if w not in alternatives]
+    if narrowing:
+        rule = {"all": [rule, {"unexpressed": " ".join(narrowing)}]}
+    if alternatives:
+        rule = {"any": [rule, {"unexpressed": " ".join(alternatives)}]}
+    return rule
 
 
 def _apply_window(reading: Reading, window: str) -> None:
@@ -252,6 +262,7 @@ def _slug(bullet: Bullet, rules: EligibilityRules) -> str:
         words = [t.key for t in tokenize(bullet.text.split(":")[0]) if t.text[0].isalnum()]
     else:
         words = [t.key for t in tokenize(bullet.text) if t.text[0].isalpha() and t.key not in rules.filler]
+        words = words or [t.key for t in tokenize(bullet.text) if t.text[0].isalnum()]
     slug = "-".join(words[:4])[:40].strip("-") or "criterion"
     return f"{prefix}-{slug}"
 

@@ -61,7 +61,8 @@ class Reading:
 
     atoms: list[dict[str, Any]] = field(default_factory=list)
     mappings: list[dict[str, Any]] = field(default_factory=list)
-    not_understood: list[str] = field(default_factory=list)
+    not_understood: list[str] = field(default_factory=list)  # every word not understood
+    alternatives: list[str] = field(default_factory=list)  # of them, those in clauses of their own
     window: str | None = None
     negated: bool = False
     uses_tests: bool = False
@@ -115,6 +116,7 @@ class Reader:
         self._except_word = re.compile(rf"\b{alternation(rules.except_words)}\b", re.IGNORECASE)
         self._except = re.compile(rf"\b{alternation(rules.except_words)}\b{clause_end}", re.IGNORECASE)
         self._purpose = re.compile(rf"\b{alternation(rules.purpose_words)}\b{clause_end}", re.IGNORECASE)
+        self._any_sex = re.compile(rf"\b{alternation(rules.any_sex)}\b", re.IGNORECASE)
         self._sex = {sex: re.compile(rf"\b{alternation(words)}\b", re.IGNORECASE)
                      for sex, words in rules.sex_words.items()}
 
@@ -156,6 +158,7 @@ class Reader:
         self._atoms(text, hits, thresholds, reading, now and not ever, used)
         self._demographics(text, thresholds, reading, used)
         reading.not_understood = self._leftovers(text, used)
+        reading.alternatives = self._standalone(text, used, reading.not_understood)
         return reading
 
     def recognise(self, text: str) -> tuple[list[Threshold], list[Hit]]:
@@ -437,6 +440,10 @@ class Reader:
         if ages or (reading.atoms and not any("age" in atom for atom in reading.atoms)):
             for match in self._age.finditer(text):
                 self._mark(used, match.start(), match.end())
+        if both := self._any_sex.search(text):
+            self._mark(used, both.start(), both.end())
+            reading.atoms.append({"any": [{"sex": "F"}, {"sex": "M"}]})
+            return
         sexes = [(sex, m) for sex, pattern in self._sex.items() if (m := pattern.search(text))]
         content = [t for t in tokenize(text) if t.text[0].isalpha() and t.key not in self.rules.filler]
         if sexes and len(content) <= 4 + 2 * len(sexes):
@@ -460,6 +467,24 @@ class Reader:
                 continue
             words.append(token.text)
         return words
+
+
+    def _standalone(self, text: str, used: list[bool], words: list[str]) -> list[str]:
+        """Words not understood that stand in a clause with nothing understood ("pregnancy or
+        lactation": lactation), as opposed to words beside something understood ("severe
+        heart failure": severe)."""
+        if not words:
+            return []
+        out: list[str] = []
+        position = 0
+        for piece in [*_SPLIT.finditer(text), None]:
+            end = piece.start() if piece is not None else len(text)
+            clause = [t for t in tokenize(text[position:end]) if t.text[0].isalpha()]
+            understood = any(any(used[position + t.start:position + t.end]) for t in clause)
+            if not understood:
+                out += [t.text for t in clause if t.text in words]
+            position = piece.end() if piece is not None else len(text)
+        return out
 
 
 def _drop_generic(text: str, hits: list[Hit]) -> list[Hit]:

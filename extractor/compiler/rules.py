@@ -68,6 +68,7 @@ class EligibilityRules(_Strict):
     except_words: tuple[str, ...]
     purpose_words: tuple[str, ...]
     qualifiers: frozenset[str]
+    any_sex: tuple[str, ...]
 
 
 @functools.cache
