@@ -116,6 +116,8 @@ class Reader:
         self._except_word = re.compile(rf"\b{alternation(rules.except_words)}\b", re.IGNORECASE)
         self._except = re.compile(rf"\b{alternation(rules.except_words)}\b{clause_end}", re.IGNORECASE)
         self._purpose = re.compile(rf"\b{alternation(rules.purpose_words)}\b{clause_end}", re.IGNORECASE)
+        self._stable_word = re.compile(r"\bstable\b(?:\s+dose\b)?", re.IGNORECASE)
+        self._basis = re.compile(rf"\b{alternation(rules.basis_words)}\b{clause_end}", re.IGNORECASE)
         self._any_sex = re.compile(rf"\b{alternation(rules.any_sex)}\b", re.IGNORECASE)
         self._sex = {sex: re.compile(rf"\b{alternation(words)}\b", re.IGNORECASE)
                      for sex, words in rules.sex_words.items()}
@@ -156,6 +158,7 @@ class Reader:
         if self._negation.search(text) and not thresholds:
             reading.negated = True
         self._atoms(text, hits, thresholds, reading, now and not ever, used)
+        self._stable(text, reading, used)
         self._demographics(text, thresholds, reading, used)
         reading.not_understood = self._leftovers(text, used)
         reading.alternatives = self._standalone(text, used, reading.not_understood)
@@ -310,7 +313,7 @@ class Reader:
         hits = _drop_generic(text, hits)
         for hit in hits:
             self._mark(used, hit.start, hit.end)
-        for match in self._purpose.finditer(text):  # why, not what: explained, no atom
+        for match in [*self._purpose.finditer(text), *self._basis.finditer(text)]:  # why or how: no atom
             hits = [h for h in hits if not match.start() <= h.start < match.end()]
             self._mark(used, match.start(), match.end())
         if self.similarity is not None:
@@ -421,6 +424,20 @@ class Reader:
             if not any(threshold in own for own in by_concept.values()):
                 for index in range(threshold.start, threshold.end):
                     used[index] = False
+
+    def _stable(self, text: str, reading: Reading, used: list[bool]) -> None:
+        """"a stable dose for at least 6 weeks": the drug taken now at an unchanged dose."""
+        stable = self._stable_word.search(text)
+        if stable is None or reading.window is None:
+            return
+        for atom in reading.atoms:
+            params = atom.get("medication")
+            if isinstance(params, dict) and "window" in params:
+                params.pop("when", None)
+                duration = params.pop("window")
+                atom["stable_medication"] = {**params, "duration": duration}
+                del atom["medication"]
+                self._mark(used, stable.start(), stable.end())
 
     def _test_word(self, text: str, hit: Hit) -> tuple[str, tuple[int, int]] | None:
         around = (max(0, hit.start - 30), min(len(text), hit.end + 30))

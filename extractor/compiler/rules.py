@@ -69,6 +69,7 @@ class EligibilityRules(_Strict):
     purpose_words: tuple[str, ...]
     qualifiers: frozenset[str]
     any_sex: tuple[str, ...]
+    basis_words: tuple[str, ...]
 
 
 @functools.cache
