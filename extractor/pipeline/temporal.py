@@ -107,15 +107,15 @@ class TimeNormalizer:
             for match in matches:
                 found.append((match.start(), match.end(), rule, match))
         found.sort(key=lambda item: (-(item[1] - item[0]), item[0]))
-        taken: list[tuple[int, int]] = []
+        taken = bytearray(len(text))  # characters already in an expression: overlap tests stay linear
         expressions = []
         for start, end, rule, match in found:
-            if any(start < t_end and t_start < end for t_start, t_end in taken):
+            if any(taken[start:end]):
                 continue
             resolved = self._resolve(rule.resolve, match, note_date)
             if resolved is None:
                 continue
-            taken.append((start, end))
+            taken[start:end] = b"\x01" * (end - start)
             expressions.append(
                 {"text": text[start:end], "char_start": start, "char_end": end, **resolved}
             )
@@ -154,6 +154,13 @@ class TimeNormalizer:
             return None
         if anchor is None:
             return {"precision": "unresolved"}
+        try:
+            return self._relative(how, groups, month, anchor)
+        except (ValueError, OverflowError):  # off the calendar ("300 years ago" in year 100): unresolved
+            return {"precision": "unresolved"}
+
+    def _relative(self, how: str, groups: dict[str, str], month: int | None, anchor: dt.date) -> dict[str, Any] | None:
+        """A relative expression resolved against the note's date (may raise off the calendar)."""
         if how == "ago":
             amount = self._number(groups["num"])
             unit = self.rules.units.get(groups["unit"].lower())
@@ -228,6 +235,7 @@ class TimeNormalizer:
         if not expressions:
             return doc
         sentences = SentenceIndex(doc)
+        starts = [e["char_start"] for e in expressions]  # sorted: find() orders them
         # drugs by position: a time belongs to the nearer of two drugs in a list ("HCQ since 2016,
         # MTX 2017"); labs and conditions share a trailing date ("ANA and dsDNA last checked 2022")
         by_label: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
@@ -238,11 +246,14 @@ class TimeNormalizer:
             if ent.label_ == "DEMOGRAPHIC":
                 continue
             sent = sentences.sent(ent)
+            # the sentence's expressions by bisection: a long note's cost stays linear
+            in_sentence = expressions[
+                bisect_left(starts, sent.start_char) : bisect_left(starts, sent.end_char)
+            ]
             same_kind = by_label[ent.label_]
             candidates = [
-                e for e in expressions
-                if sent.start_char <= e["char_start"] < sent.end_char
-                and not (ent.start_char <= e["char_start"] < ent.end_char)
+                e for e in in_sentence
+                if not (ent.start_char <= e["char_start"] < ent.end_char)
                 and _same_clause(text, ent.start_char, ent.end_char, e, all_starts)
                 and (
                     ent.label_ != "MEDICATION"
