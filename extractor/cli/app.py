@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from extractor.cli import assertion, batch, evaluate, export, extract, package, report, review, screen, serve, trials
+from extractor.cli import assertion, batch, evaluate, export, extract, package, report, review, screen, serve, trial, trials
 
 app = typer.Typer(
     name="extractor",
@@ -49,6 +49,7 @@ app.command("report")(report.report)
 app.command("review")(review.review)
 app.command("export-reviews")(review.export_reviews)
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(trial.app, name="trial")
 
 
 def main() -> None:

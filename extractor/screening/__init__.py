@@ -66,9 +66,8 @@ def load_trial(id_or_path: str | Path) -> Trial:
 def evaluate_criterion(criterion: Criterion, context: Context) -> CriterionResult:
     """One criterion for one patient; silence everywhere gives the criterion's ``absent``."""
     if criterion.person_only or criterion.rule is None:
-        return CriterionResult(
-            criterion.id, criterion.type, Status.UNKNOWN, PERSON_ONLY_REASON, person_only=True
-        )
+        reason = f"{PERSON_ONLY_REASON} ({criterion.reason})" if criterion.reason else PERSON_ONLY_REASON
+        return CriterionResult(criterion.id, criterion.type, Status.UNKNOWN, reason, person_only=True)
     silence = Status.UNKNOWN if criterion.absent is Status.UNKNOWN else Status.NOT_MET
     outcome = criterion.rule.evaluate(Scope(context, silence))
     if outcome.silent:

@@ -20,7 +20,15 @@ criteria:
     text: "Written informed consent."
     absent: unknown
     person_only: true     # only a person can decide: always unknown
+    reason: "not understood: informed consent"   # optional: why (written by `trial draft`)
 ```
+
+``unexpressed: "words"`` is a rule part recording text the rule does not cover: it is
+unknown, so the criterion is unknown unless its expressed parts already decide it. A
+criterion may carry ``mapping`` (how a draft mapped its phrases to concepts, with a
+confidence) and the trial a ``silence`` policy (the default ``absent`` of inclusions,
+exclusions about charted conditions or drugs, and tests); both are read by people and by
+``extractor trial check``, not by screening.
 
 A rule is one mapping: ``all: [...]``, ``any: [...]``, ``not: {...}``, ``at_least: n`` with
 ``of: [...]``, ``first_of: [...]`` (the first rule that finds anything decides),
@@ -51,6 +59,7 @@ from extractor.screening.engine import (
     PredicateNode,
     ReviewNode,
     SufficientNode,
+    UnexpressedNode,
 )
 from extractor.screening.errors import TrialError, TrialErrors
 from extractor.screening.outcome import Status
@@ -215,6 +224,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class Mapping(_Strict):
+    """How a drafted criterion's phrase was mapped to a concept, and how sure that is."""
+
+    phrase: str = Field(min_length=1)
+    concept: str = Field(min_length=1)
+    match: Literal["exact", "synonym", "similar"]
+    confidence: float = Field(ge=0, le=1)
+
+
+class SilencePolicy(_Strict):
+    """What silence means by default: the ``absent`` a draft gives each kind of criterion."""
+
+    inclusion: Status = Status.UNKNOWN
+    exclusion_charted: Status = Status.NOT_MET  # an exclusion about conditions or drugs
+    tests: Status = Status.UNKNOWN  # a lab, score or age that must be measured
+    note: str = ""
+
+
 class CriterionSpec(_Strict):
     """One criterion as written in the trial file."""
 
@@ -223,6 +250,8 @@ class CriterionSpec(_Strict):
     text: str = Field(min_length=1)
     absent: Status
     person_only: bool = False
+    reason: str = ""
+    mapping: tuple[Mapping, ...] = ()
     rule: Any = None
 
     @model_validator(mode="after")
@@ -244,6 +273,7 @@ class TrialFile(_Strict):
     version: int | str
     source: str
     license: str
+    silence: SilencePolicy | None = None
     criteria: tuple[CriterionSpec, ...] = Field(min_length=1)
 
 
@@ -258,6 +288,8 @@ class Criterion:
     person_only: bool
     rule: Node | None
     line: int
+    reason: str = ""
+    mapping: tuple[Mapping, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -272,6 +304,7 @@ class Trial:
     license: str
     criteria: tuple[Criterion, ...]
     path: Path
+    silence: SilencePolicy | None = None
 
     @property
     def id(self) -> str:
@@ -305,11 +338,14 @@ def load_trial_file(path: Path) -> Trial:
             _check_numbers(raw_criteria[index].get("rule"), path, raw_criteria[index].key_lines.get("rule", line))
             rule = _Compiler(path, item.id).compile(item.rule, raw_criteria[index].key_lines.get("rule", line))
         criteria.append(
-            Criterion(item.id, item.type, item.text, item.absent, item.person_only, rule, line)
+            Criterion(
+                item.id, item.type, item.text, item.absent, item.person_only, rule, line,
+                item.reason, item.mapping,
+            )
         )
     return Trial(
         spec.name, spec.title, spec.description, spec.version, spec.source, spec.license,
-        tuple(criteria), path,
+        tuple(criteria), path, spec.silence,
     )
 
 
@@ -339,7 +375,7 @@ def _schema_error(exc: ValidationError, raw: Located, path: Path) -> TrialError:
     return TrialError(TrialErrors.T002.format(path=path, line=line, problem=problem))
 
 
-_LOGIC = ("all", "any", "not", "at_least", "first_of", "review", "sufficient")
+_LOGIC = ("all", "any", "not", "at_least", "first_of", "review", "sufficient", "unexpressed")
 
 
 class _Compiler:
@@ -372,6 +408,10 @@ class _Compiler:
             children = self._children(key, value, key_line)
             node_type = {"all": AllNode, "any": AnyNode, "first_of": FirstOfNode}[key]
             return node_type(children, key_line)
+        if key == "unexpressed":
+            if not isinstance(value, str) or not value.strip():
+                raise self.fail(key_line, "unexpressed takes the words the rule does not cover")
+            return UnexpressedNode(value.strip(), key_line)
         if key in ("not", "review", "sufficient"):
             node_type = {"not": NotNode, "review": ReviewNode, "sufficient": SufficientNode}[key]
             return node_type(self.compile(value, key_line), key_line)
