@@ -145,7 +145,9 @@ def test_worker_memory_reaches_the_run_and_is_checked(
     assert too_small.exit_code == 2 and "--worker-memory" in too_small.output
 
 
-def test_notes_after_the_screening_date_are_named(tmp_path: Path, nlp: Language, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notes_after_the_screening_date_are_named(
+    tmp_path: Path, nlp: Language, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(work._local, "nlp", nlp, raising=False)
     typo = {"patient_id": "P1", "note_id": "P1-N9", "date": "2099-03-01", "text": "Seizure yesterday."}
     path = tmp_path / "notes.jsonl"
