@@ -19,5 +19,7 @@ def test_one_short_round_passes() -> None:
 
 
 def test_minutes_are_required() -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts/fuzz.py")], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/fuzz.py")], capture_output=True, text=True, check=False, timeout=60
+    )
     assert result.returncode == 2 and "--minutes" in result.stderr
