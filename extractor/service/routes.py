@@ -174,7 +174,8 @@ async def _extract(request: Request, notes: list[Note]) -> list[tuple[Note, list
         raise ServiceError(408, "deadline", ServiceErrors.S011.format(seconds=seconds, request_id=request_id)) from None
     except ClientGone:
         logger.info("{} client disconnected; work stopped", request_id)
-        raise ServiceError(408, "client_gone", "client disconnected") from None  # no one reads it
+        # no one reads the answer; the access log records the 408 with the request id
+        raise ServiceError(408, "client_gone", ServiceErrors.S013.format(request_id=request_id)) from None
 
 
 def _checked_notes(notes: Sequence[NoteIn], settings: ServiceSettings) -> list[Note]:
