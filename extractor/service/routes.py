@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from loguru import logger
 
+import extractor
 from extractor.facts import Fact
 from extractor.fhir import facts_to_bundle, verdict_to_bundle
 from extractor.notes import Note
@@ -185,6 +186,10 @@ def _checked_notes(notes: Sequence[NoteIn], settings: ServiceSettings) -> list[N
     size = sum(len(note.text.encode("utf-8")) for note in notes)
     if size > settings.max_text_bytes:
         raise ServiceError(413, "too_large", ServiceErrors.S002.format(size=size, limit=settings.max_text_bytes))
+    for index, note in enumerate(notes):  # reachable when an operator raises --max-text-bytes
+        if len(note.text) > extractor.MAX_NOTE_CHARS:
+            message = ServiceErrors.S014.format(index=index, length=len(note.text), limit=extractor.MAX_NOTE_CHARS)
+            raise ServiceError(413, "too_large", message, ((f"notes[{index}].text", message),))
     first: dict[str, int] = {}
     for index, note in enumerate(notes):
         if note.note_id in first:
