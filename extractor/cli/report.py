@@ -1,4 +1,4 @@
-"""``extractor report``: verdicts, notes and facts as one self-contained HTML file for reviewers."""
+"""``extractor report``: verdicts, notes and facts as HTML for reviewers: one file, or an archive directory."""
 
 from __future__ import annotations
 
@@ -30,9 +30,16 @@ def report(
     output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="the HTML file to write")] = Path(
         "report.html"
     ),
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out-dir", file_okay=False, help="write an archive instead: index, paged lists, one page per patient"
+        ),
+    ] = None,
+    page_size: Annotated[int, typer.Option("--page-size", min=1, help="patients per list page (--out-dir)")] = 100,
 ) -> None:
     """Patient list, criteria with their evidence, notes with every cited span highlighted."""
-    from extractor.report import build_views, material_from_files, material_from_store, write_report
+    from extractor.report import build_views, material_from_files, material_from_store, write_archive, write_report
     from extractor.store import Store, StoreError
 
     if (store is None) == (verdicts is None) or (verdicts is not None and notes is None):
@@ -52,5 +59,9 @@ def report(
         err.print(f"cannot read the verdicts or facts: {type(exc).__name__}")
         raise typer.Exit(2) from None
     patients = build_views(material)
+    if out_dir is not None:
+        written = write_archive(patients, out_dir, page_size)
+        err.print(f"{out_dir}: {len(patients)} patients, {written} pages (open index.html)")
+        return
     write_report(patients, output)
     err.print(f"{output}: {len(patients)} patients")
