@@ -24,7 +24,7 @@ app.command("trials")(trials.trials)
 app.command("batch")(batch.batch)
 app.command("export")(export.export)
 app.command("report")(report.report)
-app.command("review")(review.review)
+app.add_typer(review.app, name="review")
 app.command("export-reviews")(review.export_reviews)
 app.add_typer(evaluate.app, name="evaluate")
 

@@ -96,6 +96,9 @@ def environment() -> Environment:
         prev_href=None,
         next_href=None,
         csrf="",
+        errors={},
+        accounts_exist=False,
+        failed=False,
     )
     return env
 

@@ -129,7 +129,7 @@
       }
       error.hidden = true;
       var line = form.parentNode.querySelector(".decision");
-      if (line) line.innerHTML = result.data.decision_html;
+      if (line) line.outerHTML = result.data.decision_html;
       var recomputed = document.getElementById("recomputed-overall");
       if (recomputed && result.data.recomputed) {
         recomputed.textContent = result.data.recomputed_label;
