@@ -39,7 +39,7 @@ def _t(value: object) -> str:
 
 def _svg(width: int, height: int, label: str, body: list[str]) -> Markup:
     return Markup(
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{_t(label)}" '
+        f'<svg role="img" aria-label="{_t(label)}" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" {FONT}>'
         f"<title>{_t(label)}</title>{''.join(body)}</svg>"
     )

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from report_material import VERDICTS, write_jsonl
+from report_material import TRIAL, VERDICTS, write_jsonl
 from typer.testing import CliRunner
 
 from extractor.cli.app import app
@@ -63,17 +63,20 @@ def test_report_needs_exactly_one_source(args: list[str], files: dict[str, Path]
 def _review(store_path: Path, target_id: str, predicted: str, **decision: str) -> None:
     with Store.open(store_path) as store:
         reviews.ensure_table(store)
-        fields = {"reviewer": "ada", "patient_id": "P001", "trial": "demo", "target": "criterion"}
+        fields = {"reviewer": "ada", "patient_id": "P001", "trial": TRIAL, "target": "criterion"}
         reviews.save(store, ReviewIn(**fields, target_id=target_id, predicted=predicted, **decision))
 
 
 def test_reviews_export_and_score_the_verdicts(files: dict[str, Path], store_path: Path, tmp_path: Path) -> None:
-    _review(store_path, "inc-sle", "met", decision="correct")
-    _review(store_path, "exc-tb", "met", decision="wrong", corrected="not_met", comment="treated long ago")
+    _review(store_path, "inc-sle-diagnosis", "met", decision="correct")
+    _review(store_path, "exc-tuberculosis", "met", decision="wrong", corrected="not_met", comment="treated long ago")
     exported = tmp_path / "reviews.jsonl"
     result = runner.invoke(app, ["export-reviews", "--store", str(store_path), "-o", str(exported)])
     assert result.exit_code == 0, result.output
-    assert [json.loads(line)["target_id"] for line in exported.read_text().splitlines()] == ["inc-sle", "exc-tb"]
+    assert [json.loads(line)["target_id"] for line in exported.read_text().splitlines()] == [
+        "inc-sle-diagnosis",
+        "exc-tuberculosis",
+    ]
     result = runner.invoke(
         app,
         [
@@ -92,7 +95,7 @@ def test_reviews_export_and_score_the_verdicts(files: dict[str, Path], store_pat
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout)["metrics"]
     assert metrics["patients"] == 1
-    assert metrics["criterion_accuracy"] == 0.5  # inc-sle right, exc-tb wrong
+    assert metrics["criterion_accuracy"] == 0.5  # the diagnosis right, TB wrong
     assert metrics["overall_accuracy"] is None  # reviewers judge criteria, not the overall verdict
     assert metrics["evidence_precision"] is None
 

@@ -167,8 +167,14 @@ def test_bad_decisions_are_refused_with_a_message_by_the_form(
     assert re.search(rf'class="form-error" role="alert">not saved: [^<]*{message}', answer.text)
     as_json = client.post(
         "/patients/P001/reviews",
-        data={"trial": TRIAL, "target": "criterion", "target_id": "exc-tuberculosis", "decision": "correct",
-              "csrf": csrf, **fields},
+        data={
+            "trial": TRIAL,
+            "target": "criterion",
+            "target_id": "exc-tuberculosis",
+            "decision": "correct",
+            "csrf": csrf,
+            **fields,
+        },
         headers={"Accept": "application/json", "Origin": BASE},
     )
     assert as_json.status_code == 422

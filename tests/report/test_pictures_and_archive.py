@@ -1,0 +1,129 @@
+"""Inline SVG pictures, the --out-dir archive, reviewer accounts and the review command's guards."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from report_material import FACTS, NOTES, VERDICTS
+from typer.testing import CliRunner
+
+from extractor.cli.app import app
+from extractor.cli.review import is_loopback
+from extractor.report import accounts
+from extractor.report.model import Material, PatientView, build_views
+from extractor.report.pictures import funnel, grid, timeline
+from extractor.store import Store
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def views() -> list[PatientView]:
+    material = Material(list(VERDICTS), {}, {})
+    for note in NOTES:
+        material.notes.setdefault(note["patient_id"], []).append(note)
+    for fact in FACTS:
+        material.facts.setdefault(fact["patient_id"], []).append(fact)
+    return build_views(material)
+
+
+def test_the_funnel_counts_what_each_criterion_excludes(views: list[PatientView]) -> None:
+    svg = str(funnel(views))
+    assert svg.startswith('<svg role="img"')
+    assert "Screened: 2 patients" in svg
+    assert "exc-tuberculosis excludes 1 of 2; 1 left after it" in svg
+    assert "Not excluded: 1 (1 candidate, 0 need review)" in svg
+
+
+def test_the_grid_has_a_cell_per_patient_and_criterion(views: list[PatientView]) -> None:
+    svg = str(grid(views, lambda p, c: f"#{c.anchor}"))
+    assert svg.count("<rect") == 2 * 4
+    assert "<title>P001 \u00b7 exc-tuberculosis: excludes</title>" in svg
+    assert 'href="#p-P002--blinatumomab-sle-c-exc-cns-lupus"' in svg
+
+
+def test_the_timeline_draws_steroid_doses_and_labs_against_thresholds(views: list[PatientView]) -> None:
+    svg = str(timeline(views[0]))
+    assert "prednisone (prednisone-eq.)" in svg
+    assert ">10 mg/d</text>" in svg
+    assert ">20 mg/d</text>" in svg
+    assert "inc-hemoglobin: &gt;= 80 g/L" in svg  # the criterion's threshold, drawn as a dashed line
+    assert "96 g/L meets &gt;= 80 g/L" in svg
+    assert "74 g/L misses &gt;= 80 g/L" in svg
+    assert "screening 2025-03-01" in svg
+    assert str(timeline(views[1])) == ""  # nothing dated to draw
+
+
+def test_an_archive_has_an_index_paged_lists_and_a_page_per_patient(files: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    args = ["report", str(files["verdicts"]), "--notes", str(files["notes"]), "--facts", str(files["facts"])]
+    result = runner.invoke(app, [*args, "--out-dir", str(out), "--page-size", "1"])
+    assert result.exit_code == 0, result.output
+    names = sorted(str(p.relative_to(out)) for p in out.rglob("*.html"))
+    assert names == [
+        "index.html",
+        "list-2.html",
+        "patients/p-P001--blinatumomab-sle.html",
+        "patients/p-P002--blinatumomab-sle.html",
+    ]
+    index = (out / "index.html").read_text()
+    assert "Cohort funnel" in index
+    assert 'href="patients/p-P001--blinatumomab-sle.html"' in index
+    assert 'href="list-2.html"' in index
+    page = (out / "patients/p-P001--blinatumomab-sle.html").read_text()
+    assert page.count('class="patient current"') == 1  # one patient, printable alone
+    assert 'href="p-P002--blinatumomab-sle.html"' in page  # next patient
+    assert "Excluded by:" in page
+    assert "http://" not in page
+    rebuilt = tmp_path / "again"
+    runner.invoke(app, [*args, "--out-dir", str(rebuilt), "--page-size", "1"])
+    strip = re.compile(r"Generated [^.]+\.")
+    assert strip.sub("", (rebuilt / "index.html").read_text()) == strip.sub("", index)  # links survive a rebuild
+
+
+def test_accounts_keep_only_a_hash_and_verify_passwords(store_path: Path) -> None:
+    with Store.open(store_path) as store:
+        assert not accounts.has_accounts(store)
+        assert accounts.add_user(store, "Ada", "correct horse battery")
+        assert not accounts.add_user(store, "Ada", "another long password")
+        [(stored,)] = store.con.execute("SELECT password_hash FROM reviewers").fetchall()
+        assert stored.startswith("$argon2id$")
+        assert accounts.verify(store, "Ada", "another long password")
+        assert not accounts.verify(store, "Ada", "correct horse battery")
+        assert not accounts.verify(store, "Bob", "another long password")
+        with pytest.raises(accounts.AccountError):
+            accounts.add_user(store, "Bo", "short")
+
+
+def test_add_user_from_the_command_line(store_path: Path) -> None:
+    result = runner.invoke(
+        app, ["review", "add-user", "--store", str(store_path), "Ada"], input="correct horse battery\n" * 2
+    )
+    assert result.exit_code == 0, result.output
+    with Store.open(store_path, read_only=True) as store:
+        assert accounts.verify(store, "Ada", "correct horse battery")
+
+
+def test_a_public_bind_without_accounts_is_refused(store_path: Path) -> None:
+    result = runner.invoke(app, ["review", "--store", str(store_path), "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "without reviewer accounts" in result.output
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.0.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.4", False),
+        ("example.org", False),
+    ],
+)
+def test_loopback_addresses(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
