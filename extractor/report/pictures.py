@@ -183,7 +183,8 @@ def timeline(p: PatientView) -> Markup:
         x = scale.x(screening)
         body.append(
             f'<line x1="{x}" y1="0" x2="{x}" y2="{y}" stroke="#1a5fb4" stroke-dasharray="4 3"/>'
-            f'<text x="{x + 3}" y="{y - 4}" fill="#1a5fb4" font-size="11">screening {screening.isoformat()}</text>'
+            f'<text x="{x - 3}" y="{y - 4}" fill="#1a5fb4" font-size="11" text-anchor="end">'
+            f"screening {screening.isoformat()}</text>"
         )
     return _svg(width, y + 28, f"Timeline of patient {p.patient_id}: medications and labs", body)
 
