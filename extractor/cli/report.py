@@ -36,7 +36,7 @@ def report(
             "--out-dir", file_okay=False, help="write an archive instead: index, paged lists, one page per patient"
         ),
     ] = None,
-    page_size: Annotated[int, typer.Option("--page-size", min=1, help="patients per list page (--out-dir)")] = 100,
+    page_size: Annotated[int, typer.Option("--page-size", min=1, help="patients per list page (--out-dir)")] = 50,
 ) -> None:
     """Patient list, criteria with their evidence, notes with every cited span highlighted."""
     from extractor.report import build_views, material_from_files, material_from_store, write_archive, write_report

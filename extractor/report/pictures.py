@@ -3,7 +3,7 @@
 - ``funnel``: how many patients each criterion excludes, and how many are left after
   applying the criteria in that order;
 - ``grid``: patients x criteria, each cell the criterion's effect (colour, symbol and a
-  tooltip), linking to that criterion on the patient's page;
+  tooltip), each row linking to the patient's page;
 - ``timeline``: one patient's medication courses (steroids with their prednisone-equivalent
   dose) and each lab a criterion reads, plotted against the criterion's threshold.
 
@@ -20,7 +20,7 @@ from html import escape
 from markupsafe import Markup
 
 from extractor.report.effects import EFFECT_LABELS, EFFECT_SYMBOLS, Effect
-from extractor.report.model import CriterionView, FactView, PatientView
+from extractor.report.model import FactView, PatientView
 from extractor.report.protocol import Threshold
 
 COLOURS = {
@@ -29,7 +29,6 @@ COLOURS = {
     Effect.PASSES: "#1d6b2b",
     Effect.TO_CHECK: "#8a6d00",
 }
-FILLS = {Effect.EXCLUDES: "#f6d5d8", Effect.FAILS: "#fde2cc", Effect.PASSES: "#d9efdc", Effect.TO_CHECK: "#fbefc4"}
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
 
@@ -83,8 +82,12 @@ def funnel(patients: Sequence[PatientView]) -> Markup:
     return _svg(width, y + row, "Cohort funnel: patients each criterion excludes", body)
 
 
-def grid(patients: Sequence[PatientView], href: Callable[[PatientView, CriterionView], str]) -> Markup:
-    """Patients (rows) x criteria (columns), each cell the criterion's effect, linking to it."""
+def grid(patients: Sequence[PatientView], href: Callable[[PatientView], str]) -> Markup:
+    """Patients (rows, each linking to its page) x criteria (columns), each cell the criterion's effect.
+
+    Cells are styled by class (``report.css``), so a page of 100 patients x 40 criteria
+    stays a few hundred kilobytes; each cell's tooltip names patient, criterion and effect.
+    """
     columns: list[str] = list(dict.fromkeys(c.id for p in patients for c in p.criteria))
     cell, label_w, head = 16, 110, 130
     width, height = label_w + cell * len(columns) + 90, head + cell * len(patients) + 6
@@ -94,21 +97,18 @@ def grid(patients: Sequence[PatientView], href: Callable[[PatientView, Criterion
         body.append(f'<text transform="translate({x},{head - 4}) rotate(-60)" font-size="10">{_t(cid[:24])}</text>')
     for r, p in enumerate(patients):
         y = head + r * cell
-        body.append(f'<text x="0" y="{y + 12}" font-size="11">{_t(p.patient_id[:16])}</text>')
+        label = f'<text x="0" y="{y + 12}" font-size="11">{_t(p.patient_id[:16])}</text>'
+        body.append(f'<a href="{_t(href(p))}">{label}</a>')
         by_id = {c.id: c for c in p.criteria}
         for i, cid in enumerate(columns):
             c = by_id.get(cid)
             if c is None:
                 continue
-            e = c.effect
-            x = label_w + i * cell
+            e, x = c.effect.value, label_w + i * cell
             body.append(
-                f'<a href="{_t(href(p, c))}"><title>{_t(p.patient_id)} \u00b7 {_t(cid)}: '
-                f"{EFFECT_LABELS[e].lower()}</title>"
-                f'<rect x="{x}" y="{y}" width="{cell - 1}" height="{cell - 1}" fill="{FILLS[e]}" '
-                f'stroke="{COLOURS[e]}" stroke-width="0.6"/>'
-                f'<text x="{x + 7.5}" y="{y + 11.5}" font-size="10" text-anchor="middle" '
-                f'fill="{COLOURS[e]}">{EFFECT_SYMBOLS[e]}</text></a>'
+                f'<rect x="{x}" y="{y}" class="g-{e}"><title>{_t(p.patient_id)} \u00b7 {_t(cid)}: '
+                f'{EFFECT_LABELS[c.effect].lower()}</title></rect><text x="{x + 7.5}" y="{y + 11.5}" '
+                f'class="g-{e}">{EFFECT_SYMBOLS[c.effect]}</text>'
             )
     return _svg(width, height, "Patients by criteria, coloured by effect", body)
 
@@ -208,16 +208,17 @@ def _course(body: list[str], scale: _Scale, y: int, name: str, mentions: Sequenc
         f'<text x="0" y="{y + 12}">{_t(label[:30])}</text>'
         f'<rect x="{x1}" y="{y + 3}" width="{max(x2 - x1, 3)}" height="10" rx="3" fill="#b9cde8"/></g>'
     )
-    for f in mentions:
+    for n, f in enumerate(sorted(mentions, key=lambda m: m.day or first)):
         x = scale.x(f.day) if f.day else x1
+        label_y = y + 22 if n % 2 == 0 else y - 1  # alternate below and above: close doses stay legible
         dose = f" {f.prednisone_mg_day:g} mg/d" if f.prednisone_mg_day is not None else ""
         body.append(
             f'<g><title>{_t(f.label)} {f.day}{_t(dose)}: {_t("; ".join(f.details))}</title>'
             f'<circle cx="{x}" cy="{y + 8}" r="4" fill="#1a5fb4"/>'
-            + (f'<text x="{x + 5}" y="{y + 22}" font-size="10">{_t(dose.strip())}</text>' if dose else "")
+            + (f'<text x="{x + 5}" y="{label_y}" font-size="10">{_t(dose.strip())}</text>' if dose else "")
             + "</g>"
         )
-    return y + (8 if steroid else 0)
+    return y + (12 if steroid else 0)
 
 
 def _lab(body: list[str], scale: _Scale, y: int, height: int, t: Threshold, points: Sequence[FactView]) -> None:
@@ -234,7 +235,7 @@ def _lab(body: list[str], scale: _Scale, y: int, height: int, t: Threshold, poin
     def yv(value: float) -> float:
         return round(y + height - (value - low) / (high - low) * height, 1)
 
-    rule = f"{t.criterion}: {t.compare}" + ("" if comparable else " (not drawn: not a number in this unit)")
+    rule = f"{t.criterion}: {t.compare}" + ("" if comparable else " (no line)")
     body.append(
         f'<text x="0" y="{y + 14}">{_t(t.concept[:28])} ({_t(unit or "no unit")})</text>'
         f'<text x="0" y="{y + 30}" font-size="10" fill="#555">{_t(rule[:40])}</text>'

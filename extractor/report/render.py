@@ -28,7 +28,7 @@ from extractor.report.reviews import CRITERION_STATUSES, FACT_ASSERTIONS
 
 TITLE = "Trial pre-screening review"
 OVERALL_SYMBOLS = {"ineligible": "\u2298", "candidate": "\u2714", "needs_review": "?"}
-PAGE_SIZE = 100  # patients per list page of an archive
+PAGE_SIZE = 50  # patients per list page of an archive (its grid stays a few hundred KB)
 
 
 def _static(name: str) -> str:
@@ -121,7 +121,7 @@ def static_report(patients: Sequence[PatientView]) -> str:
         criterion_href=lambda p, c: f"#{c.anchor}",
         list_href="#patients",
         funnel_svg=pictures.funnel(patients),
-        grid_svg=pictures.grid(patients, lambda p, c: f"#{c.anchor}"),
+        grid_svg=pictures.grid(patients, lambda p: f"#{p.anchor}"),
         timelines=[pictures.timeline(p) for p in patients],
         generated=_generated(),
     )
@@ -160,7 +160,7 @@ def write_archive(patients: Sequence[PatientView], out_dir: Path, page_size: int
             patient_href=lambda p: f"patients/{p.file_name}",
             criterion_href=_in_page("patients/"),
             funnel_svg=pictures.funnel(patients) if number == 1 else None,
-            grid_svg=pictures.grid(chunk, _in_page("patients/")),
+            grid_svg=pictures.grid(chunk, lambda p: f"patients/{p.file_name}"),
             generated=generated,
         )
         (out_dir / _list_name(number)).write_text(html, encoding="utf-8")

@@ -38,10 +38,12 @@ def test_the_funnel_counts_what_each_criterion_excludes(views: list[PatientView]
 
 
 def test_the_grid_has_a_cell_per_patient_and_criterion(views: list[PatientView]) -> None:
-    svg = str(grid(views, lambda p, c: f"#{c.anchor}"))
-    assert svg.count("<rect") == 2 * 4
-    assert "<title>P001 \u00b7 exc-tuberculosis: excludes</title>" in svg
-    assert 'href="#p-P002--blinatumomab-sle-c-exc-cns-lupus"' in svg
+    svg = str(grid(views, lambda p: f"#{p.anchor}"))
+    cells = re.findall(r'<rect x="[\d.]+" y="[\d.]+" class="g-(\w+)"><title>([^<]+)</title></rect>', svg)
+    assert len(cells) == 2 * 4
+    assert ("excludes", "P001 \u00b7 exc-tuberculosis: excludes") in cells
+    assert ("to_check", "P001 \u00b7 exc-cns-lupus: to check") in cells
+    assert 'href="#p-P002--blinatumomab-sle"' in svg
 
 
 def test_the_timeline_draws_steroid_doses_and_labs_against_thresholds(views: list[PatientView]) -> None:
