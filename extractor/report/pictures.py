@@ -61,16 +61,19 @@ def funnel(patients: Sequence[PatientView]) -> Markup:
     ]
     left = {(p.patient_id, p.trial) for p in patients}
     y = row
+    kinds = {c.id: c.effect for p in patients for c in p.excluded_by}
     for cid in ordered:
         out = {(p.patient_id, p.trial) for p in patients if any(c.id == cid for c in p.excluded_by)}
         left -= out
-        w = max(2, round(bar_w * counts[cid] / total))
+        effect, w = kinds[cid], max(2, round(bar_w * counts[cid] / total))
+        word = EFFECT_LABELS[effect].lower()  # an exclusion met "excludes", an inclusion not met "fails"
         body.append(
-            f'<g class="funnel-row"><title>{_t(cid)} excludes {counts[cid]} of {len(patients)}; '
+            f'<g class="funnel-row"><title>{_t(cid)} {word} {counts[cid]} of {len(patients)}; '
             f"{len(left)} left after it</title>"
-            f'<text x="0" y="{y + 13}">{_t(cid[:34])}</text>'
-            f'<rect x="{label_w}" y="{y + 2}" width="{w}" height="16" fill="{COLOURS[Effect.EXCLUDES]}"/>'
-            f'<text x="{label_w + w + 6}" y="{y + 14}">{EFFECT_SYMBOLS[Effect.EXCLUDES]} excludes {counts[cid]}'
+            f'<text x="0" y="{y + 13}">{_t(cid[:38])}</text>'
+            f'<rect x="{label_w}" y="{y + 2}" width="{w}" height="12" fill="{COLOURS[effect]}"/>'
+            f'<rect x="{label_w}" y="{y + 15}" width="{round(bar_w * len(left) / total)}" height="4" fill="#d0d7e2"/>'
+            f'<text x="{label_w + w + 6}" y="{y + 13}">{EFFECT_SYMBOLS[effect]} {word} {counts[cid]}'
             f" \u00b7 {len(left)} left</text></g>"
         )
         y += row

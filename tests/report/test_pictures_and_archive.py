@@ -129,3 +129,14 @@ def test_a_public_bind_without_accounts_is_refused(store_path: Path) -> None:
 )
 def test_loopback_addresses(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_the_funnel_says_fails_for_an_inclusion_not_met() -> None:
+    failing = {**VERDICTS[1], "overall": "ineligible"}
+    failing["criteria"] = [
+        {**c, "status": "not_met"} if c["id"] == "inc-hemoglobin" else c for c in VERDICTS[1]["criteria"]
+    ]
+    svg = str(funnel(build_views(Material([VERDICTS[0], failing], {}, {}))))
+    assert "exc-tuberculosis excludes 1 of 2; 1 left after it" in svg  # equal counts: by id
+    assert "inc-hemoglobin fails 1 of 2; 0 left after it" in svg
+    assert "Not excluded: 0 (0 candidate, 0 need review)" in svg
