@@ -197,6 +197,7 @@ def test_a_keyboard_review_session_signs_the_recomputed_overall(page: Any, store
         assert page.evaluate("window.scrollY") == scrolled  # the reviewer keeps their place
         recomputed = page.locator("#recomputed-overall")
         assert recomputed.get_attribute("data-overall") == "needs_review"  # TB corrected; seizure still to check
+        assert page.locator("form.signoff-form .recomputed-label").inner_text() == "Needs review"
         shot(page, "review-patient.png")
         signoff = page.locator("form.signoff-form")
         signoff.locator("button").click()  # no choice made: told so beside the form, nothing lost

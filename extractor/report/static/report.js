@@ -135,6 +135,9 @@
         recomputed.textContent = result.data.recomputed_label;
         recomputed.dataset.overall = result.data.recomputed;
         recomputed.className = "overall overall-" + result.data.recomputed;
+        document.querySelectorAll(".recomputed-label").forEach(function (label) {
+          label.textContent = result.data.recomputed_label;
+        });
       }
       form.reset();
     }).catch(function () {
