@@ -257,7 +257,7 @@ async def patient_page(request: Request, errors: dict[tuple[str, str], str] | No
     )
 
 
-FIELD_NAMES = {"decision": "choose correct or wrong", "target": "what is reviewed", "trial": "the trial"}
+FIELD_NAMES = {"decision": "choose correct or wrong", "target": "not a criterion, fact or sign-off", "trial": "no trial given"}
 
 
 def explain(exc: ValidationError) -> str:

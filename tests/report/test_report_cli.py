@@ -124,3 +124,20 @@ def test_a_bad_reviews_file_stops_the_evaluation_with_its_line(files: dict[str, 
     assert result.exit_code == 2
     assert "R001" in result.output
     assert "line 1" in result.output
+
+
+def test_the_report_allows_its_one_script_by_hash_not_unsafe_inline(files: dict[str, Path], tmp_path: Path) -> None:
+    import base64
+    import hashlib
+    import html
+    import re
+
+    output = tmp_path / "report.html"
+    args = ["report", str(files["verdicts"]), "--notes", str(files["notes"]), "-o", str(output)]
+    assert runner.invoke(app, args).exit_code == 0
+    page = output.read_text(encoding="utf-8")
+    csp = html.unescape(re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page).group(1))
+    script_src = next(p.strip() for p in csp.split(";") if p.strip().startswith("script-src"))
+    [script] = re.findall(r"<script>(.*?)</script>", page, re.S)
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    assert script_src == f"script-src 'sha256-{digest}'"
