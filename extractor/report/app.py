@@ -257,7 +257,11 @@ async def patient_page(request: Request, errors: dict[tuple[str, str], str] | No
     )
 
 
-FIELD_NAMES = {"decision": "choose correct or wrong", "target": "not a criterion, fact or sign-off", "trial": "no trial given"}
+FIELD_NAMES = {
+    "decision": "choose correct or wrong",
+    "target": "not a criterion, fact or sign-off",
+    "trial": "no trial given",
+}
 
 
 def explain(exc: ValidationError) -> str:
@@ -326,7 +330,10 @@ async def save_review(request: Request) -> Response:
 
 
 def _safe_next(value: str | None) -> str:
-    return value if value and value.startswith("/") and not value.startswith("//") else "/"
+    """A path of this app to go to after login; anything that could leave it ("//x", "/\\x") is "/"."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")) or "\\" in value:
+        return "/"
+    return value
 
 
 async def login_page(request: Request) -> Response:
@@ -402,6 +409,4 @@ def create_app(
             https_only=https,
         ),
     ]
-    return Starlette(
-        routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={Refused: refused}
-    )
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={Refused: refused})

@@ -188,3 +188,13 @@ def test_without_accounts_pages_are_read_only(store_path: Path) -> None:
         assert "No reviewer accounts yet" in page.text
         answer = post_review(client, token(client, PAGE))
         assert answer.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("following", "expected"),
+    [("/patients/P001", "/patients/P001"), ("//evil.example/", "/"), ("/\\evil.example", "/"), ("https://x/", "/")],
+)
+def test_login_goes_back_only_within_the_app(client: TestClient, following: str, expected: str) -> None:
+    form = {"reviewer": "Ada", "password": PASSWORD, "csrf": token(client), "next": following}
+    answer = client.post("/login", data=form, headers={"Origin": BASE}, follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (303, expected)
