@@ -41,7 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from extractor.report import accounts, reviews
 from extractor.report.effects import Judged, corrected_overall
 from extractor.report.model import OVERALL_LABELS, PatientView, build_views, material_from_store
-from extractor.report.pictures import timeline
+from extractor.report.pictures import funnel, timeline
 from extractor.report.render import content_security_policy, environment, render
 from extractor.store import Store, StoreError
 
@@ -191,7 +191,12 @@ async def index(request: Request) -> Response:
         signed = store.con.execute("SELECT DISTINCT patient_id, trial FROM reviews WHERE target = 'overall'").fetchall()
     reviewed = {(pid, trial): n for pid, trial, n in counts}
     return _page(
-        request, "app_index.html.j2", patients=patients, reviewed_counts=reviewed, signed={tuple(s) for s in signed}
+        request,
+        "app_index.html.j2",
+        patients=patients,
+        reviewed_counts=reviewed,
+        signed={tuple(s) for s in signed},
+        funnel_svg=funnel(patients),
     )
 
 

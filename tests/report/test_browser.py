@@ -148,6 +148,8 @@ def test_report_shows_why_and_links_evidence_both_ways(page: Any, files: dict[st
     shot(page, "report-evidence.png")
     cue = page.locator(f"#note-{P001}-n-P001-N1 mark.cue").first
     assert (cue.inner_text(), cue.get_attribute("title")) == ("No", "negation cue for fever")
+    page.locator(f"#{P001} button.effect-sort").click()  # what decides the verdict comes first
+    assert page.locator(f"#{P001} tr.criterion").first.get_attribute("data-effect") == "excludes"
     page.locator(f"#{P001} select.effect-filter").select_option("excludes")
     assert page.locator(f"#{P001} tr.criterion:visible").count() == 1
     page.emulate_media(media="print")  # on paper: every patient, highlights as underlines, no controls

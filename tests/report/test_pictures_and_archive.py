@@ -140,3 +140,26 @@ def test_the_funnel_says_fails_for_an_inclusion_not_met() -> None:
     assert "exc-tuberculosis excludes 1 of 2; 1 left after it" in svg  # equal counts: by id
     assert "inc-hemoglobin fails 1 of 2; 0 left after it" in svg
     assert "Not excluded: 0 (0 candidate, 0 need review)" in svg
+
+
+def test_export_reviews_waits_for_a_store_held_for_a_moment(store_path: Path, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    held = threading.Event()
+
+    def hold() -> None:  # as the review app does while it saves one decision
+        with Store.open(store_path):
+            held.set()
+            threading.Event().wait(0.4)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    started = time.monotonic()
+    result = runner.invoke(app, ["export-reviews", "--store", str(store_path), "-o", str(tmp_path / "r.jsonl")])
+    waited = time.monotonic() - started
+    holder.join()
+    assert result.exit_code == 0, result.output
+    assert waited >= 0.2  # it could not open the store at first, and waited rather than failing
+    assert (tmp_path / "r.jsonl").read_text() == ""
