@@ -21,73 +21,39 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from extractor.report import accounts, reviews
 from extractor.report.effects import Judged, corrected_overall
 from extractor.report.model import OVERALL_LABELS, PatientView, build_views, material_from_store
 from extractor.report.pictures import funnel, timeline
 from extractor.report.render import content_security_policy, environment, render
+from extractor.report.security import (
+    LOOPBACK_HOSTS,
+    Refused,
+    SecurityHeaders,
+    csrf_token,
+    guarded_form,
+    safe_next,
+)
 from extractor.store import Store, StoreError
 
 SESSION_COOKIE = "extractor_session"
 SESSION_SECONDS = 8 * 3600
-MAX_FORM_BYTES = 16_384
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 OPEN_ATTEMPTS = 40  # x 50 ms: how long a request waits for export-reviews to let go of the store
-
-
-class Refused(Exception):
-    """A request that must not be served; ``status`` and a short message, never patient data."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class SecurityHeaders:
-    """Adds to every response: the app's CSP (with ``frame-ancestors 'none'``), no caching,
-    no framing, no MIME sniffing, and no referrer beyond this origin."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.headers = {
-            "Content-Security-Policy": content_security_policy(app=True),
-            "X-Frame-Options": "DENY",
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "same-origin",
-        }
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 def patient_href(p: PatientView) -> str:
@@ -102,52 +68,16 @@ def review_action(p: PatientView) -> str:
 async def opened(request: Request, write: bool = False) -> AsyncIterator[Store]:
     """The store for one request; waits briefly while another process (export-reviews) holds it."""
     path: Path = request.app.state.store_path
-    for attempt in range(OPEN_ATTEMPTS):
-        try:
-            context = Store.open(path, read_only=not write)
-            store = context.__enter__()
-        except StoreError:
-            if attempt == OPEN_ATTEMPTS - 1:
-                raise Refused(503, "the store is busy; try again") from None
-            await asyncio.sleep(0.05)
-            continue
-        try:
-            yield store
-        finally:
-            context.__exit__(None, None, None)
-        return
-
-
-def csrf_token(request: Request) -> str:
-    """The session's CSRF token, made on first use."""
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
-
-
-def _origin_of(request: Request) -> str:
-    return f"{request.url.scheme}://{request.headers.get('host', '')}"
-
-
-async def guarded_form(request: Request) -> dict[str, str]:
-    """A POST's URL-encoded form, once it proved to come from this origin with the session's token."""
-    origin = request.headers.get("origin")
-    if origin is None and request.headers.get("referer"):
-        parts = urlsplit(request.headers["referer"])
-        origin = f"{parts.scheme}://{parts.netloc}"
-    if origin != _origin_of(request):
-        raise Refused(403, "refused: the request does not come from this app's pages")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise Refused(413, "refused: the form is too large")
-    parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=False)
-    form = {name: values[-1].strip() for name, values in parsed.items() if values[-1].strip()}
-    expected = request.session.get("csrf")
-    if not expected or not secrets.compare_digest(form.pop("csrf", ""), expected):
-        raise Refused(403, "refused: the form's token does not match this session; reload the page")
-    return form
+    with ExitStack() as stack:
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                store = stack.enter_context(Store.open(path, read_only=not write))
+                break
+            except StoreError:
+                if attempt == OPEN_ATTEMPTS - 1:
+                    raise Refused(503, "the store is busy; try again") from None
+                await asyncio.sleep(0.05)
+        yield store
 
 
 def _reviewer(request: Request) -> str | None:
@@ -334,15 +264,8 @@ async def save_review(request: Request) -> Response:
     return RedirectResponse(patient_href(view) + (f"#{quote(anchor)}" if anchor else ""), status_code=303)
 
 
-def _safe_next(value: str | None) -> str:
-    """A path of this app to go to after login; anything that could leave it ("//x", "/\\x") is "/"."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")) or "\\" in value:
-        return "/"
-    return value
-
-
 async def login_page(request: Request) -> Response:
-    return _page(request, "app_login.html.j2", next_href=_safe_next(request.query_params.get("next")))
+    return _page(request, "app_login.html.j2", next_href=safe_next(request.query_params.get("next")))
 
 
 async def login(request: Request) -> Response:
@@ -350,7 +273,7 @@ async def login(request: Request) -> Response:
     name, password = form.get("reviewer", ""), form.get("password", "")
     async with opened(request) as store:
         ok = accounts.verify(store, name, password)
-    following = _safe_next(form.get("next"))
+    following = safe_next(form.get("next"))
     if not ok:
         return _page(request, "app_login.html.j2", status_code=401, next_href=following, failed=True)
     request.session.clear()  # a fresh session and token: nothing chosen before login carries over

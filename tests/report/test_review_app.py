@@ -77,11 +77,12 @@ def test_a_wrong_password_is_refused(client: TestClient) -> None:
         pytest.param("http://127.0.0.1:9999", "good", "another port is another origin", id="other-origin"),
         pytest.param(None, "good", "no origin at all", id="no-origin"),
         pytest.param(BASE, "forged", "a token not of this session", id="bad-token"),
+        pytest.param(BASE, "\u00e9t\u00e9", "a token that is not even ASCII", id="non-ascii-token"),
     ],
 )
 def test_posts_from_elsewhere_are_refused(client: TestClient, origin: str | None, csrf: str, why: str) -> None:
     good = log_in(client)
-    answer = post_review(client, good if csrf == "good" else "x" * 43, origin=origin)
+    answer = post_review(client, {"good": good, "forged": "x" * 43}.get(csrf, csrf), origin=origin)
     assert answer.status_code == 403, why
     with Store.open(client.app.state.store_path, read_only=True) as store:
         assert reviews.latest(store, "P001", TRIAL) == {}
@@ -198,3 +199,14 @@ def test_login_goes_back_only_within_the_app(client: TestClient, following: str,
     form = {"reviewer": "Ada", "password": PASSWORD, "csrf": token(client), "next": following}
     answer = client.post("/login", data=form, headers={"Origin": BASE}, follow_redirects=False)
     assert (answer.status_code, answer.headers["location"]) == (303, expected)
+
+
+def test_a_store_held_elsewhere_gives_busy_not_an_error(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from extractor.report import app as review_app
+
+    log_in(client)
+    monkeypatch.setattr(review_app, "OPEN_ATTEMPTS", 2)
+    with Store.open(client.app.state.store_path):  # as `extractor batch` would hold it
+        answer = client.get(PAGE)
+    assert (answer.status_code, answer.text) == (503, "the store is busy; try again")
+    assert client.get(PAGE).status_code == 200
