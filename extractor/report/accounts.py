@@ -24,9 +24,16 @@ CREATE TABLE IF NOT EXISTS reviewers (
 """
 NAME = re.compile(r"^[\w .'-]{1,100}$")
 MIN_PASSWORD = 12
-_hasher = PasswordHasher()
-# Verified against when the name is unknown, so a wrong name takes as long as a wrong password.
-_DUMMY = _hasher.hash("not a password of anyone")
+HASHER = PasswordHasher()  # argon2-cffi's defaults (RFC 9106 low-memory profile); tests swap in a cheaper one
+_dummies: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name takes as long as a wrong password."""
+    key = id(HASHER)
+    if key not in _dummies:
+        _dummies[key] = HASHER.hash("not a password of anyone")
+    return _dummies[key]
 
 
 class AccountError(ValueError):
@@ -55,7 +62,7 @@ def add_user(store: Store, name: str, password: str) -> bool:
     new = not store.con.execute("SELECT count(*) FROM reviewers WHERE name = ?", [name]).fetchone()[0]
     store.con.execute(
         "INSERT OR REPLACE INTO reviewers (name, password_hash, created_at) VALUES (?, ?, ?)",
-        [name, _hasher.hash(password), now()],
+        [name, HASHER.hash(password), now()],
     )
     return new
 
@@ -66,6 +73,6 @@ def verify(store: Store, name: str, password: str) -> bool:
     if has_accounts(store):
         row = store.con.execute("SELECT password_hash FROM reviewers WHERE name = ?", [name]).fetchone()
     try:
-        return _hasher.verify(row[0] if row else _DUMMY, password) and row is not None
+        return HASHER.verify(row[0] if row else _dummy_hash(), password) and row is not None
     except (VerificationError, InvalidHashError):
         return False
