@@ -135,7 +135,7 @@ def export_reviews(
                 count = reviews.export(opened, output)
             break
         except StoreError as exc:
-            if attempt == EXPORT_ATTEMPTS - 1 or "another process" not in str(exc):
+            if attempt == EXPORT_ATTEMPTS - 1:
                 err.print(str(exc), markup=False, soft_wrap=True)
                 raise typer.Exit(2) from None
             time.sleep(0.1)
