@@ -211,15 +211,19 @@ def _course(body: list[str], scale: _Scale, y: int, name: str, mentions: Sequenc
         f'<text x="0" y="{y + 12}">{_t(label[:30])}</text>'
         f'<rect x="{x1}" y="{y + 3}" width="{max(x2 - x1, 3)}" height="10" rx="3" fill="#b9cde8"/></g>'
     )
-    for n, f in enumerate(sorted(mentions, key=lambda m: m.day or first)):
+    shown: float | None = None
+    labelled = 0
+    for f in sorted(mentions, key=lambda m: m.day or first):
         x = scale.x(f.day) if f.day else x1
-        label_y = y + 22 if n % 2 == 0 else y - 1  # alternate below and above: close doses stay legible
-        dose = f" {f.prednisone_mg_day:g} mg/d" if f.prednisone_mg_day is not None else ""
+        dose = f"{f.prednisone_mg_day:g} mg/d" if f.prednisone_mg_day is not None else ""
+        label = ""
+        if dose and f.prednisone_mg_day != shown:  # a dose is written where it changes, not at every mention
+            label_y = y + 22 if labelled % 2 == 0 else y - 1  # alternate below and above: close labels stay legible
+            label = f'<text x="{x + 5}" y="{label_y}" font-size="10">{_t(dose)}</text>'
+            shown, labelled = f.prednisone_mg_day, labelled + 1
         body.append(
-            f'<g><title>{_t(f.label)} {f.day}{_t(dose)}: {_t("; ".join(f.details))}</title>'
-            f'<circle cx="{x}" cy="{y + 8}" r="4" fill="#1a5fb4"/>'
-            + (f'<text x="{x + 5}" y="{label_y}" font-size="10">{_t(dose.strip())}</text>' if dose else "")
-            + "</g>"
+            f'<g><title>{_t(f.label)} {f.day} {_t(dose)}: {_t("; ".join(f.details))}</title>'
+            f'<circle cx="{x}" cy="{y + 8}" r="4" fill="#1a5fb4"/>{label}</g>'
         )
     return y + (12 if steroid else 0)
 

@@ -42,11 +42,11 @@ def script_hash() -> str:
     return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
 
 
-def content_security_policy(app: bool = False) -> str:
+def content_security_policy(app: bool = False, header: bool = False) -> str:
     """The page's CSP: nothing from elsewhere, the one hashed script, forms only to this origin.
 
-    The app adds ``connect-src 'self'`` (decisions are saved without a page load) and
-    ``frame-ancestors 'none'`` (which only takes effect as a response header).
+    The app adds ``connect-src 'self'`` (decisions are saved without a page load); its
+    response header adds ``frame-ancestors 'none'``, which a ``<meta>`` policy cannot carry.
     """
     policy = [
         "default-src 'none'",
@@ -57,7 +57,9 @@ def content_security_policy(app: bool = False) -> str:
         "form-action 'self'",
     ]
     if app:
-        policy += ["connect-src 'self'", "frame-ancestors 'none'"]
+        policy.append("connect-src 'self'")
+    if header:
+        policy.append("frame-ancestors 'none'")
     return "; ".join(policy)
 
 

@@ -39,7 +39,7 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.headers = {
-            "Content-Security-Policy": content_security_policy(app=True),
+            "Content-Security-Policy": content_security_policy(app=True, header=True),
             "X-Frame-Options": "DENY",
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
