@@ -163,3 +163,17 @@ def test_export_reviews_waits_for_a_store_held_for_a_moment(store_path: Path, tm
     assert result.exit_code == 0, result.output
     assert waited >= 0.2  # it could not open the store at first, and waited rather than failing
     assert (tmp_path / "r.jsonl").read_text() == ""
+
+
+def test_a_steroid_dose_is_written_where_it_changes(views: list[PatientView]) -> None:
+    import dataclasses
+    import datetime as dt
+
+    p001 = views[0]
+    [later] = [f for f in p001.facts if f.link.text == "Prednisone"]
+    again = dataclasses.replace(later, day=dt.date(2025, 3, 5))  # 20 mg/d once more: no new label
+    lowered = dataclasses.replace(later, day=dt.date(2025, 3, 9), prednisone_mg_day=5.0)
+    notes = (*p001.notes[:-1], dataclasses.replace(p001.notes[-1], facts=(*p001.notes[-1].facts, again, lowered)))
+    svg = str(timeline(dataclasses.replace(p001, notes=notes)))
+    assert re.findall(r">(\d+) mg/d</text>", svg) == ["10", "20", "5"]
+    assert svg.count('r="4" fill="#1a5fb4"') == 4  # every mention is a dot
