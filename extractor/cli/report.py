@@ -27,6 +27,12 @@ def report(
         typer.Option("--store", exists=True, dir_okay=False, help="read verdicts, notes and facts from a batch store"),
     ] = None,
     trial: Annotated[str | None, typer.Option("--trial", help="only this trial's verdicts")] = None,
+    trial_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trial-file", exists=True, dir_okay=False, help="a trial YAML screened from a file: its criteria's words"
+        ),
+    ] = None,
     output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="the HTML file to write")] = Path(
         "report.html"
     ),
@@ -58,7 +64,7 @@ def report(
         # the message names the problem only: the record may hold note text
         err.print(f"cannot read the verdicts or facts: {type(exc).__name__}")
         raise typer.Exit(2) from None
-    patients = build_views(material)
+    patients = build_views(material, trial_file or ())
     if out_dir is not None:
         written = write_archive(patients, out_dir, page_size)
         err.print(f"{out_dir}: {len(patients)} patients, {written} pages (open index.html)")

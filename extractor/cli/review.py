@@ -50,6 +50,12 @@ def review(
         typer.Option("--allowed-host", help="a Host name to serve besides the loopback ones (repeatable)"),
     ] = None,
     https: Annotated[bool, typer.Option("--https", help="behind a TLS proxy: send the session cookie Secure")] = False,
+    trial_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trial-file", exists=True, dir_okay=False, help="a trial YAML screened from a file: its criteria's words"
+        ),
+    ] = None,
 ) -> None:
     """Serve the report as a web app where logged-in reviewers mark verdicts and facts and sign the overall."""
     if ctx.invoked_subcommand is not None:
@@ -81,7 +87,7 @@ def review(
     if not has_accounts:
         err.print("no reviewer accounts: the pages are read-only (add one with `extractor review add-user`)")
     err.print(f"review app on http://{host}:{port}/ (Ctrl-C to stop)")
-    uvicorn.run(create_app(store, trial, hosts, https), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(store, trial, hosts, https, trial_file or ()), host=host, port=port, log_level="warning")
 
 
 @app.command("add-user")

@@ -113,7 +113,9 @@ async def index(request: Request) -> Response:
     if (redirect := _login_needed(request)) is not None:
         return redirect
     async with opened(request) as store:
-        patients = build_views(material_from_store(store, request.app.state.trial, with_notes=False))
+        patients = build_views(
+            material_from_store(store, request.app.state.trial, with_notes=False), request.app.state.trial_files
+        )
         counts = store.con.execute(
             "SELECT patient_id, trial, count(DISTINCT target_id) FROM reviews WHERE target = 'criterion' "
             "GROUP BY patient_id, trial"
@@ -131,7 +133,9 @@ async def index(request: Request) -> Response:
 
 
 def _patient(store: Store, request: Request, patient_id: str, trial: str | None) -> PatientView | None:
-    views = build_views(material_from_store(store, trial or request.app.state.trial, patient_id))
+    views = build_views(
+        material_from_store(store, trial or request.app.state.trial, patient_id), request.app.state.trial_files
+    )
     return views[0] if views else None
 
 
@@ -300,11 +304,13 @@ def create_app(
     trial: str | None = None,
     allowed_hosts: Sequence[str] = LOOPBACK_HOSTS,
     https: bool = False,
+    trial_files: Sequence[Path] = (),
 ) -> Starlette:
     """The review app over the store at ``store_path``.
 
     ``trial``: show only this trial's verdicts. ``allowed_hosts``: the Host names served
     (others get 400). ``https``: mark the session cookie Secure (behind a TLS proxy).
+    ``trial_files``: trial YAMLs for verdicts of trials that are not bundled (their criteria's words).
     """
 
     @asynccontextmanager
@@ -315,6 +321,7 @@ def create_app(
             app.state.accounts_exist = accounts.has_accounts(store)
         app.state.store_path = store_path
         app.state.trial = trial
+        app.state.trial_files = tuple(trial_files)
         yield
 
     routes = [

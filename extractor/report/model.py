@@ -388,15 +388,20 @@ def patient_view(
     )
 
 
-def build_views(material: Material) -> list[PatientView]:
-    """Every verdict's patient page, in patient order."""
+def build_views(material: Material, trial_files: Iterable[Path] = ()) -> list[PatientView]:
+    """Every verdict's patient page, in patient order.
+
+    Protocol texts come from ``trial_files`` (for trials screened from a file) or else the
+    bundled trial of the verdict's id.
+    """
+    given = {found.name: found for found in (protocol(str(path)) for path in trial_files) if found}
     ordered = sorted(material.verdicts, key=lambda v: (str(v["patient_id"]), v["trial"]))
     return [
         patient_view(
             v,
             material.notes.get(str(v["patient_id"]), ()),
             material.facts.get(str(v["patient_id"]), ()),
-            protocol(str(v["trial"])),
+            given.get(str(v["trial"])) or protocol(str(v["trial"])),
         )
         for v in ordered
     ]

@@ -58,6 +58,7 @@ class CriterionInfo:
 class Protocol:
     """What the report needs of one trial file."""
 
+    name: str  # the trial id verdicts carry
     title: str
     criteria: dict[str, CriterionInfo]
     thresholds: tuple[Threshold, ...]
@@ -92,7 +93,7 @@ def thresholds_of(criterion_id: str, rule: Any) -> Iterator[Threshold]:
 
 @cache
 def protocol(trial: str) -> Protocol | None:
-    """The trial file's criteria texts and lab thresholds; None when no such trial is found."""
+    """A trial's criteria texts and lab thresholds, by bundled id or trial file path; None when not found."""
     try:
         loaded = load_trial(trial)
         raw = yaml.safe_load(loaded.path.read_text(encoding="utf-8"))
@@ -100,6 +101,7 @@ def protocol(trial: str) -> Protocol | None:
         return None
     rules = {str(c.get("id")): c.get("rule") for c in raw.get("criteria", ()) if isinstance(c, dict)}
     return Protocol(
+        loaded.name,
         loaded.title,
         {c.id: CriterionInfo(c.text, c.person_only) for c in loaded.criteria},
         tuple(t for c in loaded.criteria for t in thresholds_of(c.id, rules.get(c.id))),

@@ -141,3 +141,21 @@ def test_the_report_allows_its_one_script_by_hash_not_unsafe_inline(files: dict[
     [script] = re.findall(r"<script>(.*?)</script>", page, re.S)
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     assert script_src == f"script-src 'sha256-{digest}'"
+
+
+def test_a_trial_file_gives_the_words_of_a_trial_that_is_not_bundled(files: dict[str, Path], tmp_path: Path) -> None:
+    from extractor.screening import load_trial
+
+    bundled = load_trial(TRIAL).path.read_text(encoding="utf-8")
+    own = tmp_path / "own-trial.yaml"
+    own.write_text(
+        bundled.replace(f"name: {TRIAL}", "name: own-trial").replace("Hemoglobin >= 80 g/L.", "Hb at least 8.")
+    )
+    verdicts = [{**v, "trial": "own-trial"} for v in VERDICTS]
+    path = write_jsonl(tmp_path / "verdicts.jsonl", verdicts)
+    output = tmp_path / "report.html"
+    args = ["report", str(path), "--notes", str(files["notes"]), "-o", str(output)]
+    assert runner.invoke(app, args).exit_code == 0
+    assert "Hb at least 8." not in output.read_text()
+    assert runner.invoke(app, [*args, "--trial-file", str(own)]).exit_code == 0
+    assert '<div class="protocol">Hb at least 8.</div>' in output.read_text()
