@@ -206,7 +206,7 @@ def test_a_keyboard_review_session_signs_the_recomputed_overall(page: Any, store
         signoff.locator(".form-error", has_text="choose correct or wrong").wait_for()
         signoff.locator("input[value=correct]").check()
         signoff.locator("button").click()
-        page.locator(f"#{P001}-signoff .decision").get_by_text("correct").wait_for()
+        page.locator(f"#{P001}-signoff .decision", has_text="Signed off as Needs review by Ada").wait_for()
         shot(page, "review-signoff.png")
         exported = tmp_path / "reviews.jsonl"  # while the app runs
         result = CliRunner().invoke(app, ["export-reviews", "--store", str(store_path), "-o", str(exported)])
