@@ -148,6 +148,8 @@ def write_archive(patients: Sequence[PatientView], out_dir: Path, page_size: int
     if pages.exists():
         shutil.rmtree(pages)  # a rebuild leaves no page of a patient no longer in the set
     pages.mkdir()
+    for stale in out_dir.glob("list-*.html"):  # nor a list page past the new last one
+        stale.unlink()
     count = max(1, ceil(len(patients) / page_size))
     generated = _generated()
     for number in range(1, count + 1):

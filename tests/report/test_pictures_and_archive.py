@@ -81,6 +81,8 @@ def test_an_archive_has_an_index_paged_lists_and_a_page_per_patient(files: dict[
     assert "http://" not in page
     rebuilt = tmp_path / "again"
     runner.invoke(app, [*args, "--out-dir", str(rebuilt), "--page-size", "1"])
+    runner.invoke(app, [*args, "--out-dir", str(out)])  # rebuilt in place with one list page
+    assert sorted(p.name for p in out.glob("*.html")) == ["index.html"]
     strip = re.compile(r"Generated [^.]+\.")
     assert strip.sub("", (rebuilt / "index.html").read_text()) == strip.sub("", index)  # links survive a rebuild
 
