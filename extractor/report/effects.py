@@ -68,6 +68,4 @@ def overall_of(criteria: Iterable[Judged]) -> str:
 
 def corrected_overall(criteria: Iterable[Judged], corrections: Mapping[str, str]) -> str:
     """The overall verdict once a reviewer's corrected statuses (criterion id -> status) replace the predicted ones."""
-    return overall_of(
-        Judged(c.id, c.type, corrections.get(c.id, c.status), c.person_only) for c in criteria
-    )
+    return overall_of(Judged(c.id, c.type, corrections.get(c.id, c.status), c.person_only) for c in criteria)

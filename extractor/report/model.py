@@ -38,7 +38,9 @@ CUE_NAMES = {
 }
 MEDICATION_DATES = (
     ("since", "start"),
-    ("stable since", "stable_since"), ("stopped", "stop"), ("last dose", "last_dose"),
+    ("stable since", "stable_since"),
+    ("stopped", "stop"),
+    ("last dose", "last_dose"),
 )
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -308,9 +310,7 @@ def fact_view(fact: Mapping[str, Any], link: EvidenceLink) -> FactView:
     )
 
 
-def _note_spans(
-    note_id: str, text: str, criteria: Iterable[CriterionView], facts: Iterable[FactView]
-) -> list[Span]:
+def _note_spans(note_id: str, text: str, criteria: Iterable[CriterionView], facts: Iterable[FactView]) -> list[Span]:
     """Every span to mark in one note, each labelled with what it belongs to."""
     spans = []
     for c in criteria:

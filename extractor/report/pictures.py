@@ -207,7 +207,7 @@ def _course(body: list[str], scale: _Scale, y: int, name: str, mentions: Sequenc
     label = f"{name} (prednisone-eq.)" if steroid else name
     x1, x2 = scale.x(first), scale.x(last)
     body.append(
-        f'<g><title>{_t(name)}: {first.isoformat()} to {last.isoformat()}, {len(mentions)} mentions</title>'
+        f"<g><title>{_t(name)}: {first.isoformat()} to {last.isoformat()}, {len(mentions)} mentions</title>"
         f'<text x="0" y="{y + 12}">{_t(label[:30])}</text>'
         f'<rect x="{x1}" y="{y + 3}" width="{max(x2 - x1, 3)}" height="10" rx="3" fill="#b9cde8"/></g>'
     )
@@ -222,7 +222,7 @@ def _course(body: list[str], scale: _Scale, y: int, name: str, mentions: Sequenc
             label = f'<text x="{x + 5}" y="{label_y}" font-size="10">{_t(dose)}</text>'
             shown, labelled = f.prednisone_mg_day, labelled + 1
         body.append(
-            f'<g><title>{_t(f.label)} {f.day} {_t(dose)}: {_t("; ".join(f.details))}</title>'
+            f"<g><title>{_t(f.label)} {f.day} {_t(dose)}: {_t('; '.join(f.details))}</title>"
             f'<circle cx="{x}" cy="{y + 8}" r="4" fill="#1a5fb4"/>{label}</g>'
         )
     return y + (12 if steroid else 0)
@@ -233,9 +233,9 @@ def _lab(body: list[str], scale: _Scale, y: int, height: int, t: Threshold, poin
     unit = points[-1].lab_unit
     comparable = t.value is not None and (not t.unit or t.unit == unit)
     values = [f.lab_value for f in points if f.lab_value is not None]
-    low, high = min([*values, *([t.value] if comparable and t.value is not None else [])]), max(
-        [*values, *([t.value] if comparable and t.value is not None else [])]
-    )
+    if comparable and t.value is not None:
+        values.append(t.value)  # the threshold is always inside the drawing
+    low, high = min(values), max(values)
     pad = (high - low) * 0.15 or abs(high) * 0.2 or 1.0
     low, high = low - pad, high + pad
 
