@@ -179,3 +179,21 @@ def test_a_steroid_dose_is_written_where_it_changes(views: list[PatientView]) ->
     svg = str(timeline(dataclasses.replace(p001, notes=notes)))
     assert re.findall(r">(\d+) mg/d</text>", svg) == ["10", "20", "5"]
     assert svg.count('r="4" fill="#1a5fb4"') == 4  # every mention is a dot
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["review"], "give --store", id="no-store"),
+        pytest.param(
+            ["review", "add-user", "--store", "STORE", "Ada", "--password", "short"], "12 characters", id="short"
+        ),
+        pytest.param(
+            ["review", "add-user", "--store", "STORE", "<b>", "--password", "x" * 12], "reviewer name", id="name"
+        ),
+    ],
+)
+def test_review_commands_refuse_what_they_cannot_use(args: list[str], message: str, store_path: Path) -> None:
+    result = runner.invoke(app, [str(store_path) if a == "STORE" else a for a in args])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
