@@ -183,14 +183,16 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, client: Any, owned: Sequence[Any] = ()) -> None:
+    def __init__(self, client: Any, owned: Sequence[Any] = (), memory_mb: float = WORKER_MEMORY_MB) -> None:
         self.client = client
         self._owned = owned  # what this executor started, and closes: its client, its cluster
         threads = client.nthreads()
         self.workers = sum(threads.values()) or 1
+        self.memory_mb = memory_mb
+        self.renewals = 0
 
     @classmethod
-    def connect(cls, address: str, workers: int) -> DaskExecutor:
+    def connect(cls, address: str, workers: int, memory_mb: float = WORKER_MEMORY_MB) -> DaskExecutor:
         """``local`` starts a LocalCluster of ``workers`` single-threaded processes; anything
         else is a scheduler address (``tcp://scheduler:8786``)."""
         from distributed import Client, LocalCluster
@@ -204,7 +206,7 @@ class DaskExecutor:
                 silence_logs=logging.ERROR,
             )
             client = Client(cluster)
-            return cls(client, (client, cluster))
+            return cls(client, (client, cluster), memory_mb)
         try:
             client = Client(address, timeout=30)
             client.wait_for_workers(1, timeout=300)
@@ -212,7 +214,7 @@ class DaskExecutor:
             raise WorkersUnavailable(
                 f"cannot reach the Dask scheduler at {address}, or it has no worker ({type(exc).__name__})"
             ) from exc
-        return cls(client, (client,))
+        return cls(client, (client,), memory_mb)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self.client.submit(fn, *args, pure=False)
@@ -230,9 +232,24 @@ class DaskExecutor:
         from distributed import KilledWorker
 
         try:
-            return handle.result()
+            value = handle.result()
         except KilledWorker as exc:
             raise WorkerLost(str(exc)) from exc
+        stats = getattr(value, "stats", None)
+        if stats is not None and stats.address and stats.rss_mb > self.memory_mb:
+            handle.release()  # the result is in: the scheduler must not recompute it when its worker goes
+            self._renew(stats.address)
+        return value
+
+    def _renew(self, address: str) -> None:
+        """Restart the worker at ``address`` through its nanny (a fresh process; the task it
+        may have started meanwhile is run again elsewhere). Without a nanny it stays."""
+        try:
+            self.client.restart_workers([address], timeout=120)
+        except Exception as exc:  # no nanny, or already gone: the run goes on with it as it is
+            logging.getLogger(__name__).warning("could not renew Dask worker %s (%s)", address, type(exc).__name__)
+            return
+        self.renewals += 1
 
     def share(self, value: Any) -> Any:
         return self.client.scatter(value, broadcast=True)
@@ -247,10 +264,13 @@ def open_executor(
     workers: int, dask: str | Any | None = None, memory_mb: float = WORKER_MEMORY_MB
 ) -> Iterator[Executor]:
     """The executor a run asks for: a Dask client or address, else ``workers`` local
-    processes (renewed past ``memory_mb`` each), else (``workers == 0``) this process."""
+    processes, else (``workers == 0``) this process. Workers, local or Dask (with a
+    nanny), past ``memory_mb`` of resident memory after a task are renewed."""
     if dask is not None:
         executor: Any = (
-            DaskExecutor.connect(dask, max(workers, 1)) if isinstance(dask, str) else DaskExecutor(dask)
+            DaskExecutor.connect(dask, max(workers, 1), memory_mb)
+            if isinstance(dask, str)
+            else DaskExecutor(dask, memory_mb=memory_mb)
         )
     elif workers == 0:
         executor = InlineExecutor()
