@@ -130,11 +130,12 @@ def attach(run: RunDir, catalog: Path, memory_mb: float = MEMORY_LIMIT_MB) -> No
             f"{_source(run, tables['duplicates'], DUPLICATE_SCHEMA)} d JOIN _shards s USING (shard)"
         ).fetchall()
         at = now()
-        con.executemany(
-            "INSERT INTO _duplicates VALUES (?, ?, ?, ?, ?, ?)",
-            [[note_id, shard, RUN_ID, line, Errors.E016.format(line=line, note_id=note_id), at]
-             for note_id, shard, line in duplicates],
-        )
+        if duplicates:
+            con.executemany(
+                "INSERT INTO _duplicates VALUES (?, ?, ?, ?, ?, ?)",
+                [[note_id, shard, RUN_ID, line, Errors.E016.format(line=line, note_id=note_id), at]
+                 for note_id, shard, line in duplicates],
+            )
         for sql in _views(run, tables):
             con.execute(sql)
         con.execute("CREATE OR REPLACE VIEW criteria" + SCHEMA.split("CREATE OR REPLACE VIEW criteria", 1)[1])
