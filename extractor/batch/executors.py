@@ -107,6 +107,7 @@ class ProcessExecutor:
         self.workers = workers
         self.memory_mb = memory_mb
         self.renewals = 0
+        self._kept: set[str] = set()  # workers that cannot be renewed (no nanny)
         self._retired: list[cf.ProcessPoolExecutor] = []
         self._pool_of: dict[cf.Future[Any], cf.ProcessPoolExecutor] = {}
         self._pool, self._first_starts = self._new_pool()
@@ -190,6 +191,7 @@ class DaskExecutor:
         self.workers = sum(threads.values()) or 1
         self.memory_mb = memory_mb
         self.renewals = 0
+        self._kept: set[str] = set()  # workers that cannot be renewed (no nanny)
 
     @classmethod
     def connect(cls, address: str, workers: int, memory_mb: float = WORKER_MEMORY_MB) -> DaskExecutor:
@@ -236,7 +238,7 @@ class DaskExecutor:
         except KilledWorker as exc:
             raise WorkerLost(str(exc)) from exc
         stats = getattr(value, "stats", None)
-        if stats is not None and stats.address and stats.rss_mb > self.memory_mb:
+        if stats is not None and stats.address and stats.rss_mb > self.memory_mb and stats.address not in self._kept:
             handle.release()  # the result is in: the scheduler must not recompute it when its worker goes
             self._renew(stats.address)
         return value
@@ -246,8 +248,9 @@ class DaskExecutor:
         may have started meanwhile is run again elsewhere). Without a nanny it stays."""
         try:
             self.client.restart_workers([address], timeout=120)
-        except Exception as exc:  # no nanny, or already gone: the run goes on with it as it is
-            logging.getLogger(__name__).warning("could not renew Dask worker %s (%s)", address, type(exc).__name__)
+        except (ValueError, TimeoutError, OSError) as exc:  # no nanny, or gone: the run goes on with it
+            logging.getLogger(__name__).warning("cannot renew Dask worker %s (%s)", address, type(exc).__name__)
+            self._kept.add(address)
             return
         self.renewals += 1
 
