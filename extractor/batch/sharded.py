@@ -292,6 +292,7 @@ def run_sharded(
     from extractor.batch.views import attach
 
     started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_SELF)  # imports and start-up, a fixed cost
     reporter = reporter or Silent()
     run = RunDir(str(run_dir.resolve()) if isinstance(run_dir, Path) else run_dir)
     if catalog is None:
@@ -387,6 +388,7 @@ def run_sharded(
         "worker_peak_rss_mb": max(peaks.values(), default=None),
         "main_peak_rss_mb": main.peak_rss_mb,
         "main_cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "main_cpu_start_seconds": before.ru_utime + before.ru_stime,
     }
     run.write_json("run.json", {**state, **measures, "status": "finished", "finished_at": now().isoformat(),
                                 "notes_read": counts.read, "pipeline": pipeline_id})
