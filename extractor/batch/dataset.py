@@ -121,9 +121,15 @@ class RunDir:
             self.fs.rm(self.path(TMP), recursive=True)
 
 
-def connect(run: RunDir | None = None, memory_mb: float = WORKER_DUCKDB_MB) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection holding at most ``memory_mb`` MiB, able to read ``run``'s files."""
-    con = duckdb.connect(config={"memory_limit": f"{memory_mb:g}MiB"})
+def connect(
+    run: RunDir | None = None, memory_mb: float = WORKER_DUCKDB_MB, threads: int | None = 1
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection holding at most ``memory_mb`` MiB, able to read ``run``'s
+    files; one thread by default (a worker has one core; ``None``: DuckDB's default)."""
+    config = {"memory_limit": f"{memory_mb:g}MiB"}
+    if threads is not None:
+        config["threads"] = str(threads)
+    con = duckdb.connect(config=config)
     if run is not None:
         register(con, run)
     return con

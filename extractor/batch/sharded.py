@@ -53,7 +53,8 @@ from extractor.store import (
 RUN_ID = 1  # a run directory holds one run
 BUCKETS = 256  # patients' hash buckets; a screening task takes a range of them
 SHARD_MB = 8.0  # input bytes per extraction task (about 2,000 notes of 4 kB)
-SCREEN_PARTITIONS = 64  # screening tasks (bucket ranges) of a run
+SCREEN_PARTITIONS = 64  # at most this many screening tasks (bucket ranges) by default
+SHARDS_PER_PARTITION = 4  # ... and about one per this many shards (each task reads every shard's footer)
 LOST_SHARD = "the worker died twice on this shard"
 
 # what workers add to the store's columns: where a row came from, and its patient's bucket
@@ -157,26 +158,29 @@ def screen_partition(
         kept = "ANTI JOIN dup d ON d.note_id = t.note_id AND d.shard = t.shard"
         where = f"WHERE t.bucket >= {lo} AND t.bucket < {hi}"
         notes = con.execute(
-            f"SELECT t.patient_id, t.note_id, t.text, t.date, t.type, t.sex, t.birth_date, t.status "
-            f"FROM read_parquet({parquet_list(run, tables['notes'])}) t {kept} {where} ORDER BY t.patient_id, t.note_id"
+            "SELECT t.patient_id, t.note_id, t.text, t.date, t.type, t.sex, t.birth_date, t.status, t.content_hash, "
+            f"t.pipeline FROM read_parquet({parquet_list(run, tables['notes'])}) t {kept} {where} "
+            "ORDER BY t.patient_id, t.note_id"
         ).fetchall()
-        bases = dict(con.execute(
-            f"SELECT t.patient_id, md5(string_agg(t.note_id || ':' || t.content_hash || ':' || t.pipeline || ':' "
-            f"|| t.status, ',' ORDER BY t.note_id) || ?) FROM read_parquet({parquet_list(run, tables['notes'])}) t "
-            f"{kept} {where} GROUP BY t.patient_id",
-            [basis_suffix],
-        ).fetchall())
         facts = con.execute(
             f"SELECT t.patient_id, t.fact FROM read_parquet({parquet_list(run, tables['facts'])}) t {kept} {where} "
             "ORDER BY t.patient_id, t.note_id, t.seq"
         ).fetchall()
-    material: dict[str, tuple[list[dict[str, Any]], list[str]]] = {patient: ([], []) for patient in bases}
+    material: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
+    keys: dict[str, list[str]] = {}
     fields = ("patient_id", "note_id", "text", "date", "type", "sex", "birth_date")
     for row in notes:
-        if row[-1] == "done":
-            material[row[0]][0].append(dict(zip(fields, row[:-1], strict=True)))
+        own_notes, _ = material.setdefault(row[0], ([], []))
+        keys.setdefault(row[0], []).append(f"{row[1]}:{row[8]}:{row[9]}:{row[7]}")
+        if row[7] == "done":
+            own_notes.append(dict(zip(fields, row[:7], strict=True)))
     for patient_id, fact in facts:
         material[patient_id][1].append(fact)
+    # the basis a single store computes (``Store.patients_to_screen``): notes in id order
+    bases = {
+        pid: hashlib.md5((",".join(own) + basis_suffix).encode(), usedforsecurity=False).hexdigest()
+        for pid, own in keys.items()
+    }
     with_notes = [(pid, own_notes, own_facts) for pid, (own_notes, own_facts) in material.items() if own_notes]
     results = {result.patient_id: result for result in screen_batch(with_notes, trial, screening_date).patients}
     at = now()
@@ -274,7 +278,7 @@ def run_sharded(
     workers: int = 1,
     dask: str | Any | None = None,
     shard_mb: float = SHARD_MB,
-    screen_partitions: int = SCREEN_PARTITIONS,
+    screen_partitions: int | None = None,
     worker_memory_mb: float = WORKER_MEMORY_MB,
     limits: Limits | None = None,
     screening_date: dt.date | None = None,
@@ -287,12 +291,12 @@ def run_sharded(
     directory), a DuckDB file whose views show the run as the store's tables.
 
     Rerun the same command after a kill: committed shards and partitions are not run again.
-    ``shard_mb`` and ``screen_partitions`` are fixed by a run's first attempt.
+    ``shard_mb`` and ``screen_partitions`` (default: one per 4 shards, at least 2 per worker,
+    at most 64) are fixed by a run's first attempt.
     """
     from extractor.batch.views import attach
 
     started = time.monotonic()
-    before = resource.getrusage(resource.RUSAGE_SELF)  # imports and start-up, a fixed cost
     reporter = reporter or Silent()
     run = RunDir(str(run_dir.resolve()) if isinstance(run_dir, Path) else run_dir)
     if catalog is None:
@@ -313,6 +317,11 @@ def run_sharded(
             state = _begin(run, key, {"shard_bytes": max(int(shard_mb * 2**20), 1),
                                       "partitions": screen_partitions}, executor.name, executor.workers)
             shards, size = plan(url, state["shard_bytes"])
+            if state["partitions"] is None:
+                wanted = max(2 * executor.workers, -(-len(shards) // SHARDS_PER_PARTITION))
+                state["partitions"] = min(wanted, SCREEN_PARTITIONS)
+                run.write_json("run.json", state)
+            setup = resource.getrusage(resource.RUSAGE_SELF)  # imports, trial, rules digest, workers started
             done = {number for number, record in ((r["shard"], r) for r in run.committed("extract-").values())
                     if record["pipeline"] == pipeline_id}
             _count_committed(run, counts, done)
@@ -388,7 +397,7 @@ def run_sharded(
         "worker_peak_rss_mb": max(peaks.values(), default=None),
         "main_peak_rss_mb": main.peak_rss_mb,
         "main_cpu_seconds": usage.ru_utime + usage.ru_stime,
-        "main_cpu_start_seconds": before.ru_utime + before.ru_stime,
+        "main_cpu_start_seconds": setup.ru_utime + setup.ru_stime,
     }
     run.write_json("run.json", {**state, **measures, "status": "finished", "finished_at": now().isoformat(),
                                 "notes_read": counts.read, "pipeline": pipeline_id})

@@ -53,8 +53,12 @@ def batch(
         float, typer.Option("--shard-mb", min=0.0001, help="with --run-dir: MB of input per extraction task")
     ] = 8.0,
     partitions: Annotated[
-        int, typer.Option("--partitions", min=1, max=256, help="with --run-dir: screening tasks (patient hash ranges)")
-    ] = 64,
+        int | None,
+        typer.Option(
+            "--partitions", min=1, max=256,
+            help="with --run-dir: screening tasks (patient hash ranges); default one per 4 shards, at most 64",
+        ),
+    ] = None,
     workers: Annotated[int, typer.Option("--workers", min=0, help="worker processes (0: this process)")] = 1,
     dask: Annotated[
         str | None,
