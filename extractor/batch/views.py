@@ -96,18 +96,21 @@ def _views(run: RunDir, tables: dict[str, Any]) -> list[str]:
 def attach(run: RunDir, catalog: Path, memory_mb: float = MEMORY_LIMIT_MB) -> None:
     """(Re)write ``catalog``: the store's tables as views over ``run``'s committed files.
 
-    Line numbers are exact once every shard of the input is committed.
+    Line numbers are exact once every shard of the input is committed. Tables users added
+    to an earlier catalog (reviews) are kept.
     """
     if not run.exists("run.json"):
         raise StoreError(f"no run at {run.url} (no run.json)")
     state = run.read_json("run.json")
     tables = dataset_tables(run)
-    for old in (catalog, catalog.with_name(catalog.name + ".wal")):
-        old.unlink(missing_ok=True)
     catalog.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(catalog), config={"memory_limit": f"{memory_mb:g}MiB"})
+    try:
+        con = duckdb.connect(str(catalog), config={"memory_limit": f"{memory_mb:g}MiB"})
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open {catalog}: another process holds it, or it is not a DuckDB file") from exc
     try:
         register(con, run)
+        _clear(con, catalog)
         con.execute(SCHEMA)
         con.execute("DROP VIEW criteria; DROP TABLE notes; DROP TABLE facts; DROP TABLE verdicts; DROP TABLE errors")
         con.executemany(
@@ -146,6 +149,27 @@ def attach(run: RunDir, catalog: Path, memory_mb: float = MEMORY_LIMIT_MB) -> No
         counts = store.run_counts(RUN_ID)
         assignments = ", ".join(f"{name} = ${name}" for name in counts)
         store.con.execute(f"UPDATE runs SET {assignments} WHERE run_id = $run_id", {**counts, "run_id": RUN_ID})
+
+
+def _clear(con: duckdb.DuckDBPyConnection, catalog: Path) -> None:
+    """Drop what an earlier ``attach`` made, keeping what users added (the review app's
+    ``reviews``); refuse a file that is not a catalog (an ordinary store holds the data)."""
+    found = {row[0]: row[1] for row in con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'main'"
+    ).fetchall()}
+    if not found:
+        return
+    layout = None
+    if "store_info" in found:
+        row = con.execute("SELECT value FROM store_info WHERE key = 'layout'").fetchone()
+        layout = row[0] if row else None
+    if layout != "sharded":
+        raise StoreError(f"{catalog} is not the catalog of a sharded run: give another --store file")
+    for view in ("criteria", "notes", "facts", "verdicts", "errors"):
+        con.execute(f"DROP VIEW IF EXISTS {view}")
+    for table in ("_shards", "_duplicates", "runs", "store_info"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("DROP SEQUENCE IF EXISTS run_ids")
 
 
 def _insert_run(con: duckdb.DuckDBPyConnection, state: dict[str, Any]) -> None:

@@ -7,25 +7,31 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import signal
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import psutil
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.language import Language
 from test_batch_inputs import archive_records, write_jsonl, write_parquet
 from test_batch_resume import FILLER, Stop, snapshot, stopping_after
+from test_batch_store import readme_queries
 
 from extractor.batch import ExportFormat, export_store, run_batch, sharded, work
 from extractor.batch.dataset import RunDir
 from extractor.batch.shards import plan, read_shard
-from extractor.batch.views import compact
+from extractor.batch.views import attach, compact
 from extractor.notes import ReadReport
+from extractor.report import build_views, material_from_store, reviews
+from extractor.report.reviews import Decision, ReviewIn, Target
 from extractor.store import Store, StoreError
 
 TRIAL = "blinatumomab-sle"
@@ -192,3 +198,61 @@ def test_the_cli_runs_sharded_and_reports_memory(tmp_path: Path) -> None:
 def test_the_store_holds_duckdb_to_its_memory_limit(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.duckdb", memory_mb=100) as store:
         assert store.con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "100.0 MiB"
+
+
+def test_the_catalog_serves_the_readme_queries_the_report_and_keeps_reviews(
+    tmp_path: Path, source: Path, inline: Language
+) -> None:
+    sharded_run(source, tmp_path / "run")
+    catalog = tmp_path / "run" / "results.duckdb"
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        answers = [con.execute(sql.replace("current_date", "DATE '2025-04-20'")).fetchall() for sql in readme_queries()]
+    reference = tmp_path / "single.duckdb"
+    run_batch(source, reference, TRIAL, workers=0)
+    with duckdb.connect(str(reference), read_only=True) as con:
+        expected = [
+            con.execute(sql.replace("current_date", "DATE '2025-04-20'")).fetchall() for sql in readme_queries()
+        ]
+    assert answers == expected and answers[0] == [("P0",)]
+    with Store.open(catalog, read_only=True) as store:
+        material = material_from_store(store, TRIAL)
+    assert len(build_views(material)) == 6
+    review = ReviewIn(reviewer="ann", patient_id="P0", trial=TRIAL, target=Target.CRITERION, target_id="inc-age",
+                      predicted="met", decision=Decision.CORRECT)
+    with Store.open(catalog) as store:  # the review app opens it for writing
+        reviews.ensure_table(store)
+        reviews.save(store, review)
+    attach(RunDir(str(tmp_path / "run")), catalog)  # rewritten: the views anew, the reviews kept
+    with Store.open(catalog, read_only=True) as store:
+        assert reviews.export(store, tmp_path / "reviews.jsonl") == 1
+        assert store.con.execute("SELECT count(*) FROM notes").fetchone()[0] == 24
+    with pytest.raises(StoreError, match="not the catalog"):
+        attach(RunDir(str(tmp_path / "run")), reference)  # never over an ordinary store
+
+
+def test_a_killed_main_process_resumes_exactly(tmp_path: Path, source: Path, reference: dict[str, Any]) -> None:
+    """kill -9 of the main process once a shard is committed, with a local worker; the same
+    command again finishes the run with every note once."""
+    run_dir = tmp_path / "run"
+    command = [
+        str(EXTRACTOR), "batch", str(source), "--trial", TRIAL, "--run-dir", str(run_dir), "--workers", "1",
+        "--shard-mb", "0.002", "--partitions", "3",
+    ]
+    run = RunDir(str(run_dir))
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not run.committed("extract-") and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert first.poll() is None
+    children = psutil.Process(first.pid).children(recursive=True)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    _, alive = psutil.wait_procs(children, timeout=60)
+    assert alive == []
+    committed = len(run.committed("extract-"))
+    assert 0 < committed < 8
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert second.returncode == 0, second.stderr
+    assert "(resumed, attempt 2)" in second.stderr
+    assert "notes read: 26  processed: 24  skipped: 0  failed: 0  rejected: 2  patients screened: 6" in second.stderr
+    assert snapshot(run_dir / "results.duckdb") == reference
