@@ -7,21 +7,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from extractor.batch.executors import WORKER_MEMORY_MB
+from extractor.cli.runs import (
+    EXIT_INTERRUPTED,
+    EXIT_NOTES_FAILED,
+    EXIT_UNUSABLE,
+    AllowFailuresOption,
+    MaxFailuresOption,
+    err,
+    say,
+)
 from extractor.store import MEMORY_LIMIT_MB
 
 MemoryLimit = Annotated[
     float, typer.Option("--memory-limit", min=16.0, help="MiB of memory DuckDB may hold in the main process")
 ]
-
-err = Console(stderr=True)
-
-
-def say(text: str) -> None:
-    """One line on stderr, as written: no markup, no highlighting, no wrapping."""
-    err.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def batch(
@@ -79,6 +80,8 @@ def batch(
         float, typer.Option("--log-every", min=0.01, help="seconds between progress lines when not on a terminal")
     ] = 30.0,
     memory_limit: MemoryLimit = MEMORY_LIMIT_MB,
+    allow_failures: AllowFailuresOption = False,
+    max_failures: MaxFailuresOption = 0,
 ) -> None:
     """Extract every new or changed note into the store and screen the patients whose notes changed.
 
@@ -121,13 +124,13 @@ def batch(
             summary = run_batch(source, store, trial, batch_size=batch_size, **options)
     except (StoreError, ResourceError) as exc:
         say(str(exc))
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_UNUSABLE) from None
     except WorkersUnavailable as exc:
         say(str(exc))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         say("interrupted: what was written is kept; rerun the same command to resume")
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     resumed = f" (resumed, attempt {summary.attempts})" if summary.resumed else ""
     say(f"run {summary.run_id}{resumed} finished in {summary.seconds:.1f} s; store {store}")
     say(summary.line())
@@ -137,6 +140,10 @@ def batch(
     if summary.error_count > len(summary.errors):
         more = summary.error_count - len(summary.errors)
         say(f"  ... {more} more: SELECT * FROM errors WHERE run_id = {summary.run_id}")
+    faults = summary.failed + summary.rejected + summary.screen_failed
+    if faults > max_failures and not allow_failures:
+        say(f"exit {EXIT_NOTES_FAILED}: {faults} note(s) or patient(s) rejected or failed (allowed: {max_failures})")
+        raise typer.Exit(EXIT_NOTES_FAILED)
 
 
 def attach(
@@ -153,7 +160,7 @@ def attach(
         attach_run(RunDir(run_dir), store, memory_limit)
     except StoreError as exc:
         say(str(exc))
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_UNUSABLE) from None
     say(f"{store}: views over {run_dir}")
 
 
@@ -171,5 +178,5 @@ def compact(
         copied = compact_run(RunDir(run_dir), output, memory_limit)
     except StoreError as exc:
         say(str(exc))
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_UNUSABLE) from None
     say(f"{output}: " + ", ".join(f"{table} {rows}" for table, rows in copied.items()))

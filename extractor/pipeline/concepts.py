@@ -15,6 +15,7 @@ medspaCy's TargetMatcher is not used here: it adds entities one at a time
 vocabulary is exported as medspaCy TargetRules for the benchmark's baseline.
 """
 
+import bisect
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,8 @@ class ConceptMatcher:
                 concept_id = doc.vocab.strings[match_id]
                 spans.append(self._span(doc, sentence.start + start, sentence.start + end, concept_id))
         spans.extend(self._abbreviation_spans(doc))
-        titles = [(start, title_end) for _c, start, _e, title_end in doc._.section_bounds or ()]
-        spans = [s for s in spans if not any(a <= s.start_char and s.end_char <= b for a, b in titles)]
+        starts, reach = _title_index(doc)
+        spans = [s for s in spans if not _in_title(s, starts, reach)]
         kept = filter_spans([*doc.ents, *spans])
         doc.ents = kept
         return doc
@@ -152,3 +153,20 @@ def _words(value: Any) -> set[str]:
 def make_concepts(nlp: Language, name: str, patterns: str) -> ConceptMatcher:
     """Registered factory; ``patterns`` is a vocabulary directory, empty for the bundled one."""
     return ConceptMatcher(nlp, name, patterns)
+
+
+def _title_index(doc: Doc) -> tuple[list[int], list[int]]:
+    """Section titles as sorted starts and, for each, the furthest title end up to it."""
+    titles = sorted((start, title_end) for _c, start, _e, title_end in doc._.section_bounds or ())
+    starts, reach, furthest = [], [], -1
+    for start, end in titles:
+        furthest = max(furthest, end)
+        starts.append(start)
+        reach.append(furthest)
+    return starts, reach
+
+
+def _in_title(span: Span, starts: list[int], reach: list[int]) -> bool:
+    """Whether ``span`` lies inside a section title (by bisection: linear in a long note)."""
+    index = bisect.bisect_right(starts, span.start_char) - 1
+    return index >= 0 and reach[index] >= span.end_char

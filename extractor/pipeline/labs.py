@@ -8,7 +8,9 @@ unnormalised. The multiple of the upper limit of normal comes from a written ran
 ULN. Values keep their own character offsets.
 """
 
+import bisect
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.sections import SectionIndex
 from extractor.resources import Concept, concepts_by_id, load_model, patterns_dir
 from extractor.units import UnitConverter, converter
 
@@ -83,6 +86,8 @@ class LabValueReader:
         ents = list(doc.ents)
         text = note_text(doc)
         dates = [e for e in doc._.time_expressions or () if e.get("precision") == "day"]
+        preceding = _PrecedingDates(doc, text, dates)
+        date_starts = [d["char_start"] for d in dates]  # sorted, as time expressions are
         for index, ent in enumerate(ents):
             if ent.label_ not in VALUE_KINDS:
                 continue
@@ -91,20 +96,23 @@ class LabValueReader:
             if not result:
                 continue
             ent._.lab = result
-            columns = self._column_dates(text, ent, dates)
+            columns = self._column_dates(text, ent, dates, date_starts)
             if columns:
                 self._read_row(text, ent, limit, columns)
             elif ent._.time is None:
-                ent._.time = _preceding_date(doc, text, ent, dates)
+                ent._.time = preceding.before(ent)
         return doc
 
-    def _column_dates(self, text: str, ent: Span, dates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _column_dates(
+        self, text: str, ent: Span, dates: list[dict[str, Any]], starts: list[int] | None = None
+    ) -> list[dict[str, Any]]:
         """Dates heading the columns of the table ``ent``'s row belongs to (two or more on one line)."""
         line_start = text.rfind("\n", 0, ent.start_char) + 1
         if text[line_start : ent.start_char].strip():
             return []  # a table row starts with the lab's name
         block_start = text.rfind("\n\n", 0, line_start)
-        above = [d for d in dates if block_start < d["char_start"] < line_start]
+        starts = [d["char_start"] for d in dates] if starts is None else starts
+        above = dates[bisect.bisect_right(starts, block_start) : bisect.bisect_left(starts, line_start)]
         if not above:
             return []
         header_line = text.rfind("\n", 0, above[-1]["char_start"]) + 1
@@ -246,27 +254,34 @@ class LabValueReader:
         return self
 
 
-def _preceding_date(doc: Doc, text: str, ent: Span, dates: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The last full date written before ``ent`` in its section ("Labs (01/08/2025):")."""
-    section_start = 0
-    for _category, start, end, _title_end in doc._.section_bounds or ():
-        if start <= ent.start_char < end:
-            section_start = start
-    before = [
-        d for d in dates
-        if section_start <= d["char_start"] < ent.start_char
-        and not _shares_line(text, d, dates)
-        and not d.get("not_result_date")
-    ]
-    return before[-1] if before else None
+class _PrecedingDates:
+    """The last full date written before a lab in its section ("Labs (01/08/2025):").
+
+    A date on a line with other dates (a table's column header) or on a birth/admission
+    line does not count. Built once per note, each look-up by bisection, so a long note
+    with thousands of labs and dates costs linear time, not labs x dates x dates.
+    """
+
+    def __init__(self, doc: Doc, text: str, dates: list[dict[str, Any]]) -> None:
+        per_line = Counter(_line_start(text, d["char_start"]) for d in dates)
+        self.usable = [
+            d for d in dates
+            if per_line[_line_start(text, d["char_start"])] == 1 and not d.get("not_result_date")
+        ]
+        self.starts = [d["char_start"] for d in self.usable]  # sorted, as time expressions are
+        self.sections = SectionIndex(doc._.section_bounds)
+
+    def before(self, ent: Span) -> dict[str, Any] | None:
+        section = self.sections.at(ent.start_char)
+        section_start = section[1] if section is not None else 0
+        index = bisect.bisect_left(self.starts, ent.start_char) - 1
+        if index >= 0 and self.starts[index] >= section_start:
+            return self.usable[index]
+        return None
 
 
-def _shares_line(text: str, date: dict[str, Any], dates: list[dict[str, Any]]) -> bool:
-    """True for a date on a line with other dates (a table's column header)."""
-    start = text.rfind("\n", 0, date["char_start"]) + 1
-    end = text.find("\n", date["char_start"])
-    end = len(text) if end == -1 else end
-    return sum(1 for d in dates if start <= d["char_start"] < end) > 1
+def _line_start(text: str, char: int) -> int:
+    return text.rfind("\n", 0, char) + 1
 
 
 def _infer_unit(value: float, ranges: Any) -> str | None:

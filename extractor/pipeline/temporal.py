@@ -7,6 +7,7 @@ linked to the nearest concept in its sentence. A condition dated well before the
 becomes historical; a medication's time is read by the medication stage.
 """
 
+import bisect
 import calendar
 import datetime as dt
 import re
@@ -102,15 +103,15 @@ class TimeNormalizer:
             for match in matches:
                 found.append((match.start(), match.end(), rule, match))
         found.sort(key=lambda item: (-(item[1] - item[0]), item[0]))
-        taken: list[tuple[int, int]] = []
+        taken = bytearray(len(text))  # characters already in an expression: overlap tests stay linear
         expressions = []
         for start, end, rule, match in found:
-            if any(start < t_end and t_start < end for t_start, t_end in taken):
+            if any(taken[start:end]):
                 continue
             resolved = self._resolve(rule.resolve, match, note_date)
             if resolved is None:
                 continue
-            taken.append((start, end))
+            taken[start:end] = b"\x01" * (end - start)
             expressions.append(
                 {"text": text[start:end], "char_start": start, "char_end": end, **resolved}
             )
@@ -147,6 +148,13 @@ class TimeNormalizer:
             return None
         if anchor is None:
             return {"precision": "unresolved"}
+        try:
+            return self._relative(how, groups, month, anchor)
+        except (ValueError, OverflowError):  # off the calendar ("300 years ago" in year 100): unresolved
+            return {"precision": "unresolved"}
+
+    def _relative(self, how: str, groups: dict[str, str], month: int | None, anchor: dt.date) -> dict[str, Any] | None:
+        """A relative expression resolved against the note's date (may raise off the calendar)."""
         if how == "ago":
             amount = self._number(groups["num"])
             unit = self.rules.units.get(groups["unit"].lower())
@@ -183,15 +191,16 @@ class TimeNormalizer:
         if not expressions:
             return doc
         sentences = SentenceIndex(doc)
+        starts = [e["char_start"] for e in expressions]  # sorted: find() orders them
         for ent in doc.ents:
             if ent.label_ == "DEMOGRAPHIC":
                 continue
             sent = sentences.sent(ent)
-            candidates = [
-                e for e in expressions
-                if sent.start_char <= e["char_start"] < sent.end_char
-                and not (ent.start_char <= e["char_start"] < ent.end_char)
+            # the sentence's expressions by bisection: a long note's cost stays linear
+            in_sentence = expressions[
+                bisect.bisect_left(starts, sent.start_char) : bisect.bisect_left(starts, sent.end_char)
             ]
+            candidates = [e for e in in_sentence if not (ent.start_char <= e["char_start"] < ent.end_char)]
             if not candidates:
                 continue
             nearest = min(candidates, key=lambda e: _distance(ent.start_char, ent.end_char, e))
