@@ -115,6 +115,16 @@ class RunDir:
                 records[name[: -len(".json")]] = self.read_json(f"{COMMITS}/{name}")
         return records
 
+    def uncommit(self, prefix: str) -> None:
+        """Withdraw the commit records whose name starts with ``prefix`` (their files stay,
+        unread, until rewritten)."""
+        fs = self.fs
+        folder = self.path(COMMITS)
+        if fs.exists(folder):
+            for entry in fs.ls(folder, detail=False):
+                if entry.rsplit("/", 1)[-1].startswith(prefix):
+                    fs.rm(entry)
+
     def clear_temporary(self) -> None:
         """Remove what killed tasks left half-written (call when no task of the run is running)."""
         if self.fs.exists(self.path(TMP)):

@@ -20,7 +20,6 @@ import json
 import resource
 import time
 import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from extractor.batch.dispatch import Dispatcher
 from extractor.batch.executors import WORKER_MEMORY_MB, WorkersUnavailable, open_executor
 from extractor.batch.progress import Counts, Reporter, Silent
 from extractor.batch.runner import RunSummary, content_hash, pipeline_fingerprint, trial_file
-from extractor.batch.shards import Shard, plan, read_shard
+from extractor.batch.shards import Shard, input_kind, plan, read_shard
 from extractor.batch.work import Limits, WorkerStats, extract_note, pipeline, screen_batch, worker_stats
 from extractor.errors import Errors
 from extractor.notes import ReadReport
@@ -306,7 +305,7 @@ def run_sharded(
     url = _source_url(source)
     loaded_trial = load_trial(trial)
     trial_digest = hashlib.sha256(trial_file(trial).read_bytes()).hexdigest()
-    fs_signature = _signature(url)
+    fs_signature = _signature(input_kind(url)[1])  # of a directory: its manifest
     key = RunKey(url, fs_signature, loaded_trial.name, screening_date)
     pipeline_id = pipeline_fingerprint()
     basis_suffix = f"|{trial_digest}|{screening_date.isoformat() if screening_date else 'latest-note'}"
@@ -322,9 +321,14 @@ def run_sharded(
                 state["partitions"] = min(wanted, SCREEN_PARTITIONS)
                 run.write_json("run.json", state)
             setup = resource.getrusage(resource.RUSAGE_SELF)  # imports, trial, rules digest, workers started
-            done = {number for number, record in ((r["shard"], r) for r in run.committed("extract-").values())
-                    if record["pipeline"] == pipeline_id}
-            _count_committed(run, counts, done)
+            done = set()
+            for record in run.committed("extract-").values():
+                if record["pipeline"] == pipeline_id:  # a shard written with other rules is run again
+                    done.add(record["shard"])
+                    _add(counts, record["counts"])
+            if len(done) < len(shards):  # what rests on the notes (duplicates, verdicts) is redone after them
+                run.uncommit("duplicates")
+                run.uncommit("screen-")
             lost: list[int] = []
             position = sum(s.end - s.start for s in shards if s.number in done)
 
@@ -428,9 +432,3 @@ def _add(counts: Counts, found: dict[str, int]) -> None:
     for name in ("read", "processed", "failed", "rejected", "screened", "screen_failed"):
         setattr(counts, name, getattr(counts, name) + found.get(name, 0))
 
-
-def _count_committed(run: RunDir, counts: Counts, done: Sequence[int] | set[int]) -> None:
-    """Counts of the shards committed by earlier attempts (resumed runs show the whole run)."""
-    for record in run.committed("extract-").values():
-        if record["shard"] in done:
-            _add(counts, record["counts"])

@@ -32,27 +32,37 @@ class Shard:
 
     number: int
     source: str  # path or URL every worker can open
-    kind: str  # "jsonl" or "parquet"
+    kind: str  # "jsonl", "parquet", or "manifest" (``source`` is a directory's manifest.jsonl)
     start: int
     end: int
 
 
-def input_kind(source: str) -> str:
-    """``parquet`` or ``jsonl``: the inputs a sharded run reads by position."""
+NOT_SHARDABLE = (
+    "a sharded run (--run-dir) reads JSON Lines, Parquet, or a directory of .txt files with a "
+    "manifest.jsonl, by position: convert CSV (or a manifest.csv) to JSON Lines first, or use --store"
+)
+
+
+def input_kind(source: str) -> tuple[str, str]:
+    """What a sharded run reads by position, and the file it cuts: ``("parquet", source)``,
+    ``("jsonl", source)`` or ``("manifest", source/manifest.jsonl)``. Raises ValueError otherwise."""
+    fs, path = fsspec.core.url_to_fs(source)
+    if fs.isdir(path):
+        manifest = source.rstrip("/") + "/manifest.jsonl"
+        if not fs.exists(path.rstrip("/") + "/manifest.jsonl"):
+            raise ValueError(NOT_SHARDABLE)
+        return "manifest", manifest
     lowered = source.lower()
     if lowered.endswith((".parquet", ".pq")):
-        return "parquet"
-    if lowered.endswith((".csv", ".txt")) or fsspec.core.url_to_fs(source)[0].isdir(source):
-        raise ValueError(
-            "a sharded run (--run-dir) reads JSON Lines or Parquet by position: convert CSV or a "
-            "directory of .txt files to JSONL first, or use --store"
-        )
-    return "jsonl"
+        return "parquet", source
+    if lowered.endswith((".csv", ".txt")):
+        raise ValueError(NOT_SHARDABLE)
+    return "jsonl", source
 
 
 def plan(source: str, shard_bytes: int) -> tuple[list[Shard], int]:
     """The shards of ``source`` (about ``shard_bytes`` each) and its size (bytes, or rows of Parquet)."""
-    kind = input_kind(source)
+    kind, source = input_kind(source)
     if kind == "parquet":
         return _plan_parquet(source, shard_bytes)
     fs, path = fsspec.core.url_to_fs(source)
@@ -77,7 +87,7 @@ def plan(source: str, shard_bytes: int) -> tuple[list[Shard], int]:
             cuts.append(cut)
             target = max(cut + shard_bytes, target + shard_bytes)
     cuts.append(size)
-    shards = [Shard(i, source, "jsonl", a, b) for i, (a, b) in enumerate(itertools.pairwise(cuts)) if b > a]
+    shards = [Shard(i, source, kind, a, b) for i, (a, b) in enumerate(itertools.pairwise(cuts)) if b > a]
     return shards, size
 
 
@@ -102,6 +112,34 @@ def read_shard(shard: Shard, report: ReadReport) -> Iterator[tuple[int, Note]]:
     if shard.kind == "parquet":
         yield from _read_parquet(shard, report)
         return
+    for line, record in _jsonl_range(shard, report):
+        if shard.kind == "manifest":
+            record = _with_text(shard, line, record, report)
+            if record is None:
+                continue
+        note = note_from_record(record, line, report)
+        if note is not None:
+            yield line, note
+
+
+def _with_text(shard: Shard, line: int, record: object, report: ReadReport) -> dict[str, object] | None:
+    """A manifest record with its file's text (decoded UTF-8, exactly), or None (recorded in ``report``)."""
+    name = record.get("file") if isinstance(record, dict) else None
+    if not isinstance(name, str) or not name:
+        report.rejected.append((line, Errors.E011.format(line=line, field="file")))
+        return None
+    directory = shard.source.rsplit("/", 1)[0]
+    try:
+        with fsspec.open(f"{directory}/{name}", "rb") as handle:
+            text = handle.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        report.rejected.append((line, Errors.E021.format(line=line, file=name, problem=type(exc).__name__)))
+        return None
+    return {**record, "text": text}
+
+
+def _jsonl_range(shard: Shard, report: ReadReport) -> Iterator[tuple[int, object]]:
+    """The decoded JSON values of a shard's byte range with their line within it; undecodable lines go to ``report``."""
     import json
 
     with fsspec.open(shard.source, "rb") as handle:
@@ -122,9 +160,7 @@ def read_shard(shard: Shard, report: ReadReport) -> Iterator[tuple[int, Note]]:
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 report.rejected.append((line, Errors.E010.format(line=line, problem=type(exc).__name__)))
                 continue
-            note = note_from_record(record, line, report)
-            if note is not None:
-                yield line, note
+            yield line, record
     report.size = line + 1
 
 

@@ -89,11 +89,13 @@ def batch(
     """
     if store is None and run_dir is None:
         raise typer.BadParameter("give --store (one DuckDB file) or --run-dir (a sharded run)")
-    if run_dir is not None and (source.is_dir() or source.suffix.lower() == ".csv"):
-        raise typer.BadParameter(
-            "a sharded run (--run-dir) reads JSON Lines or Parquet by position: convert CSV or a directory "
-            "of .txt files to JSONL first, or use --store"
-        )
+    if run_dir is not None:
+        from extractor.batch.shards import input_kind
+
+        try:
+            input_kind(str(source))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
     if source.is_file() and source.suffix.lower() == ".txt":
         raise typer.BadParameter(
             "one .txt note: use `extractor extract`; for many, a directory of .txt files with a manifest"

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from spacy.language import Language
 from test_batch_inputs import archive_records, write_jsonl, write_parquet
 from test_batch_resume import FILLER, Stop, snapshot, stopping_after
-from test_batch_store import readme_queries
+from test_batch_store import query, readme_queries
 
 from extractor.batch import ExportFormat, export_store, run_batch, sharded, work
 from extractor.batch.dataset import RunDir
@@ -65,9 +65,8 @@ def reference(tmp_path: Path, source: Path, inline: Language) -> dict[str, Any]:
 
 
 def sharded_run(source: Path | str, run_dir: Path | str, **options: Any) -> Any:
-    return sharded.run_sharded(
-        source, run_dir, TRIAL, workers=0, shard_mb=0.002, screen_partitions=3, **options
-    )
+    return sharded.run_sharded(source, run_dir, TRIAL, **{"workers": 0, "shard_mb": 0.002, "screen_partitions": 3,
+                                                            **options})
 
 
 def test_a_sharded_run_shows_exactly_what_a_store_holds(
@@ -256,3 +255,41 @@ def test_a_killed_main_process_resumes_exactly(tmp_path: Path, source: Path, ref
     assert "(resumed, attempt 2)" in second.stderr
     assert "notes read: 26  processed: 24  skipped: 0  failed: 0  rejected: 2  patients screened: 6" in second.stderr
     assert snapshot(run_dir / "results.duckdb") == reference
+
+
+def test_shards_written_with_other_rules_are_run_again_and_screened_anew(
+    tmp_path: Path, source: Path, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = tmp_path / "run"
+    sharded_run(source, run_dir)
+    run = RunDir(str(run_dir))
+    before = {name: record["pipeline"] for name, record in run.committed("extract-").items()}
+    old_bases = dict(query(run_dir / "results.duckdb", "SELECT patient_id, basis FROM verdicts"))
+    monkeypatch.setattr(sharded, "pipeline_fingerprint", lambda: "other-rules")
+    summary = sharded_run(source, run_dir)
+    assert summary.attempts == 2 and summary.processed == 24
+    after = run.committed("extract-")
+    assert set(after) == set(before) and {record["pipeline"] for record in after.values()} == {"other-rules"}
+    assert query(run_dir / "results.duckdb", "SELECT DISTINCT pipeline FROM notes") == [("other-rules",)]
+    new_bases = dict(query(run_dir / "results.duckdb", "SELECT patient_id, basis FROM verdicts"))
+    assert new_bases.keys() == old_bases.keys() and not set(new_bases.values()) & set(old_bases.values())
+    assert snapshot(run_dir / "results.duckdb") == reference
+
+
+def test_a_directory_with_a_manifest_is_sharded_by_manifest_line(tmp_path: Path, inline: Language) -> None:
+    records = archive_records(patients=3, per_patient=4)
+    directory = tmp_path / "notes"
+    directory.mkdir()
+    with (directory / "manifest.jsonl").open("w", encoding="utf-8") as manifest:
+        for record in records:
+            (directory / f"{record['note_id']}.txt").write_bytes(record["text"].encode("utf-8"))
+            entry = {k: v for k, v in record.items() if k != "text"}
+            manifest.write(json.dumps({"file": f"{record['note_id']}.txt", **entry}) + "\n")
+        manifest.write(json.dumps({"file": "missing.txt", "patient_id": "P9", "note_id": "X"}) + "\n")
+    sharded_run(directory, tmp_path / "run", shard_mb=0.0005)
+    run_batch(directory, tmp_path / "single.duckdb", TRIAL, workers=0)
+    assert len(RunDir(str(tmp_path / "run")).committed("extract-")) >= 2
+    assert snapshot(tmp_path / "run" / "results.duckdb") == snapshot(tmp_path / "single.duckdb")
+    errors = query(tmp_path / "run" / "results.duckdb", "SELECT line, reason FROM errors")
+    reason = "[E021] line 13: cannot read note file 'missing.txt' (FileNotFoundError). The note was skipped."
+    assert errors == [(13, reason)]
