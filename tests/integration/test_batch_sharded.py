@@ -192,6 +192,13 @@ def test_the_cli_runs_sharded_and_reports_memory(tmp_path: Path) -> None:
     refused = subprocess.run([str(EXTRACTOR), "compact", str(tmp_path / "run"), "-o", str(merged)],
                              capture_output=True, text=True, timeout=120, check=False)
     assert refused.returncode == 2 and "exists" in refused.stderr
+    done = subprocess.run([str(EXTRACTOR), "attach", str(tmp_path / "run"), "--store", str(tmp_path / "c.duckdb")],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert query(tmp_path / "c.duckdb", "SELECT count(*) FROM facts") == query(merged, "SELECT count(*) FROM facts")
+    refused = subprocess.run([str(EXTRACTOR), "attach", str(tmp_path / "run"), "--store", str(merged)],
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 2 and "not the catalog of a sharded run" in refused.stderr
 
 
 def test_the_store_holds_duckdb_to_its_memory_limit(tmp_path: Path) -> None:
