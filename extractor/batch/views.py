@@ -73,6 +73,8 @@ def _columns(schema: pa.Schema, alias: str, replace: dict[str, str] | None = Non
 
 
 def _views(run: RunDir, tables: dict[str, Any]) -> list[str]:
+    """The views' definitions: the store's columns, later copies of an id left out (``kept``),
+    lines and the ``line N:`` of messages made absolute from each shard's first line."""
     kept = "ANTI JOIN _duplicates d ON d.note_id = t.note_id AND d.shard = t.shard"
     absolute = "(s.first_line + t.line)"
     reason = rf"regexp_replace(t.reason, '^(\[E\d+\]) line \d+:', '\1 line ' || {absolute} || ':')"

@@ -105,6 +105,10 @@ def test_a_stopped_run_resumes_without_redoing_shards_or_reading_half_written_on
     assert len(committed) == 2
     # a task killed after writing a file but before its commit: the file is never read
     run.write_table("notes/shard-000002.parquet", sharded.arrow_rows(sharded.SHARD_NOTE_SCHEMA, []))
+    attach(run, tmp_path / "mid-run.duckdb")  # what is committed so far, no verdict yet
+    processed = sum(record["counts"]["processed"] for record in committed.values())
+    assert query(tmp_path / "mid-run.duckdb", "SELECT count(*) FROM notes") == [(processed,)]
+    assert query(tmp_path / "mid-run.duckdb", "SELECT count(*) FROM criteria") == [(0,)]
     calls: list[int] = []
 
     def counting(shard: Any, *args: Any) -> Any:
