@@ -27,7 +27,11 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from extractor.extensions import register_extensions
+from extractor.pipeline.concept_filters import ConceptFilters
+from extractor.pipeline.note_text import note_text
 from extractor.resources import Concept, concepts_by_id, load_vocabularies
+
+_RESULT_KINDS = {"LAB", "SCORE"}
 
 
 class ConceptMatcher:
@@ -48,6 +52,8 @@ class ConceptMatcher:
             for concept in vocab.entries:
                 self._add(nlp, concept)
         self._anchor_ids = {attr: np.fromiter(ids, dtype=np.uint64) for attr, ids in self._anchors.items() if ids}
+        self._filters = ConceptFilters(self.concepts)
+        self._kinds = {c.kind.value.upper() for c in self.concepts.values()}
 
     def _add(self, nlp: Language, concept: Concept) -> None:
         phrases = {concept.literal, *concept.synonyms} - set(concept.case_sensitive)
@@ -78,10 +84,12 @@ class ConceptMatcher:
                 concept_id = doc.vocab.strings[match_id]
                 spans.append(self._span(doc, sentence.start + start, sentence.start + end, concept_id))
         spans.extend(self._abbreviation_spans(doc))
+        # a heading only names a topic, except a test's name heading its own result ("ECG: NSR")
         starts, reach = _title_index(doc)
-        spans = [s for s in spans if not _in_title(s, starts, reach)]
+        spans = [s for s in spans if s.label_ in _RESULT_KINDS or not _in_title(s, starts, reach)]
         kept = filter_spans([*doc.ents, *spans])
-        doc.ents = kept
+        text = note_text(doc)
+        doc.ents = [s for s in kept if s.label_ not in self._kinds or self._filters.keeps(text, s)]
         return doc
 
     def _anchored_sentences(self, doc: Doc) -> list[Span]:

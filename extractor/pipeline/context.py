@@ -30,6 +30,7 @@ CATEGORIES = (
     "HISTORICAL",
     "FAMILY",
     "OTHER_EXPERIENCER",
+    "PATIENT_EXPERIENCER",  # "personal history of" in a family-history paragraph: the patient's own
     "PSEUDO",
     "CONJ",
 )
@@ -191,6 +192,8 @@ class ContextTagger:
             experiencer = "family"
         elif "OTHER_EXPERIENCER" in categories:
             experiencer = "other"
+        elif "PATIENT_EXPERIENCER" in categories:
+            experiencer = "patient"  # the sentence says so, whatever the section's default
         else:
             experiencer = (section.experiencer if section else None) or "patient"
         if "HISTORICAL" in categories and not _inside(categories["HISTORICAL"], categories.get("NEGATED_EXISTENCE")):

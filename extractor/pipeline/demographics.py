@@ -51,7 +51,7 @@ class DemographicsTagger:
             for match in regex.finditer(text):
                 groups = match.groupdict()
                 if groups.get("years"):
-                    years = float(groups["years"])
+                    years = float(groups["years"]) + (0.5 if groups.get("half") or groups.get("half_sign") else 0.0)
                 else:
                     years = round(int(groups["months"]) / 12, 2)
                 if years > 120:
