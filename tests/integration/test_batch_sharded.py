@@ -304,3 +304,28 @@ def test_a_directory_with_a_manifest_is_sharded_by_manifest_line(tmp_path: Path,
     errors = query(tmp_path / "run" / "results.duckdb", "SELECT line, reason FROM errors")
     reason = "[E021] line 13: cannot read note file 'missing.txt' (FileNotFoundError). The note was skipped."
     assert errors == [(13, reason)]
+
+
+def test_a_local_worker_killed_mid_run_loses_no_note_and_repeats_none(
+    tmp_path: Path, source: Path, reference: dict[str, Any]
+) -> None:
+    run_dir = tmp_path / "run"
+    command = [
+        str(EXTRACTOR), "batch", str(source), "--trial", TRIAL, "--run-dir", str(run_dir), "--workers", "2",
+        "--shard-mb", "0.002", "--partitions", "3", "--allow-failures",
+    ]
+    run = RunDir(str(run_dir))
+    batch = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not run.committed("extract-") and batch.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [
+        child for child in psutil.Process(batch.pid).children()
+        if any("spawn_main" in part for part in child.cmdline())
+    ]
+    assert batch.poll() is None and len(workers) == 2
+    workers[0].send_signal(signal.SIGKILL)
+    _, stderr = batch.communicate(timeout=300)
+    assert batch.returncode == 0, stderr
+    assert "notes read: 26  processed: 24  skipped: 0  failed: 0  rejected: 2  patients screened: 6" in stderr
+    assert snapshot(run_dir / "results.duckdb") == reference
