@@ -118,6 +118,7 @@ class Reader:
         self._purpose = re.compile(rf"\b{alternation(rules.purpose_words)}\b{clause_end}", re.IGNORECASE)
         self._stable_word = re.compile(r"\bstable\b(?:\s+dose\b)?", re.IGNORECASE)
         self._basis = re.compile(rf"\b{alternation(rules.basis_words)}\b{clause_end}", re.IGNORECASE)
+        self._any_value = re.compile(r"^\W*any\b|\bany\s+(?:\w+\s+){0,4}(?:value|result|measurement)s?\b", re.IGNORECASE)
         self._any_sex = re.compile(rf"\b{alternation(rules.any_sex)}\b", re.IGNORECASE)
         self._sex = {sex: re.compile(rf"\b{alternation(words)}\b", re.IGNORECASE)
                      for sex, words in rules.sex_words.items()}
@@ -389,7 +390,10 @@ class Reader:
                 if own:
                     if term.concept not in done:
                         compares = list(dict.fromkeys(t.compare for t in own))
-                        reading.atoms.append({"lab": {"concept": term.concept, "compare": compares}})
+                        params: dict[str, Any] = {"concept": term.concept, "compare": compares}
+                        if self._any_value.search(text):
+                            params["which"] = "any"  # "any HbA1c value between ...": not only the latest
+                        reading.atoms.append({"lab": params})
                         reading.uses_tests = True
                         done.add(term.concept)
                     continue
