@@ -158,7 +158,8 @@ class Reader:
         ever = self._states_ever.search(text) is not None
         if self._negation.search(text) and not thresholds:
             reading.negated = True
-        self._atoms(text, hits, thresholds, reading, now and not ever, used)
+        # "active ... within 60 days" asks whether it held in the window, not only today
+        self._atoms(text, hits, thresholds, reading, now and not ever and reading.window is None, used)
         self._stable(text, reading, used)
         self._demographics(text, thresholds, reading, used)
         reading.not_understood = self._leftovers(text, used)
