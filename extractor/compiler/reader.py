@@ -41,6 +41,7 @@ _RANGE = re.compile(
 _RAW_UNIT = re.compile(
     r"\s*(°\s?[CF]|[%µμ/][^\s,;)]*|[A-Za-z]{1,5}/[^\s,;)]+|mmHg|kg|cm|mm|ms|msecs?|seconds|bpm)(?![A-Za-z])"
 )
+_COORDINATED = re.compile(r"\b([A-Za-z]{3,})\s+(?:and|or|and/or|/)\s+$", re.IGNORECASE)
 _SPLIT = re.compile(r"\s*(?:[,;:()\[\]]|\bor\b|\band\b|\bnor\b|/|\.(?:\s|$))\s*", re.IGNORECASE)
 
 
@@ -312,6 +313,7 @@ class Reader:
             h for h in self.lexicon.find(text)
             if not any(used[h.start:h.end]) and not _MODIFIER.match(text, h.end)
         ]
+        hits = self._coordinated(text, hits, used)
         hits = _drop_generic(text, hits)
         for hit in hits:
             self._mark(used, hit.start, hit.end)
@@ -324,7 +326,26 @@ class Reader:
                 if best is not None and best.score >= self.threshold:
                     hits.append(Hit(start, end, best.term, "similar", best.score))
                     self._mark(used, start, end)
-        return sorted(hits, key=lambda h: h.start)
+            hits = self._coordinated(text, sorted(hits, key=lambda h: h.start), used)
+        return _drop_generic(text, sorted(hits, key=lambda h: h.start))
+
+    def _coordinated(self, text: str, hits: list[Hit], used: list[bool]) -> list[Hit]:
+        """ "heart and kidney failure", "small or large intestine resection": the word before
+        the conjunction shares the phrase's head ("heart failure")."""
+        out = list(hits)
+        for hit in hits:
+            before = _COORDINATED.search(text[:hit.start])
+            words = text[hit.start:hit.end].split()
+            if before is None or len(words) < 2 or any(used[before.start(1):before.end(1)]):
+                continue
+            if any(h.start <= before.start(1) < h.end for h in out):
+                continue
+            candidate = f"{before.group(1)} {' '.join(words[1:])}"
+            found = self.lexicon.find(candidate)
+            if len(found) == 1 and found[0].start == 0 and found[0].end == len(candidate):
+                out.append(Hit(before.start(1), before.end(1), found[0].term, found[0].match, 1.0))
+                self._mark(used, before.start(1), before.end(1))
+        return sorted(out, key=lambda h: h.start)
 
     def _chunks(self, text: str, used: list[bool]) -> list[tuple[int, int]]:
         """Runs of unexplained content words between punctuation and conjunctions."""
