@@ -78,7 +78,7 @@ def build_fact(
             sentence_end=sent.end_char,
         ),
     }
-    if kind in (Kind.LAB, Kind.SCORE) and ent._.lab:
+    if kind in (Kind.LAB, Kind.SCORE, Kind.VITAL) and ent._.lab:
         lab = {k: v for k, v in ent._.lab.items() if k in LabResult.model_fields}
         fact["lab"] = LabResult(**lab)
     if kind is Kind.MEDICATION and ent._.medication:
