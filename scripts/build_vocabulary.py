@@ -221,7 +221,7 @@ def build_conditions(overlay: dict[str, Any]) -> dict[str, list[dict[str, Any]]]
             if key in overlay_keys:
                 protected.add(code)
             kept.append(phrase)
-        parents = _parents(code, concept_of, groups)
+        parents = [p for p in _parents(code, concept_of, groups) if p != concept_id]
         kind = "infection" if in_ranges(code, INFECTION_RANGES) else CHAPTER_KIND[code[0]]
         concept_of[code] = concept_id
         entry: dict[str, Any] = {"id": concept_id, "kind": kind, "literal": literal[0].upper() + literal[1:]}

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from extractor.cli import assertion, batch, evaluate, export, extract, package, report, review, screen, serve, trials
+from extractor.cli import (
+    assertion,
+    batch,
+    concepts,
+    evaluate,
+    export,
+    extract,
+    package,
+    report,
+    review,
+    screen,
+    serve,
+    trials,
+)
 
 app = typer.Typer(
     name="extractor",
@@ -27,6 +40,7 @@ app.command("report")(report.report)
 app.command("review")(review.review)
 app.command("export-reviews")(review.export_reviews)
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(concepts.app, name="concepts")
 
 
 def main() -> None:

@@ -114,8 +114,8 @@ class FactAssembler:
         sentences = SentenceIndex(doc)
         text = note_text(doc)
         for ent in doc.ents:
-            if ent._.concept is None:
-                continue
+            if ent._.concept is None or (ent.label_ == "VITAL" and not ent._.lab):
+                continue  # a vital sign is a fact only with its value
             concept = self.concepts.get(ent._.concept)
             fact = build_fact(ent, concept, note_id, note_date, sentences.sent(ent), text)
             records.append(fact.model_dump_json(exclude_none=True))

@@ -19,3 +19,7 @@ class TrialErrors:
     )
     T005 = "[T005] {path}: cannot read the file ({problem})."
     T006 = "[T006] {path}, line {line}: key {key!r} appears twice in one mapping."
+    T007 = (
+        "[T007] {path}, line {line}, criterion {criterion!r}: unknown {what} {name!r}.{hint} "
+        "Find ids with `extractor concepts search`."
+    )
