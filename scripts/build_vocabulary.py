@@ -81,6 +81,8 @@ LEADING_OK = {"acute", "chronic", "type", "multiple", "recurrent"}
 KEEP_INNER = {"syndrome"}  # "Nephrotic syndrome", "Down syndrome": a name, not a hedge
 _CLEAN = re.compile(r"^[A-Za-z][A-Za-z0-9' -]*[A-Za-z0-9]$")
 MAX_WORDS = 6
+# words the context and medication stages read after a mention ("gout flare"): never in a span
+QUALIFIER_AFTER = {"flare", "flares", "exacerbation", "reactivation", "positive", "negative", "use", "history"}
 
 
 def snake(text: str) -> str:
@@ -116,12 +118,26 @@ def hand_vocabulary() -> tuple[dict[str, str], dict[str, str], dict[str, dict[st
     return phrases, codes, entries
 
 
+def contains_hand_phrase(key: str, hand_phrases: dict[str, str]) -> bool:
+    """True when a hand-written phrase lies inside ``key`` ("stable angina" holds "angina").
+
+    The matcher keeps the longest match, so such a phrase would take the hand-written
+    concept's mentions away from it; the hand-written concept names them instead.
+    """
+    words = key.split()
+    return any(
+        " ".join(words[i:j]) in hand_phrases for i in range(len(words)) for j in range(i + 1, len(words) + 1)
+    )
+
+
 def precise(term: str) -> str | None:
     """The term as a match phrase, or None when it is vague, qualified or punctuated."""
     term = re.sub(r"\s+NOS$", "", term.strip())
     if not _CLEAN.match(term):
         return None
     words = term.lower().split()
+    if words[-1] in QUALIFIER_AFTER:
+        return None
     if len(words) > MAX_WORDS:
         return None
     for index, word in enumerate(words):
@@ -208,8 +224,10 @@ def build_conditions(overlay: dict[str, Any]) -> dict[str, list[dict[str, Any]]]
         overlay_keys = {fold(s) for s in extra.get("synonyms", [])}
         for phrase in dict.fromkeys(phrases):
             key = fold(phrase)
-            if not key or key in hand_phrases or (key in dropped and key not in overlay_keys):
+            if not key or key in hand_phrases:
                 continue
+            if key not in overlay_keys and (key in dropped or contains_hand_phrase(key, hand_phrases)):
+                continue  # the overlay's curated synonyms may hold a hand-written phrase
             if key in phrase_owner:
                 owner_code = phrase_owner[key]
                 # an ancestor keeps its own term ("Hyperthyroidism NOS" of E05.9 is E05's);
@@ -221,6 +239,9 @@ def build_conditions(overlay: dict[str, Any]) -> dict[str, list[dict[str, Any]]]
             if key in overlay_keys:
                 protected.add(code)
             kept.append(phrase)
+        if fold(literal) not in {fold(k) for k in kept}:
+            # the literal is matched too: a name the concept does not own would match twice
+            literal = f"{kept[0]}" if kept else f"{title} [{code}]"
         parents = [p for p in _parents(code, concept_of, groups) if p != concept_id]
         kind = "infection" if in_ranges(code, INFECTION_RANGES) else CHAPTER_KIND[code[0]]
         concept_of[code] = concept_id
@@ -277,6 +298,8 @@ FORM_WORDS = {
     "tablet", "tablets", "capsule", "capsules", "suppository", "drops", "eye", "ear", "nasal", "cream",
     "ointment", "injection", "solution", "suspension", "rectal", "oral", "topical", "patch", "spray",
     "gel", "lotion", "syrup", "elixir", "inhaler", "powder", "film", "implant", "shampoo", "and",
+    # release forms: the medication stage reads them after the name
+    "ec", "ds", "ss", "er", "xr", "sr", "cr", "la", "xl", "dr", "odt",
 }
 CHEMISTRY_WORDS = {
     "anhydrous", "monohydrate", "dihydrate", "trihydrate", "hydrate", "base", "free", "salt", "ion",
@@ -337,7 +360,11 @@ def build_medications(overlay: dict[str, Any]) -> list[dict[str, Any]]:
             entry["attrs"]["drugbank_id"] = data["drugbank_id"]
         entries.append(entry)
     for concept_id, extra in overlay["add_drugs"].items():
-        entries.append({"id": concept_id, "kind": "medication", **extra, "attrs": {"ingredient": concept_id}})
+        if concept_id in hand_ingredients:
+            continue
+        names = [n for n in extra["synonyms"] if fold(n) not in hand_phrases and fold(n) not in seen]
+        entry = {"id": concept_id, "kind": "medication", "literal": extra["literal"], "synonyms": names}
+        entries.append({**entry, "attrs": {"ingredient": concept_id}})
     for entry in entries:
         entry["synonyms"] = [s for s in entry["synonyms"] if fold(s) not in clashes]
     return sorted((e for e in entries if e["synonyms"]), key=lambda e: e["id"])

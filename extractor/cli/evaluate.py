@@ -19,7 +19,7 @@ from extractor.cli.extract import AssertionMode, AssertionOption, load_pipeline,
 from extractor.errors import ResourceError
 from extractor.evaluation.assertion import evaluate_assertion, read_tsv
 from extractor.evaluation.errors import GoldError
-from extractor.evaluation.facts import evaluate_facts, predict_facts, read_predicted_facts
+from extractor.evaluation.facts import evaluate_facts, predict_facts, read_predicted_facts, read_scope
 from extractor.evaluation.gold import read_gold_dir
 from extractor.evaluation.report import OutputFormat, Report, render
 from extractor.evaluation.screen import (
@@ -76,6 +76,10 @@ def facts_command(
     patients: Annotated[
         str | None, typer.Option(help="comma-separated patient ids: score only their notes (a held-back split)")
     ] = None,
+    score_all: Annotated[
+        bool,
+        typer.Option(help="score every fact, also those of concepts outside the gold's scope (GUIDELINES.md)"),
+    ] = False,
 ) -> None:
     """P/R/F1 per kind (exact and overlapping spans), attribute accuracy, errors to read."""
     with _bad_input():
@@ -87,7 +91,8 @@ def facts_command(
             facts = read_predicted_facts(predicted)
         else:
             facts = predict_facts(gold_notes, load_pipeline(assertion))
-    _emit(evaluate_facts(gold_notes, facts).to_report(max_errors), output_format)
+    scope = None if score_all else read_scope(gold)
+    _emit(evaluate_facts(gold_notes, facts, scope).to_report(max_errors), output_format)
 
 
 @app.command("screen")
