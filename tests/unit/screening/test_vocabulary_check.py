@@ -82,7 +82,7 @@ def _fact(concept: str, kind: Kind = Kind.CONDITION) -> Fact:
         ("malignancy", "prostate_cancer"),
         ("cardiomyopathy", "dilated_cardiomyopathy"),
         ("chronic_liver_disease", "cirrhosis"),
-        ("autoimmune_disease", "lupus_nephritis"),  # through sle
+        ("autoimmune_disease", "kawasaki_disease"),  # through vasculitis
         ("surgery", "cabg"),  # through major_surgery, cardiac_surgery
         ("implanted_device", "pacemaker"),
         ("smoking", "tobacco_use"),  # an alias
