@@ -11,8 +11,8 @@ every token, which was most of this stage's time. An abbreviation the note
 defines ("mycophenolate mofetil (MMF)", found by scispaCy's Schwartz & Hearst
 detector) takes the concept of its long form everywhere in the note.
 
-Phrases of plain words (letters and single spaces, no word the tokenizer treats as a
-special case) are split on their spaces: the tokenizer would split them the same way, and
+Phrases of plain words (letters, hyphens between letters, digits and single spaces, no
+word the tokenizer treats as a special case) are split on their spaces and hyphens: the tokenizer would split them the same way, and
 the vocabulary holds tens of thousands of them (a test checks the two ways agree on every
 phrase); the others go through the tokenizer.
 
@@ -137,7 +137,8 @@ class ConceptMatcher:
         return self
 
 
-_PLAIN = re.compile(r"[A-Za-z]+(?: [A-Za-z]+)*")
+# words the tokenizer leaves whole (letters, or digits), or splits only at their hyphens
+_PLAIN = re.compile(r"(?:[A-Za-z]+(?:-[A-Za-z]+)*|[0-9]+)(?: (?:[A-Za-z]+(?:-[A-Za-z]+)*|[0-9]+))*")
 
 
 def phrase_tokens(nlp: Language, phrases: Iterable[str]) -> list[list[str]]:
@@ -148,10 +149,18 @@ def phrase_tokens(nlp: Language, phrases: Iterable[str]) -> list[list[str]]:
     for phrase in phrases:
         words = phrase.split(" ")
         if _PLAIN.fullmatch(phrase) and not any(w in special or w.lower() in special for w in words):
-            tokens.append(words)
+            tokens.append([part for word in words for part in _hyphen_split(word)])
         else:
-            tokens.append([t.text for t in nlp.make_doc(phrase)])
+            tokens.append([t.text for t in tokenizer(phrase)])
     return tokens
+
+
+def _hyphen_split(word: str) -> list[str]:
+    """spaCy's infix rule: a hyphen between letters is a token of its own."""
+    if "-" not in word:
+        return [word]
+    parts = word.split("-")
+    return [piece for part in parts[:-1] for piece in (part, "-")] + [parts[-1]]
 
 
 def _anchor(pattern: tuple[dict[str, Any], ...]) -> tuple[int, set[str]] | None:

@@ -36,18 +36,18 @@ class PhraseIndex:
             if key not in self._owners[hashes]:
                 self._owners[hashes].append(key)
             self._lengths[hashes[0]].add(len(hashes))
-        self._firsts = np.fromiter(self._lengths, dtype=np.uint64, count=len(self._lengths))
-        self._sorted_lengths = {}
+        self._sorted_lengths = {}  # rebuilt, with the first tokens, at the next match
 
     def __len__(self) -> int:
         return len(self._owners)
 
     def __call__(self, lower: np.ndarray) -> list[tuple[str, int, int]]:
         """``(key, start, end)`` of every phrase in a token sequence of ``LOWER`` hashes."""
+        if not self._sorted_lengths and self._lengths:
+            self._sorted_lengths = {first: tuple(sorted(n)) for first, n in self._lengths.items()}
+            self._firsts = np.fromiter(self._lengths, dtype=np.uint64, count=len(self._lengths))
         if not len(lower) or not len(self._firsts):
             return []
-        if not self._sorted_lengths:
-            self._sorted_lengths = {first: tuple(sorted(n)) for first, n in self._lengths.items()}
         values = lower.tolist()
         total = len(values)
         found = []
