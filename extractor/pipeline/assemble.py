@@ -27,6 +27,7 @@ from extractor.facts import (
 from extractor.pipeline.infections import infection_state
 from extractor.pipeline.note_text import KEY as TEXT_KEY
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.qualifiers import qualifier_reader
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
 from extractor.resources import Concept, concepts_by_id
 
@@ -53,6 +54,10 @@ def build_fact(
     kind = Kind(ent.label_.lower())
     attrs: dict[str, Any] = dict(concept.attrs) if concept else {}
     attrs.update(ent._.detail or {})
+    for name, value in qualifier_reader().read(
+        text, ent._.concept, ent.start_char, ent.end_char, sent.start_char, sent.end_char
+    ).items():
+        attrs.setdefault(name, value)
     cues = context.get("cues")
     if cues:
         attrs["context_cues"] = cues

@@ -12,15 +12,17 @@ defines ("mycophenolate mofetil (MMF)", found by scispaCy's Schwartz & Hearst
 detector) takes the concept of its long form everywhere in the note.
 
 Phrases of plain words (letters, hyphens between letters, digits and single spaces, no
-word the tokenizer treats as a special case) are split on their spaces and hyphens: the tokenizer would split them the same way, and
-the vocabulary holds tens of thousands of them (a test checks the two ways agree on every
-phrase); the others go through the tokenizer.
+word the tokenizer treats as a special case) are split on their spaces and hyphens: the
+tokenizer would split them the same way, and the vocabulary holds tens of thousands of
+them (a test checks the two ways agree on every phrase); the others go through the
+tokenizer.
 
 medspaCy's TargetMatcher is not used here: it adds entities one at a time
 (quadratic in matches) and stores rule objects that do not serialise. The same
 vocabulary is exported as medspaCy TargetRules for the benchmark's baseline.
 """
 
+import bisect
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,8 +36,12 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from extractor.extensions import register_extensions
+from extractor.pipeline.concept_filters import ConceptFilters
+from extractor.pipeline.note_text import note_text
 from extractor.pipeline.phrase_index import PhraseIndex
 from extractor.resources import Concept, concepts_by_id, load_vocabularies
+
+_RESULT_KINDS = {"LAB", "SCORE", "VITAL"}
 
 
 class ConceptMatcher:
@@ -56,6 +62,8 @@ class ConceptMatcher:
             for concept in vocab.entries:
                 self._add(nlp, concept)
         self._anchor_ids = {attr: np.fromiter(ids, dtype=np.uint64) for attr, ids in self._anchors.items() if ids}
+        self._filters = ConceptFilters(self.concepts)
+        self._kinds = {c.kind.value.upper() for c in self.concepts.values()}
 
     def _add(self, nlp: Language, concept: Concept) -> None:
         phrases = {concept.literal, *concept.synonyms} - set(concept.case_sensitive)
@@ -88,10 +96,12 @@ class ConceptMatcher:
                 concept_id = doc.vocab.strings[match_id]
                 spans.append(self._span(doc, sentence.start + start, sentence.start + end, concept_id))
         spans.extend(self._abbreviation_spans(doc))
-        titles = [(start, title_end) for _c, start, _e, title_end in doc._.section_bounds or ()]
-        spans = [s for s in spans if not any(a <= s.start_char and s.end_char <= b for a, b in titles)]
+        # a heading only names a topic, except a test's name heading its own result ("ECG: NSR")
+        starts, reach = _title_index(doc)
+        spans = [s for s in spans if s.label_ in _RESULT_KINDS or not _in_title(s, starts, reach)]
         kept = filter_spans([*doc.ents, *spans])
-        doc.ents = kept
+        text = note_text(doc)
+        doc.ents = [s for s in kept if s.label_ not in self._kinds or self._filters.keeps(text, s)]
         return doc
 
     def _anchored_sentences(self, doc: Doc) -> list[Span]:
@@ -189,3 +199,20 @@ def _words(value: Any) -> set[str]:
 def make_concepts(nlp: Language, name: str, patterns: str) -> ConceptMatcher:
     """Registered factory; ``patterns`` is a vocabulary directory, empty for the bundled one."""
     return ConceptMatcher(nlp, name, patterns)
+
+
+def _title_index(doc: Doc) -> tuple[list[int], list[int]]:
+    """Section titles as sorted starts and, for each, the furthest title end up to it."""
+    titles = sorted((start, title_end) for _c, start, _e, title_end in doc._.section_bounds or ())
+    starts, reach, furthest = [], [], -1
+    for start, end in titles:
+        furthest = max(furthest, end)
+        starts.append(start)
+        reach.append(furthest)
+    return starts, reach
+
+
+def _in_title(span: Span, starts: list[int], reach: list[int]) -> bool:
+    """Whether ``span`` lies inside a section title (by bisection: linear in a long note)."""
+    index = bisect.bisect_right(starts, span.start_char) - 1
+    return index >= 0 and reach[index] >= span.end_char

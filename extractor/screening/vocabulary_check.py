@@ -30,7 +30,7 @@ def predicates(node: Node) -> Iterator[PredicateNode]:
 
 
 def check_names(rule: Node, path: Path, criterion: str, vocab: Vocabulary | None = None) -> None:
-    """Raise T007 on the first id of ``rule`` the vocabulary does not know."""
+    """Raise T011 on the first id of ``rule`` the vocabulary does not know."""
     vocab = vocab or vocabulary()
     for node in predicates(rule):
         params = node.params
@@ -54,5 +54,5 @@ def check_names(rule: Node, path: Path, criterion: str, vocab: Vocabulary | None
 def _unknown(path: Path, line: int, criterion: str, what: str, name: str, close: list[str]) -> TrialError:
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     return TrialError(
-        TrialErrors.T007.format(path=path, line=line, criterion=criterion, what=what, name=name, hint=hint)
+        TrialErrors.T011.format(path=path, line=line, criterion=criterion, what=what, name=name, hint=hint)
     )

@@ -1,4 +1,4 @@
-"""Trial files checked against the vocabulary at load (T007), and the hierarchy in screening."""
+"""Trial files checked against the vocabulary at load (T011), and the hierarchy in screening."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_an_unknown_id_fails_the_load_naming_file_line_and_criterion(
     tmp_path: Path, rule: str, message: str
 ) -> None:
     path = _trial(tmp_path, rule)
-    with pytest.raises(TrialError, match=r"\[T007\] .*tiny\.yaml, line 14, criterion 'exc-1': " + message):
+    with pytest.raises(TrialError, match=r"\[T011\] .*tiny\.yaml, line 14, criterion 'exc-1': " + message):
         load_trial(path)
 
 
