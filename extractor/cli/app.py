@@ -10,6 +10,7 @@ import typer
 from extractor.cli import (
     assertion,
     batch,
+    concepts,
     evaluate,
     export,
     extract,
@@ -64,6 +65,7 @@ app.command("report")(report.report)
 app.add_typer(review.app, name="review")
 app.command("export-reviews")(review.export_reviews)
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(concepts.app, name="concepts")
 app.add_typer(trial.app, name="trial")
 
 
