@@ -29,6 +29,7 @@ class Kind(str, Enum):
     SCORE = "score"
     DEMOGRAPHIC = "demographic"
     SOCIAL = "social"
+    VITAL = "vital"
 
 
 class Assertion(str, Enum):
