@@ -33,7 +33,7 @@ logger.disable("medspacy")
 PIPELINE: tuple[str, ...] = (
     "extractor_sentences",
     "extractor_sections",
-    "abbreviation_detector",
+    "extractor_abbreviations",
     "extractor_concepts",
     "extractor_demographics",
     "extractor_context",

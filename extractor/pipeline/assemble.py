@@ -27,6 +27,7 @@ from extractor.facts import (
 from extractor.pipeline.infections import infection_state
 from extractor.pipeline.note_text import KEY as TEXT_KEY
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.qualifiers import qualifier_reader
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
 from extractor.resources import Concept, concepts_by_id
 
@@ -53,6 +54,10 @@ def build_fact(
     kind = Kind(ent.label_.lower())
     attrs: dict[str, Any] = dict(concept.attrs) if concept else {}
     attrs.update(ent._.detail or {})
+    for name, value in qualifier_reader().read(
+        text, ent._.concept, ent.start_char, ent.end_char, sent.start_char, sent.end_char
+    ).items():
+        attrs.setdefault(name, value)
     cues = context.get("cues")
     if cues:
         attrs["context_cues"] = cues
@@ -78,7 +83,7 @@ def build_fact(
             sentence_end=sent.end_char,
         ),
     }
-    if kind in (Kind.LAB, Kind.SCORE) and ent._.lab:
+    if kind in (Kind.LAB, Kind.SCORE, Kind.VITAL) and ent._.lab:
         lab = {k: v for k, v in ent._.lab.items() if k in LabResult.model_fields}
         fact["lab"] = LabResult(**lab)
     if kind is Kind.MEDICATION and ent._.medication:
@@ -114,8 +119,8 @@ class FactAssembler:
         sentences = SentenceIndex(doc)
         text = note_text(doc)
         for ent in doc.ents:
-            if ent._.concept is None:
-                continue
+            if ent._.concept is None or (ent.label_ == "VITAL" and not ent._.lab):
+                continue  # a vital sign is a fact only with its value
             concept = self.concepts.get(ent._.concept)
             fact = build_fact(ent, concept, note_id, note_date, sentences.sent(ent), text)
             records.append(fact.model_dump_json(exclude_none=True))

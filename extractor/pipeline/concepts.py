@@ -1,8 +1,9 @@
 """Concepts: every vocabulary term of ``patterns/`` found in the note, as ``doc.ents``.
 
-Terms match case-insensitively as whole token sequences (a spaCy PhraseMatcher on
-``LOWER``); short abbreviations that are also English words match only in the case
-the vocabulary gives (``ORTH``); token patterns cover the rest. Overlaps resolve to
+Terms match case-insensitively as whole token sequences (``PhraseIndex``: the
+``LOWER`` hashes of their tokens, looked up without building a Doc per term); short
+abbreviations that are also English words match only in the case the vocabulary gives
+(``ORTH``); token patterns cover the rest. Overlaps resolve to
 the longest match, so "lupus nephritis" wins over "lupus". Token patterns run only
 on the sentences that hold their anchor (of each pattern's required tokens, the one
 that accepts the fewest words): spaCy's Matcher evaluates every ``IN`` predicate on
@@ -10,11 +11,20 @@ every token, which was most of this stage's time. An abbreviation the note
 defines ("mycophenolate mofetil (MMF)", found by scispaCy's Schwartz & Hearst
 detector) takes the concept of its long form everywhere in the note.
 
+Phrases of plain words (letters, hyphens between letters, digits and single spaces, no
+word the tokenizer treats as a special case) are split on their spaces and hyphens: the
+tokenizer would split them the same way, and the vocabulary holds tens of thousands of
+them (a test checks the two ways agree on every phrase); the others go through the
+tokenizer.
+
 medspaCy's TargetMatcher is not used here: it adds entities one at a time
 (quadratic in matches) and stores rule objects that do not serialise. The same
 vocabulary is exported as medspaCy TargetRules for the benchmark's baseline.
 """
 
+import bisect
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +36,12 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from extractor.extensions import register_extensions
+from extractor.pipeline.concept_filters import ConceptFilters
+from extractor.pipeline.note_text import note_text
+from extractor.pipeline.phrase_index import PhraseIndex
 from extractor.resources import Concept, concepts_by_id, load_vocabularies
+
+_RESULT_KINDS = {"LAB", "SCORE", "VITAL"}
 
 
 class ConceptMatcher:
@@ -37,7 +52,7 @@ class ConceptMatcher:
         self.name = name
         directory = Path(patterns) if patterns else None
         self.concepts: dict[str, Concept] = concepts_by_id(directory)
-        self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._lower = PhraseIndex()
         self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
         self._tokens = Matcher(nlp.vocab)
         self._anchors: dict[int, set[int]] = {ORTH: set(), LOWER: set()}
@@ -47,11 +62,13 @@ class ConceptMatcher:
             for concept in vocab.entries:
                 self._add(nlp, concept)
         self._anchor_ids = {attr: np.fromiter(ids, dtype=np.uint64) for attr, ids in self._anchors.items() if ids}
+        self._filters = ConceptFilters(self.concepts)
+        self._kinds = {c.kind.value.upper() for c in self.concepts.values()}
 
     def _add(self, nlp: Language, concept: Concept) -> None:
         phrases = {concept.literal, *concept.synonyms} - set(concept.case_sensitive)
         if phrases:
-            self._lower.add(concept.id, list(nlp.tokenizer.pipe(sorted(phrases))))
+            self._lower.add(concept.id, phrase_tokens(nlp, sorted(phrases)))
         if concept.case_sensitive:
             self._exact.add(concept.id, list(nlp.tokenizer.pipe(sorted(concept.case_sensitive))))
         for pattern in concept.pattern:
@@ -66,8 +83,10 @@ class ConceptMatcher:
             self._long_forms[phrase.lower()] = concept.id
 
     def __call__(self, doc: Doc) -> Doc:
-        spans: list[Span] = []
-        for matcher in (self._lower, self._exact, self._unanchored):
+        spans: list[Span] = [
+            self._span(doc, start, end, concept_id) for concept_id, start, end in self._lower(doc.to_array(LOWER))
+        ]
+        for matcher in (self._exact, self._unanchored):
             if not len(matcher):
                 continue  # an empty Matcher warns on every call
             for match_id, start, end in matcher(doc):
@@ -77,10 +96,12 @@ class ConceptMatcher:
                 concept_id = doc.vocab.strings[match_id]
                 spans.append(self._span(doc, sentence.start + start, sentence.start + end, concept_id))
         spans.extend(self._abbreviation_spans(doc))
-        titles = [(start, title_end) for _c, start, _e, title_end in doc._.section_bounds or ()]
-        spans = [s for s in spans if not any(a <= s.start_char and s.end_char <= b for a, b in titles)]
+        # a heading only names a topic, except a test's name heading its own result ("ECG: NSR")
+        starts, reach = _title_index(doc)
+        spans = [s for s in spans if s.label_ in _RESULT_KINDS or not _in_title(s, starts, reach)]
         kept = filter_spans([*doc.ents, *spans])
-        doc.ents = kept
+        text = note_text(doc)
+        doc.ents = [s for s in kept if s.label_ not in self._kinds or self._filters.keeps(text, s)]
         return doc
 
     def _anchored_sentences(self, doc: Doc) -> list[Span]:
@@ -126,6 +147,32 @@ class ConceptMatcher:
         return self
 
 
+# words the tokenizer leaves whole (letters, or digits), or splits only at their hyphens
+_PLAIN = re.compile(r"(?:[A-Za-z]+(?:-[A-Za-z]+)*|[0-9]+)(?: (?:[A-Za-z]+(?:-[A-Za-z]+)*|[0-9]+))*")
+
+
+def phrase_tokens(nlp: Language, phrases: Iterable[str]) -> list[list[str]]:
+    """The tokens of vocabulary phrases, as a note's text would be tokenised."""
+    tokenizer = getattr(nlp.tokenizer, "tokenizer", nlp.tokenizer)  # ClinicalTokenizer wraps spaCy's
+    special = getattr(tokenizer, "rules", None) or {}
+    tokens = []
+    for phrase in phrases:
+        words = phrase.split(" ")
+        if _PLAIN.fullmatch(phrase) and not any(w in special or w.lower() in special for w in words):
+            tokens.append([part for word in words for part in _hyphen_split(word)])
+        else:
+            tokens.append([t.text for t in tokenizer(phrase)])
+    return tokens
+
+
+def _hyphen_split(word: str) -> list[str]:
+    """spaCy's infix rule: a hyphen between letters is a token of its own."""
+    if "-" not in word:
+        return [word]
+    parts = word.split("-")
+    return [piece for part in parts[:-1] for piece in (part, "-")] + [parts[-1]]
+
+
 def _anchor(pattern: tuple[dict[str, Any], ...]) -> tuple[int, set[str]] | None:
     """The required token of a pattern with the fewest possible words, as (attribute, words)."""
     best: tuple[int, set[str]] | None = None
@@ -152,3 +199,20 @@ def _words(value: Any) -> set[str]:
 def make_concepts(nlp: Language, name: str, patterns: str) -> ConceptMatcher:
     """Registered factory; ``patterns`` is a vocabulary directory, empty for the bundled one."""
     return ConceptMatcher(nlp, name, patterns)
+
+
+def _title_index(doc: Doc) -> tuple[list[int], list[int]]:
+    """Section titles as sorted starts and, for each, the furthest title end up to it."""
+    titles = sorted((start, title_end) for _c, start, _e, title_end in doc._.section_bounds or ())
+    starts, reach, furthest = [], [], -1
+    for start, end in titles:
+        furthest = max(furthest, end)
+        starts.append(start)
+        reach.append(furthest)
+    return starts, reach
+
+
+def _in_title(span: Span, starts: list[int], reach: list[int]) -> bool:
+    """Whether ``span`` lies inside a section title (by bisection: linear in a long note)."""
+    index = bisect.bisect_right(starts, span.start_char) - 1
+    return index >= 0 and reach[index] >= span.end_char

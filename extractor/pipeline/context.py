@@ -20,7 +20,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
-from extractor.pipeline.sections import load_sections, section_at
+from extractor.pipeline.sections import SectionIndex, load_sections
 from extractor.resources import load_model, patterns_dir
 
 CATEGORIES = (
@@ -30,6 +30,7 @@ CATEGORIES = (
     "HISTORICAL",
     "FAMILY",
     "OTHER_EXPERIENCER",
+    "PATIENT_EXPERIENCER",  # "personal history of" in a family-history paragraph: the patient's own
     "PSEUDO",
     "CONJ",
 )
@@ -122,8 +123,10 @@ class ContextTagger:
 
     def __call__(self, doc: Doc) -> Doc:
         self._apply_context(doc)
+        sections = SectionIndex(doc._.section_bounds)
         for ent in doc.ents:
-            ent._.note_section = section_at(doc, ent.start_char)
+            found = sections.at(ent.start_char)
+            ent._.note_section = found[0] if found is not None else None
             ent._.context = self._qualify(ent)
         # ConText's modifier objects do not serialise; qualifiers are copied above
         for ent in doc.ents:
@@ -189,6 +192,8 @@ class ContextTagger:
             experiencer = "family"
         elif "OTHER_EXPERIENCER" in categories:
             experiencer = "other"
+        elif "PATIENT_EXPERIENCER" in categories:
+            experiencer = "patient"  # the sentence says so, whatever the section's default
         else:
             experiencer = (section.experiencer if section else None) or "patient"
         if "HISTORICAL" in categories and not _inside(categories["HISTORICAL"], categories.get("NEGATED_EXISTENCE")):

@@ -45,7 +45,7 @@ def archive(tmp_path: Path, nlp: Language, monkeypatch: pytest.MonkeyPatch) -> P
 def store(tmp_path: Path, archive: Path) -> Path:
     path = tmp_path / "results.duckdb"
     result = runner.invoke(app, ["batch", str(archive), "--trial", TRIAL, "--store", str(path), "--workers", "0"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a line was rejected
     assert "notes read: 4  processed: 3  skipped: 0  failed: 0  rejected: 1  patients screened: 2" in result.output
     assert "read rejected: [E010] line 2: not valid JSON" in result.output
     assert re.search(r"extract: 4/4 at [0-9.]+/s", result.output)  # a plain progress line: not a terminal
@@ -53,7 +53,9 @@ def store(tmp_path: Path, archive: Path) -> Path:
 
 
 def test_batch_then_rerun_skips_everything(archive: Path, store: Path) -> None:
-    again = runner.invoke(app, ["batch", str(archive), "--trial", TRIAL, "--store", str(store), "--workers", "0"])
+    again = runner.invoke(
+        app, ["batch", str(archive), "--trial", TRIAL, "--store", str(store), "--workers", "0", "--max-failures", "1"]
+    )
     assert again.exit_code == 0, again.output
     assert "run 2 finished" in again.output
     assert "notes read: 4  processed: 0  skipped: 3  failed: 0  rejected: 1  patients screened: 0" in again.output
@@ -141,3 +143,21 @@ def test_worker_memory_reaches_the_run_and_is_checked(
     assert seen["worker_memory_mb"] == 250.0
     too_small = runner.invoke(app, [*args, "--worker-memory", "0.5"])
     assert too_small.exit_code == 2 and "--worker-memory" in too_small.output
+
+
+def test_notes_after_the_screening_date_are_named(
+    tmp_path: Path, nlp: Language, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(work._local, "nlp", nlp, raising=False)
+    typo = {"patient_id": "P1", "note_id": "P1-N9", "date": "2099-03-01", "text": "Seizure yesterday."}
+    path = tmp_path / "notes.jsonl"
+    path.write_text("".join(json.dumps(n) + "\n" for n in [*NOTES, typo]), encoding="utf-8")
+    result = runner.invoke(
+        app, ["batch", str(path), "--trial", TRIAL, "--store", str(tmp_path / "s.duckdb"), "--workers", "0"]
+    )
+    assert result.exit_code == 0, result.output  # warnings, not failures
+    assert "[E030] line 4: note 'P1-N9' is dated 2099-03-01, after today" in result.output
+    assert (
+        "screen warning: patient P1: [E033] 1 note(s) dated after the screening date 2025-02-10 were not read: P1-N9."
+        in result.output
+    )
