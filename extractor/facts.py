@@ -31,7 +31,6 @@ class Kind(str, Enum):
     STUDY = "study"
     DEMOGRAPHIC = "demographic"
     SOCIAL = "social"
-    VITAL = "vital"
 
 
 class Assertion(str, Enum):
