@@ -156,6 +156,14 @@ def gold_sources() -> set[str]:
     return {entry["source_file"] for entry in manifest["notes"]}
 
 
+def rule_labelled_notes(directory: Path, notes: int) -> list[Path]:
+    """The first ``notes`` mtsamples texts by name that are not MTSamples gold notes (dev or test)."""
+    if not directory.is_dir():
+        raise SystemExit(f"no mtsamples notes at {directory}: pass --mtsamples-dir")
+    excluded = gold_sources()
+    return [path for path in sorted(directory.glob("*.txt")) if path.name not in excluded][:notes]
+
+
 def mtsamples_gold_examples(nlp: Any) -> list[Example]:
     """Every gold mention of the MTSamples DEV split, with its annotated attributes."""
     from extractor.evaluation.gold import read_gold_dir, read_split
@@ -192,9 +200,7 @@ def mtsamples_examples(
     agreed = 0  # corrections the rules meet by now (a rule fix since the correction was written)
     rng = random.Random(SEED)
     examples = []
-    if not directory.is_dir():
-        raise SystemExit(f"no mtsamples notes at {directory}: pass --mtsamples-dir")
-    for path in [p for p in sorted(directory.glob("*.txt")) if p.name not in excluded][:notes]:
+    for path in rule_labelled_notes(directory, notes):
         text = path.read_text(encoding="utf-8", errors="replace")
         doc = nlp(extractor.make_doc(nlp, text, path.stem))
         ents = [ent for ent in doc.ents if ent.label_ not in ("DEMOGRAPHIC", "LAB", "SCORE")]
