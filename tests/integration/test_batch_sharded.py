@@ -24,11 +24,13 @@ from spacy.language import Language
 from test_batch_inputs import archive_records, write_jsonl, write_parquet
 from test_batch_resume import FILLER, Stop, snapshot, stopping_after
 from test_batch_store import query, readme_queries
+from typer.testing import CliRunner
 
 from extractor.batch import ExportFormat, export_store, run_batch, sharded, work
 from extractor.batch.dataset import RunDir
 from extractor.batch.shards import plan, read_shard
 from extractor.batch.views import attach, compact
+from extractor.cli.app import app
 from extractor.notes import ReadReport
 from extractor.report import build_views, material_from_store, reviews
 from extractor.report.reviews import Decision, ReviewIn, Target
@@ -329,3 +331,24 @@ def test_a_local_worker_killed_mid_run_loses_no_note_and_repeats_none(
     assert batch.returncode == 0, stderr
     assert "notes read: 26  processed: 24  skipped: 0  failed: 0  rejected: 2  patients screened: 6" in stderr
     assert snapshot(run_dir / "results.duckdb") == reference
+
+
+@pytest.mark.parametrize(
+    ("input_name", "options", "message"),
+    [
+        ("notes.jsonl", [], "give --store (one DuckDB file) or --run-dir"),
+        ("notes.csv", ["--run-dir", "RUN"], "convert CSV"),
+        ("notes", ["--run-dir", "RUN"], "manifest.jsonl"),
+    ],
+)
+def test_sharded_usage_errors_exit_2(tmp_path: Path, input_name: str, options: list[str], message: str) -> None:
+    source = tmp_path / input_name
+    if input_name == "notes":
+        source.mkdir()
+        (source / "manifest.csv").write_text("file,patient_id,note_id\n", encoding="utf-8")
+    else:
+        source.write_text("", encoding="utf-8")
+    arguments = [part.replace("RUN", str(tmp_path / "run")) for part in options]
+    result = CliRunner().invoke(app, ["batch", str(source), "--trial", TRIAL, *arguments])
+    assert result.exit_code == 2 and message in " ".join(result.output.split())
+    assert not (tmp_path / "run").exists()
