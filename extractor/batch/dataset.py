@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,11 @@ class RunDir:
     """A run directory, as a plain picklable value (a URL or path): tasks open it themselves."""
 
     url: str
+
+    def __post_init__(self) -> None:
+        # a relative path would mean another directory to a worker started elsewhere
+        if "://" not in self.url:
+            object.__setattr__(self, "url", os.path.abspath(self.url))
 
     @property
     def fs(self) -> fsspec.AbstractFileSystem:

@@ -265,7 +265,9 @@ def _begin(run: RunDir, key: RunKey, settings: dict[str, Any], executor: str, wo
 
 
 def _source_url(source: str | Path) -> str:
-    return str(source.resolve()) if isinstance(source, Path) else source
+    """The input as every worker can open it: an absolute path, or a URL."""
+    text = str(source)
+    return text if "://" in text else str(Path(text).resolve())
 
 
 def run_sharded(
@@ -297,7 +299,7 @@ def run_sharded(
 
     started = time.monotonic()
     reporter = reporter or Silent()
-    run = RunDir(str(run_dir.resolve()) if isinstance(run_dir, Path) else run_dir)
+    run = RunDir(str(run_dir))
     if catalog is None:
         if not run.is_local:
             raise StoreError("a run directory on object storage needs a local catalog file: give --store")

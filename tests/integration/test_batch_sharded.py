@@ -352,3 +352,12 @@ def test_sharded_usage_errors_exit_2(tmp_path: Path, input_name: str, options: l
     result = CliRunner().invoke(app, ["batch", str(source), "--trial", TRIAL, *arguments])
     assert result.exit_code == 2 and message in " ".join(result.output.split())
     assert not (tmp_path / "run").exists()
+
+
+def test_a_relative_run_directory_means_the_same_directory_to_every_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert RunDir("runs/2026-12").url == str(tmp_path / "runs" / "2026-12")
+    assert RunDir("s3://bucket/runs/2026-12").url == "s3://bucket/runs/2026-12"
+    assert sharded._source_url("notes.jsonl") == str(tmp_path / "notes.jsonl")
