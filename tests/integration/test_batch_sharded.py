@@ -136,6 +136,8 @@ def test_a_run_directory_url_and_a_parquet_input(tmp_path: Path, inline: Languag
     with Store.open(tmp_path / "catalog.duckdb", read_only=True) as store:  # registers the filesystem itself
         lines = store.con.execute("SELECT count(DISTINCT note_id), min(seen_line), max(seen_line) FROM notes")
         assert lines.fetchall() == [(12, 1, 12)]
+    copied = compact(RunDir("memory://h20-run"), tmp_path / "merged.duckdb")
+    assert (copied["notes"], copied["verdicts"]) == (12, 3)
     with pytest.raises(StoreError, match="another input"):
         sharded_run(tmp_path / "notes.parquet", "memory://h20-run", catalog=tmp_path / "c.duckdb",
                     screening_date=dt.date(2025, 1, 1))
