@@ -97,10 +97,11 @@ class RunDir:
     def write_json(self, name: str, value: dict[str, Any]) -> None:
         self.write_bytes(name, json.dumps(value, indent=1, sort_keys=True).encode("utf-8"))
 
-    def write_table(self, name: str, table: pa.Table) -> None:
-        """A Parquet file, ZSTD-compressed (note text, facts and verdicts are long strings)."""
+    def write_table(self, name: str, table: pa.Table, row_group_rows: int | None = None) -> None:
+        """A Parquet file, ZSTD-compressed (note text, facts and verdicts are long strings), in row
+        groups of ``row_group_rows`` (a reader filtering on a sorted column skips the others)."""
         buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
+        pq.write_table(table, buffer, compression="zstd", row_group_size=row_group_rows)
         self.write_bytes(name, buffer.getvalue())
 
     # ------------------------------------------------------------------ commits
