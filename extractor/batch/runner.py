@@ -351,6 +351,11 @@ class Screening:
             self.counts.screen_failed += 1
         else:
             self.counts.screened += 1
+            unread = _unread_notes(result.verdict)
+            if unread:  # notes the screening date left unread are named, never dropped silently
+                shown = ", ".join(unread[:5]) + (f" and {len(unread) - 5} more" if len(unread) > 5 else "")
+                reason = Errors.E033.format(count=len(unread), date=result.screening_date, ids=shown)
+                self.errors.append((self.run_id, "screen", "warning", None, None, result.patient_id, reason, at))
         self.done += 1
         if len(self.verdicts) >= COMMIT_NOTES or time.monotonic() - self.last_commit >= COMMIT_SECONDS:
             self._commit()
@@ -362,6 +367,13 @@ class Screening:
         self.store.write_verdicts(self.verdicts, self.errors)
         self.verdicts, self.errors = [], []
         self.last_commit = time.monotonic()
+
+
+def _unread_notes(verdict: str | None) -> list[str]:
+    """Note ids a verdict names as dated after its screening date (the key is there only then)."""
+    if verdict is None or '"notes_after_screening_date"' not in verdict:
+        return []
+    return list(json.loads(verdict)["notes_after_screening_date"])
 
 
 def run_batch(

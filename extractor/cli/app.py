@@ -7,7 +7,21 @@ from typing import Annotated
 
 import typer
 
-from extractor.cli import assertion, batch, evaluate, export, extract, package, report, review, screen, serve, trial, trials
+from extractor.cli import (
+    assertion,
+    batch,
+    concepts,
+    evaluate,
+    export,
+    extract,
+    package,
+    report,
+    review,
+    screen,
+    serve,
+    trial,
+    trials,
+)
 
 app = typer.Typer(
     name="extractor",
@@ -48,9 +62,10 @@ app.command("attach")(batch.attach)
 app.command("compact")(batch.compact)
 app.command("export")(export.export)
 app.command("report")(report.report)
-app.command("review")(review.review)
+app.add_typer(review.app, name="review")
 app.command("export-reviews")(review.export_reviews)
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(concepts.app, name="concepts")
 app.add_typer(trial.app, name="trial")
 
 
