@@ -180,10 +180,11 @@ def describe_node(node: Node) -> str:
         return f"unexpressed {node.text!r}"
     assert isinstance(node, PredicateNode)
     shown = []
-    for key, value in node.params.model_dump(exclude_defaults=True).items():
+    for key in sorted(node.params.model_fields_set, key=list(type(node.params).model_fields).index):
+        value = getattr(node.params, key)
         if isinstance(value, list | tuple):
             value = ", ".join(str(getattr(v, "text", v)) for v in value)
-        shown.append(f"{key}={value}")
+        shown.append(f"{key}={getattr(value, 'value', value)}")
     return f"{node.spec.name} " + " ".join(shown)
 
 

@@ -62,3 +62,28 @@ def test_draft_refuses_a_bad_id(tmp_path: Path) -> None:
     result = runner.invoke(app, ["trial", "draft", str(source), "--id", "Bad Id"])
     assert result.exit_code == 2
     assert "C002" in result.output
+
+
+def test_check_dry_run_shows_each_predicate_and_its_evidence(tmp_path: Path) -> None:
+    source = tmp_path / "e.txt"
+    source.write_text("Exclusion Criteria:\n  - History of seizures or HIV infection\n  - Hemoglobin < 8 g/dL\n",
+                      encoding="utf-8")
+    trial = tmp_path / "t.yaml"
+    assert runner.invoke(app, ["trial", "draft", str(source), "-o", str(trial), "--no-similar"]).exit_code == 0
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text(
+        '{"patient_id": "P1", "note_id": "N1", "date": "2025-03-01", '
+        '"text": "No history of seizures. Hgb 7.1 g/dL today."}\n', encoding="utf-8"
+    )
+    result = runner.invoke(app, ["trial", "check", str(trial), "--dry-run", str(notes)])
+    assert result.exit_code == 0, result.output
+    assert "patient P1 (screening date 2025-03-01)" in result.output
+    lines = result.output.splitlines()
+    seizures = next(i for i, line in enumerate(lines) if line.strip().startswith("exc-seizures-hiv:"))
+    assert "not_met" in lines[seizures]
+    assert "present concept=seizure, hiv" in lines[seizures + 1]
+    assert "['seizures']" in lines[seizures + 1]
+    hemoglobin = next(i for i, line in enumerate(lines) if line.strip().startswith("exc-hemoglobin-g-dl:"))
+    assert ": met - " in lines[hemoglobin]
+    assert "lab concept=hemoglobin compare=< 8 g/dL: met" in lines[hemoglobin + 1]
+    assert "'Hgb 7.1 g/dL'" in lines[hemoglobin + 1]
