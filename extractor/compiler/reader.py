@@ -42,6 +42,7 @@ _RAW_UNIT = re.compile(
     r"\s*(°\s?[CF]|[%µμ/][^\s,;)]*|[A-Za-z]{1,5}/[^\s,;)]+|mmHg|kg|cm|mm|ms|msecs?|milliseconds|seconds|bpm)(?![A-Za-z])"
 )
 _COORDINATED = re.compile(r"\b([A-Za-z]{3,})\s+(?:and|or|and/or|/)\s+$", re.IGNORECASE)
+_GENERIC = frozenset({"infection", "malignancy"})  # head nouns that follow a specific concept
 _SPLIT = re.compile(r"\s*(?:[,;:()\[\]]|\bor\b|\band\b|\bnor\b|/|\.(?:\s|$))\s*", re.IGNORECASE)
 
 
@@ -549,10 +550,8 @@ def _drop_generic(text: str, hits: list[Hit]) -> list[Hit]:
     kept: list[Hit] = []
     for hit in hits:
         if kept and kept[-1].term.kind is hit.term.kind and kept[-1].term.concept != hit.term.concept:
-            between = re.sub(r"\([^)]*\)", "", text[kept[-1].end:hit.start]).strip()
-            if not between and len(hit.term.text.split()) == 1 and hit.term.literal is False and hit.term.concept in (
-                "infection", "malignancy", "cancer"
-            ):
+            between = re.sub(r"[()\[\]\s]", "", re.sub(r"\([^)]*\)", "", text[kept[-1].end:hit.start]))
+            if not between and len(hit.term.text.split()) == 1 and hit.term.concept in _GENERIC:
                 continue
         kept.append(hit)
     return kept
