@@ -87,3 +87,27 @@ def test_check_dry_run_shows_each_predicate_and_its_evidence(tmp_path: Path) -> 
     assert ": met - " in lines[hemoglobin]
     assert "lab concept=hemoglobin compare=< 8 g/dL: met" in lines[hemoglobin + 1]
     assert "'Hgb 7.1 g/dL'" in lines[hemoglobin + 1]
+
+
+CORRECTED = ("nct04344444", "nct04344951", "nct04346355")
+
+
+@pytest.mark.parametrize("name", CORRECTED)
+def test_corrected_fb_trials_are_bundled_lint_clean_and_their_diffs_current(name: str) -> None:
+    import difflib
+
+    from extractor.compiler.check import lint
+    from extractor.screening import load_trial
+
+    trial = load_trial(name)
+    assert [p for p in lint(trial) if p.level == "error"] == []
+    drafts = ROOT / "corpora" / "trials" / "drafts"
+    draft = (drafts / f"{name}.draft.yaml").read_text(encoding="utf-8")
+    corrected = (ROOT / "corpora" / "trials" / f"{name}.yaml").read_text(encoding="utf-8")
+    expected = "".join(difflib.unified_diff(
+        draft.splitlines(keepends=True), corrected.splitlines(keepends=True),
+        fromfile=f"drafts/{name}.draft.yaml", tofile=f"{name}.yaml",
+    ))
+    assert (drafts / f"{name}.diff").read_text(encoding="utf-8") == expected
+    # the draft itself is a valid trial: every correction is a reviewed edit of it
+    assert load_trial_file(drafts / f"{name}.draft.yaml").name == name
