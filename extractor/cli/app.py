@@ -7,7 +7,20 @@ from typing import Annotated
 
 import typer
 
-from extractor.cli import assertion, batch, evaluate, export, extract, package, report, review, screen, serve, trial, trials
+from extractor.cli import (
+    assertion,
+    batch,
+    evaluate,
+    export,
+    extract,
+    package,
+    report,
+    review,
+    screen,
+    serve,
+    trial,
+    trials,
+)
 
 app = typer.Typer(
     name="extractor",

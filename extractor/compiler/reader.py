@@ -11,6 +11,7 @@ when what was understood decides it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,7 +121,9 @@ class Reader:
         self._purpose = re.compile(rf"\b{alternation(rules.purpose_words)}\b{clause_end}", re.IGNORECASE)
         self._stable_word = re.compile(r"\bstable\b(?:\s+dose\b)?", re.IGNORECASE)
         self._basis = re.compile(rf"\b{alternation(rules.basis_words)}\b{clause_end}", re.IGNORECASE)
-        self._any_value = re.compile(r"^\W*any\b|\bany\s+(?:\w+\s+){0,4}(?:value|result|measurement)s?\b", re.IGNORECASE)
+        self._any_value = re.compile(
+            r"^\W*any\b|\bany\s+(?:\w+\s+){0,4}(?:value|result|measurement)s?\b", re.IGNORECASE
+        )
         self._any_sex = re.compile(rf"\b{alternation(rules.any_sex)}\b", re.IGNORECASE)
         self._sex = {sex: re.compile(rf"\b{alternation(words)}\b", re.IGNORECASE)
                      for sex, words in rules.sex_words.items()}
@@ -466,7 +469,7 @@ class Reader:
         """One test's thresholds: all must hold, unless written as alternatives ("> 94% ... OR
         < 94%"), then any."""
         groups: list[list[Threshold]] = [[own[0]]]
-        for previous, threshold in zip(own, own[1:], strict=False):
+        for previous, threshold in itertools.pairwise(own):
             if re.search(r"\bor\b", text[previous.end:threshold.start], re.IGNORECASE):
                 groups.append([])
             groups[-1].append(threshold)
