@@ -83,7 +83,7 @@ def build_fact(
             sentence_end=sent.end_char,
         ),
     }
-    if kind in (Kind.LAB, Kind.SCORE) and ent._.lab:
+    if kind in (Kind.LAB, Kind.SCORE, Kind.VITAL) and ent._.lab:
         lab = {k: v for k, v in ent._.lab.items() if k in LabResult.model_fields}
         fact["lab"] = LabResult(**lab)
     if kind is Kind.MEDICATION and ent._.medication:
@@ -119,8 +119,8 @@ class FactAssembler:
         sentences = SentenceIndex(doc)
         text = note_text(doc)
         for ent in doc.ents:
-            if ent._.concept is None:
-                continue
+            if ent._.concept is None or (ent.label_ == "VITAL" and not ent._.lab):
+                continue  # a vital sign is a fact only with its value
             concept = self.concepts.get(ent._.concept)
             fact = build_fact(ent, concept, note_id, note_date, sentences.sent(ent), text)
             records.append(fact.model_dump_json(exclude_none=True))

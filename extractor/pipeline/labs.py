@@ -5,7 +5,9 @@ titer, unit, flag, reference range, or a qualitative word before or after the na
 A bare number takes the unit whose plausible range (``labs.yaml`` ``infer_unit``)
 holds it when exactly one does, and is flagged as inferred; otherwise it stays
 unnormalised. The multiple of the upper limit of normal comes from a written range or
-ULN. Values keep their own character offsets.
+ULN. Values keep their own character offsets. A concept whose result is not one number
+(a blood pressure's "120/80", "NYHA class III", "Child-Pugh B") gives its own
+``value_pattern`` in the vocabulary, with ``value_map`` turning words into numbers.
 """
 
 import bisect
@@ -24,7 +26,7 @@ from extractor.pipeline.sections import SectionIndex
 from extractor.resources import Concept, concepts_by_id, load_model, patterns_dir
 from extractor.units import UnitConverter, converter
 
-VALUE_KINDS = {"LAB", "SCORE"}
+VALUE_KINDS = {"LAB", "SCORE", "VITAL"}
 COLUMN_TOLERANCE = 6  # characters a table value may sit off its date column
 _PAIR_JOIN = re.compile(r"[ \t]*(?:/|and|&)[ \t]*", re.IGNORECASE)
 _CELL = re.compile(r"(?<![\w.,/:])(?P<num>\d+(?:\.\d+)?)(?:[ \t]*(?P<flag>\b[HL]\b|\*))?(?![\w.,/:])")
@@ -81,6 +83,11 @@ class LabValueReader:
             + g.uln + g.pattern_words,
             re.IGNORECASE,
         )
+        self._own_patterns = {
+            concept_id: re.compile(g.separator + concept.attrs["value_pattern"], re.IGNORECASE)
+            for concept_id, concept in self.concepts.items()
+            if concept.kind.value.upper() in VALUE_KINDS and "value_pattern" in concept.attrs
+        }
         self._qual_after = re.compile(g.label_qualifier + g.qualitative_after, re.IGNORECASE)
         # the second value of a pair starts right at its place: no label words before it
         self._bare_numeric = re.compile(
@@ -213,6 +220,10 @@ class LabValueReader:
         the value itself starts there, as the second of a pair does)."""
         concept = self.concepts.get(ent._.concept or "")
         attrs = concept.attrs if concept else {}
+        own = self._own_patterns.get(ent._.concept or "")
+        if own is not None:  # a result that is not one number: the concept's own pattern, or nothing
+            match = own.match(text, start, limit) if separator else None
+            return self._own_result(match, attrs, ent._.concept) if match else None
         numeric = self._numeric if separator else self._bare_numeric
         match = numeric.match(text, start, limit)
         if match and (match.group("num") or match.group("titer")):
@@ -278,6 +289,22 @@ class LabValueReader:
             self._normalise(result, value, unit, attrs, concept)
             if ref_high:
                 result["uln_multiple"] = round(value / ref_high, 3)
+        return result
+
+    def _own_result(self, match: re.Match[str], attrs: dict[str, Any], concept: str | None) -> dict[str, Any]:
+        """A value read by the concept's own pattern: ``num``, optionally ``diastolic`` and ``unit``."""
+        groups = match.groupdict()
+        raw = groups["num"]
+        mapped = attrs.get("value_map", {}).get(raw.upper(), raw)
+        result: dict[str, Any] = {"value": float(mapped), "value_char_start": match.start("num")}
+        result["value_char_end"] = match.end("num")
+        if groups.get("diastolic"):
+            result["diastolic"] = float(groups["diastolic"])
+            result["value_char_end"] = match.end("diastolic")
+        unit = groups.get("unit")
+        if unit:
+            result["unit"] = unit
+        self._normalise(result, result["value"], unit, attrs, concept)
         return result
 
     def _normalise(
