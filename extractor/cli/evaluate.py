@@ -151,6 +151,24 @@ def screen_command(
     _emit(evaluate_screen(verdicts, predicted_lines, texts).to_report(max_errors), output_format)
 
 
+@app.command("cases")
+def cases_command(
+    cases: Annotated[
+        Path,
+        typer.Option(exists=True, file_okay=False, help="a directory of phrase-case files (tests/regression/cases)"),
+    ],
+    output_format: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Phrase cases passed per file: each file an area or one of issue 14's error classes."""
+    from extractor.evaluation.cases import evaluate_cases
+
+    with _bad_input():
+        import extractor
+
+        report = evaluate_cases(cases, extractor.load())
+    _emit(report, output_format)
+
+
 @app.command("assertion")
 def assertion_command(
     tsv: Annotated[

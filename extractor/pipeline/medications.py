@@ -9,6 +9,7 @@ prednisone-equivalent daily dose from the equivalence table in ``patterns/``.
 
 import datetime as dt
 import re
+from bisect import bisect_right
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ STATUSES = ("current", "past", "planned", "held", "stopped")
 RESPONSES = ("inadequate_response", "failure", "refractory", "intolerance", "allergy")
 TIME_ROLES = ("start", "last_dose", "stop", "stable_since")
 PAST_AFTER = dt.timedelta(days=90)  # a dated course this old, with no word that it goes on, is past
+_CUE_REACH = 30  # characters after a drug's name within which a response cue is that drug's
 _TABLET_GAP = re.compile(r"[ \t]*(?:tabs?|tablets?|caps?|capsules?)?[ \t]*")  # "5 mg tab, 3 tabs"
 MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "gm": 1000.0, "gram": 1000.0, "grams": 1000.0, "mcg": 0.001, "µg": 0.001}
 
@@ -51,6 +53,7 @@ class MedicationDetailsFile(BaseModel):
     frequency: str
     tablets: str
     tablet_counts: dict[str, float]
+    local_routes: tuple[str, ...]
     course: str
     taper: str
     frequencies: dict[str, float]
@@ -102,17 +105,24 @@ class MedicationReader:
         ents = list(doc.ents)
         sentences = SentenceIndex(doc)
         text = note_text(doc)
+        drug_ends = [e.end_char for e in ents if e.label_ == "MEDICATION"]
         for index, ent in enumerate(ents):
             if ent.label_ != "MEDICATION":
                 continue
             following = next(
                 (e for e in ents[index + 1 :] if e.label_ == "MEDICATION" and e._.concept != ent._.concept), None
             )
-            ent._.medication = self.read(doc, text, ent, following, sentences.sent(ent))
+            ent._.medication = self.read(doc, text, ent, following, sentences.sent(ent), drug_ends)
         return doc
 
     def read(
-        self, doc: Doc, text: str, ent: Span, following: Span | None, sent: SentenceBounds
+        self,
+        doc: Doc,
+        text: str,
+        ent: Span,
+        following: Span | None,
+        sent: SentenceBounds,
+        drug_ends: list[int] | None = None,
     ) -> dict[str, Any]:
         """Everything the text around ``ent`` says about the medication."""
         concept = self.concepts.get(ent._.concept or "")
@@ -139,6 +149,9 @@ class MedicationReader:
         route = self._route.search(text, window_start, limit)
         if route:
             details["route"] = route.group("route").lower()
+            if details["route"] in self.rules.local_routes:
+                # "hydrocortisone 1% cream" is no oral corticosteroid
+                details["classes"] = [c for c in details["classes"] if c != "ocs"]
         frequency = self._frequency.search(text, window_start, limit)
         if frequency:
             details["frequency"] = frequency.group("frequency").lower()
@@ -147,7 +160,10 @@ class MedicationReader:
             details["course_count"] = int(course.group("count"))
         self._dose_changes(text, ent, sent, details)
         self._daily_dose(details)
-        self._status_and_response(text, ent, details, sent, following)
+        self._status_and_response(text, ent, details, sent, following, drug_ends or [])
+        if details.get("_status_from_default"):
+            # no word says whether it is taken: the status is the section's default
+            ent._.detail = {**(ent._.detail or {}), "status_stated": False}
         self._time(doc, text, ent, details, sent)
         return details
 
@@ -167,21 +183,28 @@ class MedicationReader:
             details["prednisone_equivalent_mg_day"] = round(mg_per_day * 5.0 / equivalent, 3)
 
     def _status_and_response(
-        self, text: str, ent: Span, details: dict[str, Any], sent: SentenceBounds, following: Span | None
+        self,
+        text: str,
+        ent: Span,
+        details: dict[str, Any],
+        sent: SentenceBounds,
+        following: Span | None,
+        drug_ends: list[int],
     ) -> None:
         section = self.sections.get(ent._.note_section or "")
         status = (section.med_status if section else None) or "current"
         best: tuple[int, str] | None = None
         # cues stay in their clause: "MMF stopped 01/2024; belimumab started" stops only MMF
         clause_start = max(sent.start_char, text.rfind(";", sent.start_char, ent.start_char) + 1)
-        clause_end = text.find(";", ent.end_char, sent.end_char)
-        clause_end = sent.end_char if clause_end == -1 else clause_end
+        clause_end = _clause_end(text, ent.end_char, sent.end_char)
         # a cue after the next drug's name is that drug's ("HCQ since 2016, MTX (stopped ...)")
         status_end = min(clause_end, following.start_char) if following is not None else clause_end
         for name, regex in self._status.items():
             for match in regex.finditer(text, clause_start, max(status_end, ent.end_char)):
                 if ent.start_char <= match.start() < ent.end_char:
                     continue
+                if match.end() <= ent.start_char and _closed_between(text, match.end(), ent.start_char):
+                    continue  # "(... increased DNA binding) despite belimumab": the bracket's word
                 distance = _gap(ent, match)
                 if best is None or distance < best[0]:
                     best = (distance, name)
@@ -196,7 +219,10 @@ class MedicationReader:
         responses = [
             name
             for name, regex in self._response.items()
-            if regex.search(text, clause_start, clause_end)
+            if any(
+                _response_is_own(match, ent, status_end, drug_ends)
+                for match in regex.finditer(text, clause_start, clause_end)
+            )
         ]
         if section is not None and section.med_response and section.med_response not in responses:
             responses.append(section.med_response)
@@ -268,6 +294,41 @@ class MedicationReader:
 
     def from_disk(self, path: Path, *, exclude: Any = ()) -> "MedicationReader":
         return self
+
+
+_CLAUSE_MARKS = re.compile(r"[();]")
+
+
+def _closed_between(text: str, start: int, end: int) -> bool:
+    """Whether a bracket open at ``start`` closes before ``end``."""
+    between = text[start:end]
+    return between.count(")") > between.count("(")
+
+
+def _clause_end(text: str, start: int, limit: int) -> int:
+    """The first ";" after ``start`` outside brackets opened after it: "prednisone (since 1995;
+    flares below 5 mg)" keeps its own bracket."""
+    depth = 0
+    for mark in _CLAUSE_MARKS.finditer(text, start, limit):
+        char = mark.group(0)
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            return mark.start()
+    return limit
+
+
+def _response_is_own(match: re.Match[str], ent: Span, next_drug: int, drug_ends: list[int]) -> bool:
+    """Whether a response cue speaks of ``ent``: one after it must come before the next drug's
+    name; one before it must not sit right behind another drug ("MTX (stopped for nausea) and
+    belimumab"), while one heading a list ("inadequate response to OCS, AZA and MMF") does."""
+    if match.start() >= ent.end_char:
+        return match.start() < max(next_drug, ent.end_char)
+    index = bisect_right(drug_ends, match.start()) - 1
+    behind = drug_ends[index] if index >= 0 else None
+    return behind is None or behind >= ent.start_char or match.start() - behind > _CUE_REACH
 
 
 def _gap(ent: Span, match: re.Match[str]) -> int:

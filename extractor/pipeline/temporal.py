@@ -236,10 +236,12 @@ class TimeNormalizer:
             return doc
         sentences = SentenceIndex(doc)
         starts = [e["char_start"] for e in expressions]  # sorted: find() orders them
-        # mentions of each kind by position: a time belongs to the nearer of two drugs in a list
-        by_label: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        # drugs by position: a time belongs to the nearer of two drugs in a list ("HCQ since 2016,
+        # MTX 2017"); labs and conditions share a trailing date ("ANA and dsDNA last checked 2022")
+        by_label: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
         for ent in doc.ents:
-            by_label[ent.label_].append((ent.start_char, ent.end_char))
+            by_label[ent.label_].append((ent.start_char, ent.end_char, ent._.concept or ""))
+        all_starts = [ent.start_char for ent in doc.ents]
         for ent in doc.ents:
             if ent.label_ == "DEMOGRAPHIC":
                 continue
@@ -252,8 +254,11 @@ class TimeNormalizer:
             candidates = [
                 e for e in in_sentence
                 if not (ent.start_char <= e["char_start"] < ent.end_char)
-                and _same_clause(text, ent.start_char, ent.end_char, e)
-                and _nearest_of_kind(same_kind, e) == (ent.start_char, ent.end_char)
+                and _same_clause(text, ent.start_char, ent.end_char, e, all_starts)
+                and (
+                    ent.label_ != "MEDICATION"
+                    or _nearest_of_kind(text, same_kind, e) == (ent._.concept or "")
+                )
             ]
             if not candidates:
                 continue
@@ -304,30 +309,41 @@ def _iso(value: str | dt.date | None) -> dt.date | None:
 _LIST_ITEM = re.compile(r"\n[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]")
 
 
-def _same_clause(text: str, start: int, end: int, expression: dict[str, Any]) -> bool:
-    """Whether a time expression may date a mention: not across a semicolon or another list
-    item, and not from inside a parenthesis closed before the mention ("(labs today) ... MMF")."""
+def _same_clause(text: str, start: int, end: int, expression: dict[str, Any], starts: list[int]) -> bool:
+    """Whether a time expression may date a mention: not from before a semicolon ("MMF stopped
+    01/2024; belimumab started"), not across a semicolon into a clause with its own mentions
+    (an elliptical "...; currently 7.5 mg, unchanged since 01/10/2025" still dates the drug),
+    not from another list item, and not from inside a parenthesis closed before the mention."""
     if expression["char_start"] >= end:
         between = text[end : expression["char_start"]]
+        semicolon = between.rfind(";")
+        if semicolon != -1:
+            clause_start = end + semicolon
+            if bisect_left(starts, expression["char_start"]) > bisect_left(starts, clause_start):
+                return False
     else:
         between = text[expression["char_end"] : start]
-        if between.count(")") > between.count("("):
+        if between.count(")") > between.count("(") or ";" in between:
             return False
-    return ";" not in between and _LIST_ITEM.search(between) is None
+    return _LIST_ITEM.search(between) is None
 
 
-def _nearest_of_kind(mentions: list[tuple[int, int]], expression: dict[str, Any]) -> tuple[int, int]:
-    """Of the mentions of one kind, the one a time expression sits nearest to: of the drugs
-    of a list, a date belongs to the one it is written beside ("HCQ since 2016, MTX 2017")."""
-    index = bisect_left(mentions, (expression["char_start"], -1))
+def _nearest_of_kind(text: str, mentions: list[tuple[int, int, str]], expression: dict[str, Any]) -> str:
+    """Of the mentions of one kind, the concept a time expression sits nearest to: of the
+    drugs of a list, a date belongs to the one it is written beside ("HCQ since 2016, MTX
+    2017"); a brand name beside its generic is the same drug."""
+    index = bisect_left(mentions, (expression["char_start"], -1, ""))
     neighbours = mentions[max(0, index - 1) : index + 1]
 
-    def gap(mention: tuple[int, int]) -> int:
+    def gap(mention: tuple[int, int, str]) -> int:
         if expression["char_start"] >= mention[1]:
             return expression["char_start"] - mention[1]
+        ahead = text[expression["char_end"] : mention[0]]
+        if ";" in ahead or "\n" in ahead:
+            return len(text)  # a date never dates the next clause or line
         return 4 * (mention[0] - expression["char_end"])  # a date is mostly written after its drug
 
-    return min(neighbours, key=gap)
+    return min(neighbours, key=gap)[2]
 
 
 def _distance(start: int, end: int, expression: dict[str, Any]) -> int:
