@@ -24,6 +24,7 @@ from spacy.tokens import Doc, Span
 from extractor.errors import Errors
 from extractor.extensions import facts_of, register_extensions
 from extractor.facts import Fact
+from extractor.modes import MODEL_MODES, AssertionMode
 from extractor.notes import Note
 
 # PyRuSH (imported by medspaCy) logs every token; note text must never reach a log.
@@ -43,16 +44,17 @@ PIPELINE: tuple[str, ...] = (
     "extractor_facts",
 )
 
+__version__ = "0.1.0"
+
 MAX_NOTE_CHARS = 5_000_000
 
 __all__ = ["Fact", "Note", "assert_mention", "extract_notes", "extract_text", "load"]
 
 
-ASSERTION_MODES = ("rules", "model", "hybrid")
-
-
 def load(
-    config: dict[str, dict[str, Any]] | None = None, disable: Iterable[str] = (), assertion: str = "rules"
+    config: dict[str, dict[str, Any]] | None = None,
+    disable: Iterable[str] = (),
+    assertion: AssertionMode | str = AssertionMode.RULES,
 ) -> Language:
     """The full pipeline; ``config`` maps a component name to its settings.
 
@@ -61,8 +63,10 @@ def load(
     """
     import extractor.pipeline  # noqa: F401  (registers the factories)
 
-    if assertion not in ASSERTION_MODES:
-        raise ValueError(f"assertion must be one of {ASSERTION_MODES}, not {assertion!r}")
+    try:
+        mode = AssertionMode(assertion)
+    except ValueError:
+        raise ValueError(f"assertion must be one of {[m.value for m in AssertionMode]}, not {assertion!r}") from None
     register_extensions()
     config = config or {}
     nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "extractor.Tokenizer.v1"}}})
@@ -72,8 +76,8 @@ def load(
         if name in skipped:
             continue
         nlp.add_pipe(name, config=config.get(name, {}))
-        if name == "extractor_context" and assertion != "rules":
-            model_config = {**config.get("extractor_assertion_model", {}), "mode": assertion}
+        if name == "extractor_context" and mode in MODEL_MODES:
+            model_config = {**config.get("extractor_assertion_model", {}), "mode": mode.value}
             nlp.add_pipe("extractor_assertion_model", config=model_config)
     return nlp
 

@@ -4,33 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from extractor.modes import AssertionMode
 from extractor.notes import ReadReport, read_notes
 
 err = Console(stderr=True)
-
-
-class AssertionMode(str, Enum):
-    """Who decides assertion, temporality and experiencer (see ``extractor.load``)."""
-
-    RULES = "rules"
-    MODEL = "model"
-    HYBRID = "hybrid"
 
 
 def load_pipeline(assertion: AssertionMode) -> Any:
     """``extractor.load()``, with the learned assertion stage unless the mode is rules."""
     import extractor
 
-    if assertion is AssertionMode.RULES:
-        return extractor.load()
-    return extractor.load(assertion=assertion.value)
+    return extractor.load(assertion=assertion)
 
 
 AssertionOption = Annotated[

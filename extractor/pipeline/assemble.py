@@ -7,6 +7,7 @@ works. Nothing downstream of this stage touches spaCy.
 """
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,19 @@ from extractor.facts import (
     DoseChange,
     Evidence,
     Fact,
+    InfectionState,
     Kind,
     LabResult,
     MedicationDetails,
     TimeRef,
 )
-from extractor.pipeline.infections import infection_state
+from extractor.pipeline.infections import RULE_FILE as INFECTION_STATES
+from extractor.pipeline.infections import cue_patterns, infection_state
 from extractor.pipeline.note_text import KEY as TEXT_KEY
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
-from extractor.resources import Concept, concepts_by_id
+from extractor.resources import VOCABULARY_FILES, Concept, concepts_by_id
 
 _OUR_KEYS = set(DOC_EXTENSIONS) | set(SPAN_EXTENSIONS)
 
@@ -47,6 +51,7 @@ def build_fact(
     note_date: dt.date | None,
     sent: SentenceBounds,
     text: str,
+    infection_cues: tuple[tuple[InfectionState, re.Pattern[str]], ...] = (),
 ) -> Fact:
     """One Fact from one annotated entity in its sentence."""
     context = ent._.context or {}
@@ -84,7 +89,9 @@ def build_fact(
     if kind is Kind.MEDICATION and ent._.medication:
         fact["medication"] = _medication(ent._.medication)
     if kind is Kind.INFECTION:
-        fact["infection_state"] = infection_state(ent, fact["assertion"], fact["temporality"], sent, text)
+        fact["infection_state"] = infection_state(
+            ent, fact["assertion"], fact["temporality"], sent, text, infection_cues
+        )
     return Fact(**fact)
 
 
@@ -99,13 +106,20 @@ def _medication(data: dict[str, Any]) -> MedicationDetails:
     return MedicationDetails(**values)
 
 
-class FactAssembler:
+class FactAssembler(RuleFileComponent):
     """Writes ``doc._.fact_records`` and leaves the Doc serialisable."""
 
-    def __init__(self, nlp: Language, name: str = "extractor_facts") -> None:
+    rule_files = (INFECTION_STATES, *VOCABULARY_FILES)
+
+    def __init__(self, nlp: Language, name: str = "extractor_facts", patterns: str = "") -> None:
         register_extensions()
         self.name = name
-        self.concepts = concepts_by_id()
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        self.rules_dir = directory
+        self.concepts = concepts_by_id(directory)
+        self.infection_cues = cue_patterns(directory)
 
     def __call__(self, doc: Doc) -> Doc:
         note_id = doc._.note_id or "note"
@@ -117,7 +131,7 @@ class FactAssembler:
             if ent._.concept is None:
                 continue
             concept = self.concepts.get(ent._.concept)
-            fact = build_fact(ent, concept, note_id, note_date, sentences.sent(ent), text)
+            fact = build_fact(ent, concept, note_id, note_date, sentences.sent(ent), text, self.infection_cues)
             records.append(fact.model_dump_json(exclude_none=True))
             for extra in ent._.lab_series or ():
                 # another value of the same table row: same words cited, its own value and date
@@ -127,12 +141,6 @@ class FactAssembler:
         doc._.fact_records = records
         _drop_foreign_user_data(doc)
         return doc
-
-    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
-        """Stateless."""
-
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> "FactAssembler":
-        return self
 
 
 def _drop_foreign_user_data(doc: Doc) -> None:
@@ -144,8 +152,11 @@ def _drop_foreign_user_data(doc: Doc) -> None:
 
 
 @Language.factory(
-    "extractor_facts", assigns=["doc._.fact_records"], requires=["doc.ents", "span._.context"]
+    "extractor_facts",
+    default_config={"patterns": ""},
+    assigns=["doc._.fact_records"],
+    requires=["doc.ents", "span._.context"],
 )
-def make_facts(nlp: Language, name: str) -> FactAssembler:
-    """Registered factory."""
-    return FactAssembler(nlp, name)
+def make_facts(nlp: Language, name: str, patterns: str) -> FactAssembler:
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
+    return FactAssembler(nlp, name, patterns)

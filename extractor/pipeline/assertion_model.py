@@ -21,6 +21,7 @@ Either way the section and the cues stay the rules', and each attribute's source
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,16 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
+from extractor.facts import Assertion, Experiencer, Temporality
+from extractor.modes import MODEL_MODES, AssertionMode
 from extractor.pipeline.note_text import note_text
 from extractor.pipeline.sentence_index import SentenceIndex
 
+# the head's outputs, in the order it was trained with: the fact model's values
 LABELS: dict[str, tuple[str, ...]] = {
-    "assertion": ("present", "absent", "possible", "hypothetical"),
-    "temporality": ("current", "historical"),
-    "experiencer": ("patient", "family", "other"),
+    "assertion": tuple(value.value for value in Assertion),
+    "temporality": tuple(value.value for value in Temporality),
+    "experiencer": tuple(value.value for value in Experiencer),
 }
 # ConText categories whose cue decides each attribute (their scope is what hybrid doubts).
 CUE_CATEGORIES: dict[str, frozenset[str]] = {
@@ -43,14 +47,13 @@ CUE_CATEGORIES: dict[str, frozenset[str]] = {
     "experiencer": frozenset({"FAMILY", "OTHER_EXPERIENCER"}),
 }
 SCOPE_BREAKS = (",", ";", " and ", " or ", " but ")
-MODES = ("model", "hybrid")
 MARK_OPEN, MARK_CLOSE = "<< ", " >>"
 HEAD_FILE, CONFIG_FILE = "head.safetensors", "head.json"
 
 
 def default_model_dir() -> Path:
-    """``models/assertion`` of the source checkout (weights are not package data)."""
-    return Path(__file__).resolve().parents[2] / "models" / "assertion"
+    """The trained head, installed as package data (``models/assertion`` of the checkout)."""
+    return Path(str(files("extractor.assertion_head")))
 
 
 def encoder_path() -> Path:
@@ -223,11 +226,11 @@ class AssertionModel:
         long_sentence: int = 20,
         batch_size: int = 32,
     ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"assertion model mode must be one of {MODES}, not {mode!r}")
+        if mode not in MODEL_MODES:
+            raise ValueError(f"assertion model mode must be one of {[m.value for m in MODEL_MODES]}, not {mode!r}")
         register_extensions()
         self.name = name
-        self.mode = mode
+        self.mode = AssertionMode(mode)
         self.threshold = threshold
         self.long_sentence = long_sentence
         self.batch_size = batch_size
@@ -270,7 +273,7 @@ class AssertionModel:
             use_model = False
             if attribute in attributes:
                 best = max(probs[attribute], key=probs[attribute].__getitem__)
-                use_model = self.mode == "model" or probs[attribute][best] >= self.threshold
+                use_model = self.mode == AssertionMode.MODEL or probs[attribute][best] >= self.threshold
             if use_model:
                 decided[attribute] = best
             sources[attribute] = "model" if use_model else "rules"
@@ -284,7 +287,7 @@ class AssertionModel:
             if not ent.text.strip():
                 continue
             item, context = mention_input(ent, sentences), dict(ent._.context or {})
-            attributes = set(LABELS) if self.mode == "model" else self.uncertain(item, context)
+            attributes = set(LABELS) if self.mode == AssertionMode.MODEL else self.uncertain(item, context)
             if attributes:
                 todo.append((ent, item, context, attributes))
         predictions = self.predict([item for _, item, _, _ in todo])
@@ -323,5 +326,5 @@ def make_assertion_model(
     long_sentence: int,
     batch_size: int,
 ) -> AssertionModel:
-    """Registered factory; an empty ``model_dir`` means ``models/assertion`` of the checkout."""
+    """Registered factory; an empty ``model_dir`` means the installed head (``models/assertion``)."""
     return AssertionModel(nlp, name, mode, model_dir, threshold, long_sentence, batch_size)

@@ -26,16 +26,24 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from extractor.extensions import register_extensions
-from extractor.resources import Concept, concepts_by_id, load_vocabularies
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
+from extractor.resources import VOCABULARY_FILES, Concept, concepts_by_id, load_vocabularies
 
 
-class ConceptMatcher:
+class ConceptMatcher(RuleFileComponent):
     """Marks vocabulary concepts as entities labelled by kind, with ``span._.concept`` set."""
+
+    rule_files = VOCABULARY_FILES
 
     def __init__(self, nlp: Language, name: str = "extractor_concepts", patterns: str = "") -> None:
         register_extensions()
         self.name = name
-        directory = Path(patterns) if patterns else None
+        self.nlp = nlp
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        nlp = self.nlp
+        self.rules_dir = directory
         self.concepts: dict[str, Concept] = concepts_by_id(directory)
         self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
@@ -47,6 +55,11 @@ class ConceptMatcher:
             for concept in vocab.entries:
                 self._add(nlp, concept)
         self._anchor_ids = {attr: np.fromiter(ids, dtype=np.uint64) for attr, ids in self._anchors.items() if ids}
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The entity labels this stage assigns (its concepts' kinds); spaCy copies them into meta.json."""
+        return tuple(sorted({concept.kind.value.upper() for concept in self.concepts.values()}))
 
     def _add(self, nlp: Language, concept: Concept) -> None:
         phrases = {concept.literal, *concept.synonyms} - set(concept.case_sensitive)
@@ -119,12 +132,6 @@ class ConceptMatcher:
                 spans.append(self._span(doc, short.start, short.end, concept_id))
         return spans
 
-    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
-        """Vocabularies are package data; nothing to save."""
-
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> "ConceptMatcher":
-        return self
-
 
 def _anchor(pattern: tuple[dict[str, Any], ...]) -> tuple[int, set[str]] | None:
     """The required token of a pattern with the fewest possible words, as (attribute, words)."""
@@ -150,5 +157,5 @@ def _words(value: Any) -> set[str]:
 
 @Language.factory("extractor_concepts", default_config={"patterns": ""}, assigns=["doc.ents", "span._.concept"])
 def make_concepts(nlp: Language, name: str, patterns: str) -> ConceptMatcher:
-    """Registered factory; ``patterns`` is a vocabulary directory, empty for the bundled one."""
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
     return ConceptMatcher(nlp, name, patterns)

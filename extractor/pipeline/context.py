@@ -10,7 +10,7 @@ flags. The trigger words are kept as cues, with offsets, to explain the decision
 from bisect import bisect_right
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from medspacy.context import ConText, ConTextRule
 from medspacy.context.context_graph import ConTextGraph
@@ -20,10 +20,11 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sections import load_sections, section_at
-from extractor.resources import load_model, patterns_dir
+from extractor.resources import Header, load_model
 
-CATEGORIES = (
+Category = Literal[
     "NEGATED_EXISTENCE",
     "POSSIBLE_EXISTENCE",
     "HYPOTHETICAL",
@@ -32,8 +33,8 @@ CATEGORIES = (
     "OTHER_EXPERIENCER",
     "PSEUDO",
     "CONJ",
-)
-DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
+]
+Direction = Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"]
 # Words that are a lab's result, not a negation of the lab having been done.
 RESULT_WORDS = {
     "negative", "neg", "(-)", "not detected", "undetectable", "-ve for", "negative for",
@@ -44,33 +45,20 @@ RESULT_WORDS = {
 class ContextRuleGroup(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    category: str
-    direction: str
-    literals: tuple[str, ...]
-    max_scope: int | None = None
-
-    def model_post_init(self, __context: Any) -> None:
-        if self.category not in CATEGORIES:
-            raise ValueError(f"unknown context category {self.category!r}")
-        if self.direction not in DIRECTIONS:
-            raise ValueError(f"unknown direction {self.direction!r}")
+    category: Category
+    direction: Direction
+    literals: tuple[str, ...] = Field(min_length=1)
+    max_scope: int | None = Field(default=None, ge=1)
 
 
-class ContextFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^context/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class ContextFile(Header):
+    schema_: Literal["context/v1"] = Field(alias="schema")
     rules: tuple[ContextRuleGroup, ...]
 
 
-def load_context_rules(path: Path | None = None) -> ContextFile:
-    """The ConText trigger file, validated."""
-    return load_model(ContextFile, path or patterns_dir() / "context.yaml")
+def load_context_rules(directory: Path | None = None) -> ContextFile:
+    """The ConText trigger file of a rule directory (the bundled one by default), validated."""
+    return load_model(ContextFile, rules_directory(directory) / "context.yaml")
 
 
 def _scope(rule: ConTextRule, start: int, end: int, sent_start: int, sent_end: int) -> tuple[int, int]:
@@ -91,15 +79,20 @@ def _inside(cue: dict[str, Any], other: dict[str, Any] | None) -> bool:
     return other is not None and other["char_start"] <= cue["char_start"] and cue["char_end"] <= other["char_end"]
 
 
-class ContextTagger:
+class ContextTagger(RuleFileComponent):
     """Runs ConText and writes ``span._.context`` (assertion, experiencer, temporality, cues)."""
 
-    def __init__(
-        self, nlp: Language, name: str = "extractor_context", rules: str = "", sections: str = ""
-    ) -> None:
+    rule_files = ("context.yaml", "sections.yaml")
+
+    def __init__(self, nlp: Language, name: str = "extractor_context", patterns: str = "") -> None:
         register_extensions()
         self.name = name
-        rule_file = load_context_rules(Path(rules) if rules else None)
+        self.nlp = nlp
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        name, nlp = self.name, self.nlp
+        rule_file = load_context_rules(directory)
         self._context = ConText(nlp, name=f"{name}_medspacy", rules=None, span_attrs=None)
         seen: set[tuple[str, str]] = set()
         context_rules = []
@@ -118,7 +111,8 @@ class ContextTagger:
                     )
                 )
         self._context.add(context_rules)
-        self.sections = {s.category: s for s in load_sections(Path(sections) if sections else None).sections}
+        self.sections = {s.category: s for s in load_sections(directory).sections}
+        self.rules_dir = directory
 
     def __call__(self, doc: Doc) -> Doc:
         self._apply_context(doc)
@@ -202,19 +196,14 @@ class ContextTagger:
             "cues": list(categories.values()),
         }
 
-    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
-        """Rules are package data; nothing to save."""
-
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> "ContextTagger":
-        return self
 
 
 @Language.factory(
     "extractor_context",
-    default_config={"rules": "", "sections": ""},
+    default_config={"patterns": ""},
     assigns=["span._.context", "span._.note_section"],
     requires=["doc.ents", "token.is_sent_start"],
 )
-def make_context(nlp: Language, name: str, rules: str, sections: str) -> ContextTagger:
-    """Registered factory; empty paths mean the bundled rule files."""
-    return ContextTagger(nlp, name, rules, sections)
+def make_context(nlp: Language, name: str, patterns: str) -> ContextTagger:
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
+    return ContextTagger(nlp, name, patterns)

@@ -10,15 +10,16 @@ ULN. Values keep their own character offsets.
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
 from extractor.pipeline.note_text import note_text
-from extractor.resources import Concept, concepts_by_id, load_model, patterns_dir
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
+from extractor.resources import VOCABULARY_FILES, Concept, Header, concepts_by_id, load_model
 from extractor.units import UnitConverter, converter
 
 VALUE_KINDS = {"LAB", "SCORE"}
@@ -26,15 +27,8 @@ COLUMN_TOLERANCE = 6  # characters a table value may sit off its date column
 _CELL = re.compile(r"(?<![\w.,/:])(?P<num>\d+(?:\.\d+)?)(?:[ \t]*(?P<flag>\b[HL]\b|\*))?(?![\w.,/:])")
 
 
-class LabValuesFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^lab-values/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class LabValuesFile(Header):
+    schema_: Literal["lab-values/v1"] = Field(alias="schema")
     max_chars_after: int
     separator: str
     comparator: str
@@ -48,7 +42,7 @@ class LabValuesFile(BaseModel):
     pattern_words: str
     qualitative_after: str
     qualitative_before: str
-    comparators: dict[str, str]
+    comparators: dict[str, Literal["<", ">", "<=", ">="]]
     qualitative: dict[str, str]
 
 
@@ -56,17 +50,21 @@ def _float(raw: str | None) -> float | None:
     return float(raw.replace(",", "")) if raw else None
 
 
-class LabValueReader:
+class LabValueReader(RuleFileComponent):
     """Reads values for lab and score mentions into ``span._.lab``."""
 
-    def __init__(self, nlp: Language, name: str = "extractor_labs", rules: str = "") -> None:
+    rule_files = ("lab_values.yaml", "units.yaml", *VOCABULARY_FILES)
+
+    def __init__(self, nlp: Language, name: str = "extractor_labs", patterns: str = "") -> None:
         register_extensions()
         self.name = name
-        self.grammar: LabValuesFile = load_model(
-            LabValuesFile, Path(rules) if rules else patterns_dir() / "lab_values.yaml"
-        )
-        self.units: UnitConverter = converter()
-        self.concepts: dict[str, Concept] = concepts_by_id()
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        self.rules_dir = directory
+        self.grammar: LabValuesFile = load_model(LabValuesFile, directory / "lab_values.yaml")
+        self.units: UnitConverter = converter(directory / "units.yaml")
+        self.concepts: dict[str, Concept] = concepts_by_id(directory)
         g = self.grammar
         units = "|".join(re.escape(u) for u in self.units.written_units if u != "K")
         unit = rf"(?P<unit>{units})(?![A-Za-z0-9])"
@@ -239,12 +237,6 @@ class LabValueReader:
             result["canonical_value"] = round(converted, 6)
             result["canonical_unit"] = canonical
 
-    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
-        """Rules are package data; nothing to save."""
-
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> "LabValueReader":
-        return self
-
 
 def _preceding_date(doc: Doc, text: str, ent: Span, dates: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The last full date written before ``ent`` in its section ("Labs (01/08/2025):")."""
@@ -274,7 +266,7 @@ def _infer_unit(value: float, ranges: Any) -> str | None:
     return fitting[0] if len(fitting) == 1 else None
 
 
-@Language.factory("extractor_labs", default_config={"rules": ""}, assigns=["span._.lab"])
-def make_labs(nlp: Language, name: str, rules: str) -> LabValueReader:
-    """Registered factory; ``rules`` is a path to a lab-value grammar file, empty for the bundled one."""
-    return LabValueReader(nlp, name, rules)
+@Language.factory("extractor_labs", default_config={"patterns": ""}, assigns=["span._.lab"])
+def make_labs(nlp: Language, name: str, patterns: str) -> LabValueReader:
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
+    return LabValueReader(nlp, name, patterns)

@@ -10,40 +10,33 @@ prednisone-equivalent daily dose from the equivalence table in ``patterns/``.
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
+from extractor.facts import MedResponse, MedStatus, TimeRole
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sections import load_sections
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
 from extractor.resources import (
+    VOCABULARY_FILES,
     Concept,
+    Header,
     concepts_by_id,
     load_model,
     load_steroid_equivalence,
-    patterns_dir,
 )
 
-STATUSES = ("current", "past", "planned", "held", "stopped")
-RESPONSES = ("inadequate_response", "failure", "refractory", "intolerance", "allergy")
-TIME_ROLES = ("start", "last_dose", "stop", "stable_since")
 PAST_AFTER = dt.timedelta(days=90)  # a dated course this old, with no word that it goes on, is past
 MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "gm": 1000.0, "gram": 1000.0, "grams": 1000.0, "mcg": 0.001, "µg": 0.001}
 
 
-class MedicationDetailsFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^medication-details/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class MedicationDetailsFile(Header):
+    schema_: Literal["medication-details/v1"] = Field(alias="schema")
     max_chars_after: int
     dose: str
     route: str
@@ -51,19 +44,9 @@ class MedicationDetailsFile(BaseModel):
     course: str
     taper: str
     frequencies: dict[str, float]
-    status_cues: dict[str, tuple[str, ...]]
-    response_cues: dict[str, tuple[str, ...]]
-    time_roles: dict[str, tuple[str, ...]]
-
-    def model_post_init(self, __context: Any) -> None:
-        for key, allowed in (
-            (self.status_cues, STATUSES),
-            (self.response_cues, RESPONSES),
-            (self.time_roles, TIME_ROLES),
-        ):
-            unknown = set(key) - set(allowed)
-            if unknown:
-                raise ValueError(f"unknown categories {sorted(unknown)}")
+    status_cues: dict[MedStatus, tuple[str, ...]]
+    response_cues: dict[MedResponse, tuple[str, ...]]
+    time_roles: dict[TimeRole, tuple[str, ...]]
 
 
 def _cue_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
@@ -71,15 +54,19 @@ def _cue_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<![\w/])(?:" + "|".join(re.escape(p) for p in ordered) + r")(?![\w/])", re.IGNORECASE)
 
 
-class MedicationReader:
+class MedicationReader(RuleFileComponent):
     """Fills ``span._.medication`` for every medication mention."""
 
-    def __init__(self, nlp: Language, name: str = "extractor_medications", rules: str = "") -> None:
+    rule_files = ("medication_details.yaml", "steroid_equivalence.yaml", "sections.yaml", *VOCABULARY_FILES)
+
+    def __init__(self, nlp: Language, name: str = "extractor_medications", patterns: str = "") -> None:
         register_extensions()
         self.name = name
-        self.rules: MedicationDetailsFile = load_model(
-            MedicationDetailsFile, Path(rules) if rules else patterns_dir() / "medication_details.yaml"
-        )
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        self.rules_dir = directory
+        self.rules: MedicationDetailsFile = load_model(MedicationDetailsFile, directory / "medication_details.yaml")
         r = self.rules
         self._dose = re.compile(r.dose, re.IGNORECASE)
         self._route = re.compile(r.route, re.IGNORECASE)
@@ -90,9 +77,10 @@ class MedicationReader:
         self._response = {k: _cue_regex(v) for k, v in r.response_cues.items()}
         self._roles = {k: _cue_regex(v) for k, v in r.time_roles.items()}
         self._frequencies = {k.replace(".", "").replace(" ", ""): v for k, v in r.frequencies.items()}
-        self.concepts: dict[str, Concept] = concepts_by_id()
-        self.equivalence = {e.ingredient: e.mg_equivalent_to_prednisone_5mg for e in load_steroid_equivalence().entries}
-        self.sections = {s.category: s for s in load_sections().sections}
+        self.concepts: dict[str, Concept] = concepts_by_id(directory)
+        equivalence = load_steroid_equivalence(directory).entries
+        self.equivalence = {e.ingredient: e.mg_equivalent_to_prednisone_5mg for e in equivalence}
+        self.sections = {s.category: s for s in load_sections(directory).sections}
 
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
@@ -227,12 +215,6 @@ class MedicationReader:
             # "rituximab x2 in 2023" with nothing saying it goes on: a past course
             details["status"] = "past"
 
-    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
-        """Rules are package data; nothing to save."""
-
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> "MedicationReader":
-        return self
-
 
 def _gap(ent: Span, match: re.Match[str]) -> int:
     if match.start() >= ent.end_char:
@@ -240,7 +222,7 @@ def _gap(ent: Span, match: re.Match[str]) -> int:
     return max(0, ent.start_char - match.end())
 
 
-@Language.factory("extractor_medications", default_config={"rules": ""}, assigns=["span._.medication"])
-def make_medications(nlp: Language, name: str, rules: str) -> MedicationReader:
-    """Registered factory; ``rules`` is a path to a medication-details file, empty for the bundled one."""
-    return MedicationReader(nlp, name, rules)
+@Language.factory("extractor_medications", default_config={"patterns": ""}, assigns=["span._.medication"])
+def make_medications(nlp: Language, name: str, patterns: str) -> MedicationReader:
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
+    return MedicationReader(nlp, name, patterns)

@@ -8,7 +8,7 @@ past medical history → historical, medication list → current medication).
 """
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from medspacy.section_detection import Sectionizer, SectionRule
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,8 +16,10 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.extensions import register_extensions
+from extractor.facts import Experiencer, MedResponse, MedStatus, Temporality
 from extractor.pipeline.note_text import note_text
-from extractor.resources import load_model, patterns_dir
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
+from extractor.resources import Header, load_model
 
 
 class SectionEntry(BaseModel):
@@ -25,27 +27,20 @@ class SectionEntry(BaseModel):
 
     category: str = Field(pattern=r"^[a-z_]+$")
     headers: tuple[str, ...]
-    experiencer: str | None = None
-    temporality: str | None = None
-    med_status: str | None = None
-    med_response: str | None = None
+    experiencer: Experiencer | None = None
+    temporality: Temporality | None = None
+    med_status: MedStatus | None = None
+    med_response: MedResponse | None = None
 
 
-class SectionsFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^sections/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class SectionsFile(Header):
+    schema_: Literal["sections/v1"] = Field(alias="schema")
     sections: tuple[SectionEntry, ...]
 
 
-def load_sections(path: Path | None = None) -> SectionsFile:
-    """The section rules file, validated."""
-    return load_model(SectionsFile, path or patterns_dir() / "sections.yaml")
+def load_sections(directory: Path | None = None) -> SectionsFile:
+    """The section rules file of a rule directory (the bundled one by default), validated."""
+    return load_model(SectionsFile, rules_directory(directory) / "sections.yaml")
 
 
 class _HeaderSectionizer(Sectionizer):
@@ -64,16 +59,23 @@ class _HeaderSectionizer(Sectionizer):
         return kept
 
 
-class SectionTagger:
+class SectionTagger(RuleFileComponent):
     """Finds section headers; records each section as plain ``[category, start, end, title_end]``."""
 
-    def __init__(self, nlp: Language, name: str = "extractor_sections", rules: str = "") -> None:
+    rule_files = ("sections.yaml",)
+
+    def __init__(self, nlp: Language, name: str = "extractor_sections", patterns: str = "") -> None:
         register_extensions()
         self.name = name
-        self.rules = load_sections(Path(rules) if rules else None)
+        self.nlp = nlp
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        self.rules = load_sections(directory)
+        self.rules_dir = directory
         self._sectionizer = _HeaderSectionizer(
-            nlp,
-            name=f"{name}_medspacy",
+            self.nlp,
+            name=f"{self.name}_medspacy",
             rules=None,
             require_start_line=True,
             require_end_line=True,
@@ -129,7 +131,7 @@ def section_at(doc: Doc, char: int) -> str | None:
     return None
 
 
-@Language.factory("extractor_sections", default_config={"rules": ""}, assigns=["doc._.section_bounds"])
-def make_sections(nlp: Language, name: str, rules: str) -> SectionTagger:
-    """Registered factory; ``rules`` is a path to a sections YAML file, empty for the bundled one."""
-    return SectionTagger(nlp, name, rules)
+@Language.factory("extractor_sections", default_config={"patterns": ""}, assigns=["doc._.section_bounds"])
+def make_sections(nlp: Language, name: str, patterns: str) -> SectionTagger:
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
+    return SectionTagger(nlp, name, patterns)
