@@ -12,9 +12,14 @@ to them, ``export`` the export formats; ``extractor.store`` is the DuckDB store.
 
 from __future__ import annotations
 
-from extractor.batch.executors import WorkersUnavailable
-from extractor.batch.export import ExportFormat, export_store
-from extractor.batch.runner import RunSummary, run_batch
-from extractor.batch.work import Limits
+from extractor.imports import prepare_process
+
+prepare_process()  # every worker imports this package before the pipeline (and spaCy)
+
+# isort: split
+from extractor.batch.executors import WorkersUnavailable  # noqa: E402
+from extractor.batch.export import ExportFormat, export_store  # noqa: E402
+from extractor.batch.runner import RunSummary, run_batch  # noqa: E402
+from extractor.batch.work import Limits  # noqa: E402
 
 __all__ = ["ExportFormat", "Limits", "RunSummary", "WorkersUnavailable", "export_store", "run_batch"]
