@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +21,7 @@ from extractor.errors import ResourceError
 from extractor.evaluation.assertion import evaluate_assertion, read_tsv
 from extractor.evaluation.errors import GoldError
 from extractor.evaluation.facts import evaluate_facts, predict_facts, read_predicted_facts
-from extractor.evaluation.gold import read_gold_dir
+from extractor.evaluation.gold import read_gold_dir, read_split
 from extractor.evaluation.report import OutputFormat, Report, render
 from extractor.evaluation.screen import (
     check_gold_evidence,
@@ -44,6 +45,13 @@ FormatOption = Annotated[
     typer.Option("--format", case_sensitive=False, help="table (terminal), json or markdown"),
 ]
 MaxErrors = Annotated[int, typer.Option("--max-errors", min=0, help="how many errors to list (0: none)")]
+
+
+class Split(str, Enum):
+    """A manifest split: rules are tuned on dev; test only measures."""
+
+    DEV = "dev"
+    TEST = "test"
 
 
 @contextmanager
@@ -76,10 +84,13 @@ def facts_command(
     patients: Annotated[
         str | None, typer.Option(help="comma-separated patient ids: score only their notes (a held-back split)")
     ] = None,
+    split: Annotated[
+        Split | None, typer.Option(help="score one split of the gold's manifest.yaml (corpora/mtsamples)")
+    ] = None,
 ) -> None:
     """P/R/F1 per kind (exact and overlapping spans), attribute accuracy, errors to read."""
     with _bad_input():
-        gold_notes = read_gold_dir(gold)
+        gold_notes = read_gold_dir(gold, read_split(gold, split.value) if split else None)
         if patients:
             wanted = {p.strip() for p in patients.split(",") if p.strip()}
             gold_notes = [note for note in gold_notes if note.patient_id in wanted]

@@ -127,6 +127,8 @@ NOTE_KEYS: dict[str, Callable[[str], Any]] = {
     "frequency": _text,
     "years": _number,
     "sex": _one_of("F", "M"),
+    "systolic": _number,
+    "diastolic": _number,
 }
 
 

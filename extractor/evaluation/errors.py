@@ -50,6 +50,10 @@ class EvalErrors:
     E321 = "[E321] {path}: the file is empty; a test set has a header row and then one row per mention."
     E322 = "[E322] {path}, line {line}: not a fact as `extractor extract` writes it ({problem})."
     E323 = "[E323] {path}: no verdicts{trial} found (a .jsonl with one patient a line, or a directory of .json)."
+    E324 = (
+        "[E324] {path}: {problem}. A split needs the gold directory's manifest.yaml "
+        "(scripts/mtsamples_select.py writes it)."
+    )
 
 
 def describe_validation(errors: list[dict[str, object]]) -> str:

@@ -9,11 +9,13 @@ run without its date would be scored against the wrong dates.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from extractor.evaluation.brat import GoldEntity, parse_ann
 from extractor.evaluation.errors import EvalErrors, GoldError, describe_validation
@@ -109,6 +111,41 @@ def read_patients(directory: Path) -> dict[str, tuple[PatientFile, PatientNote]]
     return by_note
 
 
+class ManifestNote(_Strict):
+    """One chosen note of a corpus taken from outside the project, and its split."""
+
+    note_id: str
+    source_file: str
+    split: Literal["dev", "test"]
+    sha256: str
+
+
+class Manifest(_Strict):
+    """``manifest.yaml``: which notes a gold directory holds, where they came from, which split."""
+
+    schema_: str = Field(alias="schema")
+    name: str
+    description: str
+    source: str
+    license: str
+    notes: tuple[ManifestNote, ...]
+
+
+def read_split(directory: Path, split: str) -> set[str]:
+    """The note ids of one split (dev: rules are tuned on it; test: it only measures)."""
+    path = directory / "manifest.yaml"
+    if not path.is_file():
+        raise GoldError(EvalErrors.E324.format(path=directory, problem="no manifest.yaml"))
+    try:
+        manifest = Manifest.model_validate(yaml.safe_load(read_text_exact(path)))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise GoldError(EvalErrors.E324.format(path=path, problem=f"unreadable ({type(exc).__name__})")) from None
+    wanted = {note.note_id for note in manifest.notes if note.split == split}
+    if not wanted:
+        raise GoldError(EvalErrors.E324.format(path=path, problem=f"no note in split {split!r}"))
+    return wanted
+
+
 def gold_layout(directory: Path) -> tuple[Path, Path | None]:
     """Where the note pairs and the patient files are, for ``DIR`` or ``DIR/notes``.
 
@@ -123,17 +160,18 @@ def gold_layout(directory: Path) -> tuple[Path, Path | None]:
     return notes_dir, patients_dir
 
 
-def read_gold_dir(directory: Path) -> list[GoldNote]:
+def read_gold_dir(directory: Path, only: Collection[str] | None = None) -> list[GoldNote]:
     """Every ``.txt``/``.ann`` pair of a gold directory, parsed and checked, by note id.
 
     Without patient files a note's id and patient id are its file stem and it has no
     date. A ``.txt`` without its ``.ann`` (or the reverse) is an error: an unannotated
-    note would count every fact found in it as spurious.
+    note would count every fact found in it as spurious. ``only`` keeps those note ids
+    (a split); each of them must then be there with its ``.ann``.
     """
     notes_dir, patients_dir = gold_layout(directory)
     patients = read_patients(patients_dir) if patients_dir else {}
-    texts = {path.stem: path for path in notes_dir.glob("*.txt")}
-    anns = {path.stem: path for path in notes_dir.glob("*.ann")}
+    texts = {path.stem: path for path in notes_dir.glob("*.txt") if only is None or path.stem in only}
+    anns = {path.stem: path for path in notes_dir.glob("*.ann") if only is None or path.stem in only}
     for stem in sorted(texts.keys() ^ anns.keys()):
         present, missing = (texts[stem], ".ann") if stem in texts else (anns[stem], ".txt")
         raise GoldError(EvalErrors.E312.format(path=notes_dir, name=present.name, missing=missing))

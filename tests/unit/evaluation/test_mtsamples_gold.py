@@ -1,0 +1,88 @@
+"""The MTSamples gold's split and its derived assertion TSV (scripts/mtsamples_gold.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+
+from extractor.evaluation.errors import GoldError
+from extractor.evaluation.gold import read_gold_dir, read_split
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("mtsamples_gold", REPO / "scripts" / "mtsamples_gold.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+NOTES = {
+    "MT-aaaa": (
+        "dev",
+        "HISTORY:  No chest pain.Mother had breast cancer.\nPLAN: Return if fever.",
+        [("Condition", "chest pain", {"Assertion": "absent"}, "chest_pain"),
+         ("Condition", "breast cancer", {"Experiencer": "family"}, "breast_cancer"),
+         ("Condition", "fever", {"Assertion": "hypothetical"}, "fever")],
+    ),
+    "MT-bbbb": ("test", "S/p appendectomy in 2001.", [("Procedure", "appendectomy", {"Temporality": "historical"},
+                                                          "appendectomy")]),
+}
+
+
+@pytest.fixture
+def gold_dir(tmp_path: Path) -> Path:
+    (tmp_path / "notes").mkdir()
+    rows = []
+    for note_id, (split, text, entities) in NOTES.items():
+        (tmp_path / "notes" / f"{note_id}.txt").write_text(text, encoding="utf-8")
+        lines = []
+        for i, (kind, mention, attrs, concept) in enumerate(entities, start=1):
+            start = text.index(mention)
+            lines.append(f"T{i}\t{kind} {start} {start + len(mention)}\t{mention}")
+            lines.extend(f"A{i}{name}\t{name} T{i} {value}" for name, value in attrs.items())
+            lines.append(f"#{i}\tAnnotatorNotes T{i}\tconcept={concept}")
+        (tmp_path / "notes" / f"{note_id}.ann").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        rows.append({"note_id": note_id, "source_file": f"{note_id}.txt", "split": split,
+                     "sha256": hashlib.sha256(text.encode()).hexdigest()})
+    manifest = {"schema": "mtsamples-manifest/v1", "name": "t", "description": "t", "source": "t",
+                "license": "CC0-1.0", "notes": rows}
+    (tmp_path / "manifest.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
+    return tmp_path
+
+
+def test_split_keeps_only_its_notes(gold_dir: Path) -> None:
+    assert read_split(gold_dir, "dev") == {"MT-aaaa"}
+    notes = read_gold_dir(gold_dir, read_split(gold_dir, "test"))
+    assert [note.note_id for note in notes] == ["MT-bbbb"]
+
+
+def test_split_without_manifest_is_a_numbered_error(tmp_path: Path) -> None:
+    with pytest.raises(GoldError, match=r"\[E324\]"):
+        read_split(tmp_path, "dev")
+
+
+def test_tsv_rows_carry_the_kit_labels_and_their_sentence(gold_dir: Path) -> None:
+    rows = [row.split("\t") for row in _load_script().tsv_rows("dev", gold_dir)]
+    assert rows == [
+        ["1", "chest pain", "HISTORY: No chest pain.", "Negated", "Recent", "Patient"],
+        ["2", "breast cancer", "Mother had breast cancer.", "Affirmed", "Recent", "Family member"],
+        ["3", "fever", "PLAN: Return if fever.", "Affirmed", "Hypothetical", "Patient"],
+    ]
+    test_rows = [row.split("\t") for row in _load_script().tsv_rows("test", gold_dir)]
+    assert test_rows == [["1", "appendectomy", "S/p appendectomy in 2001.", "Affirmed", "Historical", "Patient"]]
+
+
+def test_the_bundled_manifest_matches_the_bundled_texts() -> None:
+    root = REPO / "corpora" / "mtsamples"
+    manifest = yaml.safe_load((root / "manifest.yaml").read_text(encoding="utf-8"))
+    assert len(manifest["notes"]) == 80
+    assert sum(entry["split"] == "dev" for entry in manifest["notes"]) == 40
+    for entry in manifest["notes"]:
+        text = (root / "notes" / f"{entry['note_id']}.txt").read_bytes()
+        assert hashlib.sha256(text).hexdigest() == entry["sha256"]
