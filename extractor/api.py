@@ -22,6 +22,7 @@ from extractor.extensions import facts_of, register_extensions
 from extractor.facts import Fact
 from extractor.modes import MODEL_MODES, AssertionMode
 from extractor.notes import Note
+from extractor.payloads import context_of
 
 PIPELINE: tuple[str, ...] = (
     "extractor_sentences",
@@ -138,11 +139,11 @@ def assert_mention(
         stages.insert(1, MODEL_STAGE)
     for name in stages:
         doc = nlp.get_pipe(name)(doc)
-    context = doc.ents[0]._.context or {}
+    context = context_of(doc.ents[0])
     return {
-        "assertion": context.get("assertion", "present"),
-        "experiencer": context.get("experiencer", "patient"),
-        "temporality": context.get("temporality", "current"),
+        "assertion": context.assertion.value,
+        "experiencer": context.experiencer.value,
+        "temporality": context.temporality.value,
         "section": doc.ents[0]._.note_section,
-        "cues": context.get("cues", []),
+        "cues": [cue.model_dump() for cue in context.cues],
     }

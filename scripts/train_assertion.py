@@ -150,6 +150,7 @@ def mtsamples_examples(nlp: Any, notes: int, per_note: int, corrections: Correct
     A correction whose mention the rules no longer find stops the run: it must be re-read.
     """
     import extractor
+    from extractor.payloads import context_of
     from extractor.pipeline.assertion_model import mention_input
 
     fixes = {(c.source, c.char_start, c.char_end, c.attribute): c for c in corrections.corrections}
@@ -169,7 +170,7 @@ def mtsamples_examples(nlp: Any, notes: int, per_note: int, corrections: Correct
             }
             if id(ent) not in chosen and not any(corrected.values()):
                 continue
-            context = ent._.context or {}
+            context = context_of(ent).model_dump(mode="json")
             gold = {}
             for attribute, fix in corrected.items():
                 if fix is not None:

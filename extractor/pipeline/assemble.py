@@ -17,15 +17,14 @@ from spacy.tokens import Doc, Span
 from extractor.extensions import DOC_EXTENSIONS, SPAN_EXTENSIONS, register_extensions
 from extractor.facts import (
     Code,
-    DoseChange,
     Evidence,
     Fact,
     InfectionState,
     Kind,
     LabResult,
-    MedicationDetails,
     TimeRef,
 )
+from extractor.payloads import LabPayload, MedicationPayload, TimePayload, context_of, get_payload
 from extractor.pipeline.infections import RULE_FILE as INFECTION_STATES
 from extractor.pipeline.infections import cue_patterns, infection_state
 from extractor.pipeline.note_text import KEY as TEXT_KEY
@@ -37,11 +36,9 @@ from extractor.resources import VOCABULARY_FILES, Concept, concepts_by_id
 _OUR_KEYS = set(DOC_EXTENSIONS) | set(SPAN_EXTENSIONS)
 
 
-def _time_ref(data: dict[str, Any] | None) -> TimeRef | None:
-    if not data or data.get("precision") == "unresolved":
-        return None
-    keys = ("text", "char_start", "char_end", "date", "start", "end", "precision")
-    return TimeRef(**{k: data[k] for k in keys if k in data})
+def _time_ref(time: TimePayload | None) -> TimeRef | None:
+    """The fact's time: none for an expression that did not resolve to a date."""
+    return None if time is None or time.precision == "unresolved" else time.ref()
 
 
 def build_fact(
@@ -54,22 +51,21 @@ def build_fact(
     infection_cues: tuple[tuple[InfectionState, re.Pattern[str]], ...] = (),
 ) -> Fact:
     """One Fact from one annotated entity in its sentence."""
-    context = ent._.context or {}
+    context = context_of(ent)
     kind = Kind(ent.label_.lower())
     attrs: dict[str, Any] = dict(concept.attrs) if concept else {}
     attrs.update(ent._.detail or {})
-    cues = context.get("cues")
-    if cues:
-        attrs["context_cues"] = cues
-    time = _time_ref(ent._.time)
+    if context.cues:
+        attrs["context_cues"] = [cue.model_dump() for cue in context.cues]
+    time = _time_ref(get_payload(ent, TimePayload))
     fact: dict[str, Any] = {
         "kind": kind,
         "concept": ent._.concept,
         "label": concept.literal if concept else ent._.concept,
         "codes": tuple(Code(**c.model_dump()) for c in concept.codes) if concept else (),
-        "assertion": context.get("assertion", "present"),
-        "experiencer": context.get("experiencer", "patient"),
-        "temporality": context.get("temporality", "current"),
+        "assertion": context.assertion,
+        "experiencer": context.experiencer,
+        "temporality": context.temporality,
         "time": time,
         "attrs": attrs,
         "note_date": note_date,
@@ -83,27 +79,17 @@ def build_fact(
             sentence_end=sent.end_char,
         ),
     }
-    if kind in (Kind.LAB, Kind.SCORE) and ent._.lab:
-        lab = {k: v for k, v in ent._.lab.items() if k in LabResult.model_fields}
-        fact["lab"] = LabResult(**lab)
-    if kind is Kind.MEDICATION and ent._.medication:
-        fact["medication"] = _medication(ent._.medication)
+    lab = get_payload(ent, LabPayload)
+    if kind in (Kind.LAB, Kind.SCORE) and lab is not None:
+        fact["lab"] = lab.result()
+    medication = get_payload(ent, MedicationPayload)
+    if kind is Kind.MEDICATION and medication is not None:
+        fact["medication"] = medication.details()
     if kind is Kind.INFECTION:
         fact["infection_state"] = infection_state(
             ent, fact["assertion"], fact["temporality"], sent, text, infection_cues
         )
     return Fact(**fact)
-
-
-def _medication(data: dict[str, Any]) -> MedicationDetails:
-    values = {k: v for k, v in data.items() if k in MedicationDetails.model_fields}
-    for role in ("start", "stop", "last_dose", "stable_since"):
-        if role in values:
-            values[role] = _time_ref(values[role])
-    values["classes"] = tuple(values.get("classes", ()))
-    values["response"] = tuple(values.get("response", ()))
-    values["dose_changes"] = tuple(DoseChange(**c) for c in values.get("dose_changes", ()))
-    return MedicationDetails(**values)
 
 
 class FactAssembler(RuleFileComponent):
@@ -135,8 +121,10 @@ class FactAssembler(RuleFileComponent):
             records.append(fact.model_dump_json(exclude_none=True))
             for extra in ent._.lab_series or ():
                 # another value of the same table row: same words cited, its own value and date
-                lab = {k: v for k, v in extra["lab"].items() if k in LabResult.model_fields}
-                update = {"lab": LabResult(**lab), "time": _time_ref(extra["time"])}
+                update = {
+                    "lab": LabResult.model_validate(extra["lab"]),
+                    "time": _time_ref(TimePayload.model_validate(extra["time"])),
+                }
                 records.append(fact.model_copy(update=update).model_dump_json(exclude_none=True))
         doc._.fact_records = records
         _drop_foreign_user_data(doc)

@@ -31,6 +31,7 @@ from spacy.tokens import Doc, Span
 from extractor.extensions import register_extensions
 from extractor.facts import Assertion, Experiencer, Temporality
 from extractor.modes import MODEL_MODES, AssertionMode
+from extractor.payloads import ContextPayload, context_of, set_payload
 from extractor.pipeline.note_text import note_text
 from extractor.pipeline.sentence_index import SentenceIndex
 
@@ -196,17 +197,17 @@ def load_head(directory: Path) -> tuple[Any, dict[str, Any]]:
     return head.eval(), settings
 
 
-def scope_uncertain(item: MentionInput, context: dict[str, Any], attribute: str, long_sentence: int) -> bool:
+def scope_uncertain(item: MentionInput, context: ContextPayload, attribute: str, long_sentence: int) -> bool:
     """Whether the rules' decision on ``attribute`` rests on a scope they may have misjudged."""
     if len(item.text[item.sent_start : item.sent_end].split()) >= long_sentence:
         return True
-    for cue in context.get("cues", ()):
-        if cue["category"] not in CUE_CATEGORIES[attribute]:
+    for cue in context.cues:
+        if cue.category not in CUE_CATEGORIES[attribute]:
             continue
-        if cue["char_end"] <= item.start:
-            between = item.text[cue["char_end"] : item.start]
+        if cue.char_end <= item.start:
+            between = item.text[cue.char_end : item.start]
         else:
-            between = item.text[item.end : cue["char_start"]]
+            between = item.text[item.end : cue.char_start]
         between = between.lower()
         if any(mark in between for mark in SCOPE_BREAKS):
             return True
@@ -259,15 +260,15 @@ class AssertionModel:
             for row in range(len(items))
         ]
 
-    def uncertain(self, item: MentionInput, context: dict[str, Any]) -> set[str]:
+    def uncertain(self, item: MentionInput, context: ContextPayload) -> set[str]:
         """The attributes whose rule decision the model should check (``hybrid``)."""
         return {a for a in LABELS if scope_uncertain(item, context, a, self.long_sentence)}
 
     def decide(
-        self, context: dict[str, Any], probs: dict[str, dict[str, float]], attributes: set[str]
-    ) -> dict[str, Any]:
+        self, context: ContextPayload, probs: dict[str, dict[str, float]], attributes: set[str]
+    ) -> ContextPayload:
         """The new context: the model's label for each of ``attributes`` it is sure enough of."""
-        decided = dict(context)
+        decided = context.model_dump()
         sources = {}
         for attribute in LABELS:
             use_model = False
@@ -278,7 +279,7 @@ class AssertionModel:
                 decided[attribute] = best
             sources[attribute] = "model" if use_model else "rules"
         decided["sources"] = sources
-        return decided
+        return ContextPayload.model_validate(decided)
 
     def __call__(self, doc: Doc) -> Doc:
         todo = []
@@ -286,13 +287,13 @@ class AssertionModel:
         for ent in doc.ents:
             if not ent.text.strip():
                 continue
-            item, context = mention_input(ent, sentences), dict(ent._.context or {})
+            item, context = mention_input(ent, sentences), context_of(ent)
             attributes = set(LABELS) if self.mode == AssertionMode.MODEL else self.uncertain(item, context)
             if attributes:
                 todo.append((ent, item, context, attributes))
         predictions = self.predict([item for _, item, _, _ in todo])
         for (ent, _item, context, attributes), probs in zip(todo, predictions, strict=True):
-            ent._.context = self.decide(context, probs, attributes)
+            set_payload(ent, self.decide(context, probs, attributes))
         return doc
 
     def to_disk(self, path: Path, *, exclude: Any = ()) -> None:

@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import Field
 from spacy.tokens import Span
 
-from extractor.facts import InfectionState
+from extractor.facts import Assertion, Experiencer, InfectionState
+from extractor.payloads import context_of
 from extractor.pipeline.sentence_index import SentenceBounds
 from extractor.resources import Header, load_model
 
@@ -51,8 +52,7 @@ def infection_state(
     cues: tuple[tuple[InfectionState, re.Pattern[str]], ...],
 ) -> InfectionState | None:
     """The state of the infection ``ent`` names, or None when it is not the patient's or not there."""
-    context = ent._.context or {}
-    if assertion != "present" or context.get("experiencer", "patient") != "patient":
+    if assertion != Assertion.PRESENT or context_of(ent).experiencer is not Experiencer.PATIENT:
         return None
     best: tuple[int, InfectionState] | None = None
     for state, regex in cues:

@@ -17,6 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
+from extractor.payloads import LabPayload, TimePayload, get_payload, set_payload
 from extractor.pipeline.note_text import note_text
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.resources import VOCABULARY_FILES, Concept, Header, concepts_by_id, load_model
@@ -88,12 +89,14 @@ class LabValueReader(RuleFileComponent):
             result = self.read(text, ent, limit)
             if not result:
                 continue
-            ent._.lab = result
+            set_payload(ent, LabPayload.model_validate(result))
             columns = self._column_dates(text, ent, dates)
             if columns:
-                self._read_row(text, ent, limit, columns)
-            elif ent._.time is None:
-                ent._.time = _preceding_date(doc, text, ent, dates)
+                self._read_row(text, ent, limit, columns, result.get("unit"))
+            elif get_payload(ent, TimePayload) is None:
+                preceding = _preceding_date(doc, text, ent, dates)
+                if preceding is not None:
+                    set_payload(ent, TimePayload.model_validate(preceding))
         return doc
 
     def _column_dates(self, text: str, ent: Span, dates: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -119,13 +122,12 @@ class LabValueReader(RuleFileComponent):
         )
         return on_line if cells and aligned and len(cells) <= len(on_line) else []
 
-    def _read_row(self, text: str, ent: Span, limit: int, columns: list[dict[str, Any]]) -> None:
+    def _read_row(self, text: str, ent: Span, limit: int, columns: list[dict[str, Any]], unit: str | None) -> None:
         """Values of a table row, each tied to the date heading its column."""
         line_start = text.rfind("\n", 0, ent.start_char) + 1
         header_start = text.rfind("\n", 0, columns[0]["char_start"]) + 1
         concept = self.concepts.get(ent._.concept or "")
         attrs = concept.attrs if concept else {}
-        unit = ent._.lab.get("unit")
         series = []
         for cell in _CELL.finditer(text, ent.end_char, limit):
             column = cell.start() - line_start
@@ -143,7 +145,8 @@ class LabValueReader(RuleFileComponent):
             self._normalise(lab, value, unit, attrs, ent._.concept)
             series.append({"lab": lab, "time": nearest})
         if series:
-            ent._.lab, ent._.time = series[0]["lab"], series[0]["time"]
+            set_payload(ent, LabPayload.model_validate(series[0]["lab"]))
+            set_payload(ent, TimePayload.model_validate(series[0]["time"]))
             ent._.lab_series = series[1:]
 
     def _window_end(self, text: str, ent: Span, following: Span | None) -> int:

@@ -17,7 +17,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
-from extractor.facts import MedResponse, MedStatus, TimeRole
+from extractor.facts import Assertion, MedResponse, MedStatus, TimeRole
+from extractor.payloads import MedicationPayload, TimePayload, context_of, get_payload, set_payload
 from extractor.pipeline.note_text import note_text
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sections import load_sections
@@ -90,7 +91,8 @@ class MedicationReader(RuleFileComponent):
             if ent.label_ != "MEDICATION":
                 continue
             following = next((e for e in ents[index + 1 :] if e.label_ == "MEDICATION"), None)
-            ent._.medication = self.read(doc, text, ent, following, sentences.sent(ent))
+            details = self.read(doc, text, ent, following, sentences.sent(ent))
+            set_payload(ent, MedicationPayload.model_validate(details))
         return doc
 
     def read(
@@ -158,8 +160,7 @@ class MedicationReader(RuleFileComponent):
             status = best[1]
         else:
             details["_status_from_default"] = True
-        context = ent._.context or {}
-        if context.get("assertion") == "hypothetical" and status == "current":
+        if context_of(ent).assertion is Assertion.HYPOTHETICAL and status == "current":
             status = "planned"
         details["status"] = status
         responses = [
@@ -186,8 +187,8 @@ class MedicationReader(RuleFileComponent):
             details["dose_changes"] = changes
 
     def _time(self, doc: Doc, text: str, ent: Span, details: dict[str, Any], sent: SentenceBounds) -> None:
-        time = ent._.time
-        if not time:
+        time = get_payload(ent, TimePayload)
+        if time is None:
             details.pop("_status_from_default", None)
             return
         best: tuple[int, int, str] | None = None
@@ -195,14 +196,14 @@ class MedicationReader(RuleFileComponent):
             for match in regex.finditer(text, sent.start_char, sent.end_char):
                 # the cue nearest the time wins; of cues ending together, the longest
                 # ("unchanged since" over "since")
-                key = (abs(match.end() - time["char_start"]), -(match.end() - match.start()))
+                key = (abs(match.end() - (time.char_start or 0)), -(match.end() - match.start()))
                 if best is None or key < best[:2]:
                     best = (*key, role)
         role = best[2] if best is not None else None
         if role is not None:
             details[role] = time
         from_default = details.pop("_status_from_default", False)
-        latest = time.get("end") or time.get("date")
+        latest = time.end or time.date
         note_date = doc._.note_date
         if (
             from_default
@@ -210,7 +211,7 @@ class MedicationReader(RuleFileComponent):
             and role not in ("start", "stable_since")
             and latest is not None
             and note_date is not None
-            and dt.date.fromisoformat(latest) < dt.date.fromisoformat(note_date) - PAST_AFTER
+            and latest < dt.date.fromisoformat(note_date) - PAST_AFTER
         ):
             # "rituximab x2 in 2023" with nothing saying it goes on: a past course
             details["status"] = "past"

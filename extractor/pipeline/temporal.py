@@ -18,6 +18,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.extensions import register_extensions
+from extractor.facts import Temporality
+from extractor.payloads import TimePayload, context_of, set_payload
 from extractor.pipeline.note_text import note_text
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sentence_index import SentenceIndex
@@ -193,13 +195,12 @@ class TimeNormalizer(RuleFileComponent):
             if not candidates:
                 continue
             nearest = min(candidates, key=lambda e: _distance(ent.start_char, ent.end_char, e))
-            ent._.time = nearest
+            set_payload(ent, TimePayload.model_validate(nearest))
             if self._dates_make_historical(ent) and note_date is not None:
                 latest = nearest.get("end") or nearest.get("date")
                 if latest is not None and _iso(latest) < note_date - self.historical_after:
-                    context = dict(ent._.context or {})
-                    context["temporality"] = "historical"
-                    ent._.context = context
+                    historical = context_of(ent).model_copy(update={"temporality": Temporality.HISTORICAL})
+                    set_payload(ent, historical)
         return doc
 
     def _on_cue_line(self, text: str, char: int) -> bool:

@@ -27,8 +27,8 @@ from extractor.resources import Header, VocabularyFile, load_model, patterns_dir
 def _models_with_a_schema() -> list[type[BaseModel]]:
     found = []
     for info in pkgutil.walk_packages(extractor.__path__, "extractor."):
-        if ".service" in info.name or ".report" in info.name:
-            continue  # HTTP and HTML models: no rule files there
+        if any(part in info.name for part in (".service", ".report", ".evaluation")):
+            continue  # HTTP and HTML models, and gold-corpus manifests: no rule files there
         module = importlib.import_module(info.name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, BaseModel) and cls.__module__ == module.__name__ and "schema_" in cls.model_fields:
