@@ -63,8 +63,8 @@ class TimePayload(_Payload, TimeRef):
     not_result_date: bool = False  # a birth or admission date, never a lab result's
 
     def ref(self) -> TimeRef:
-        """The fact's ``TimeRef`` of this payload."""
-        return TimeRef.model_validate(self.model_dump(exclude={"age", "not_result_date"}))
+        """The fact's ``TimeRef`` of this payload (its values are validated already)."""
+        return _narrow(self, TimeRef)
 
 
 class MedicationPayload(_Payload, MedicationDetails):
@@ -78,12 +78,11 @@ class MedicationPayload(_Payload, MedicationDetails):
 
     def details(self) -> MedicationDetails:
         """The fact's ``MedicationDetails``: times as plain ``TimeRef``s, stage-only fields dropped."""
-        values = self.model_dump(exclude={"daily_dose_unit", "start", "stop", "last_dose", "stable_since"})
+        times = {}
         for role in ("start", "stop", "last_dose", "stable_since"):
             time: TimePayload | None = getattr(self, role)
-            if time is not None and time.precision != "unresolved":
-                values[role] = time.ref()
-        return MedicationDetails.model_validate(values)
+            times[role] = time.ref() if time is not None and time.precision != "unresolved" else None
+        return _narrow(self, MedicationDetails, times)
 
 
 class LabPayload(_Payload, LabResult):
@@ -91,7 +90,21 @@ class LabPayload(_Payload, LabResult):
 
     def result(self) -> LabResult:
         """The fact's ``LabResult``."""
-        return LabResult.model_validate(self.model_dump())
+        return _narrow(self, LabResult)
+
+
+F = TypeVar("F", bound=BaseModel)
+
+
+def _narrow(payload: BaseModel, model: type[F], replace: dict[str, object] | None = None) -> F:
+    """``payload`` as the fact model it extends: its validated values, without the stage-only fields.
+
+    Built without validating again (``model_construct``): every value was validated when
+    the payload was made, and this runs for every fact of every note.
+    """
+    values = {name: getattr(payload, name) for name in model.model_fields}
+    values.update(replace or {})
+    return model.model_construct(**values)
 
 
 # each payload model and the span attribute (``extensions.py``) that holds it
