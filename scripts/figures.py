@@ -120,10 +120,12 @@ def measure_assertion_speed(limit: int) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ rendering
 def _row(label: str, values: list[float | None], digits: int = 3, higher_is_better: bool = True) -> str:
-    known = [v for v in values if v is not None]
+    """A table row; the best value in bold, compared as shown (two values that print alike tie)."""
+    shown = [None if v is None else round(v, digits) for v in values]
+    known = [v for v in shown if v is not None]
     best = (max(known) if higher_is_better else min(known)) if known else None
     cells = []
-    for value in values:
+    for value in shown:
         text = "n/a" if value is None else f"{value:.{digits}f}"
         cells.append(f"**{text}**" if value is not None and value == best and len(set(known)) > 1 else text)
     return f"| {label} | " + " | ".join(cells) + " |"
