@@ -61,5 +61,5 @@ def test_each_figure_says_when_where_and_on_what_code_it_was_measured(path: Path
 def test_rendering_marks_the_best_value_of_each_row_and_ties_none() -> None:
     assert FIGURES._row("x", [0.5, 0.7, 0.6]) == "| x | 0.500 | **0.700** | 0.600 |"
     assert FIGURES._row("x", [1.0, 1.0, 1.0]) == "| x | 1.000 | 1.000 | 1.000 |"
-    assert FIGURES._row("x", [0.7575, 0.7581, 0.6]) == "| x | **0.758** | **0.758** | 0.600 |"  # ties as shown
+    assert FIGURES._row("x", [0.75757, 0.75806, 0.6]) == "| x | **0.758** | **0.758** | 0.600 |"  # ties as shown
     assert FIGURES._row("x", [120.0, 700.0, 800.0], 0, higher_is_better=False) == "| x | **120** | 700 | 800 |"
