@@ -27,7 +27,7 @@ from extractor.payloads import context_of
 PIPELINE: tuple[str, ...] = (
     "extractor_sentences",
     "extractor_sections",
-    "abbreviation_detector",
+    "extractor_abbreviations",
     "extractor_concepts",
     "extractor_demographics",
     "extractor_context",

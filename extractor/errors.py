@@ -27,7 +27,10 @@ class Errors:
     E010 = "[E010] line {line}: not valid JSON ({problem}). The note was skipped."
     E011 = "[E011] line {line}: missing required field {field!r}. The note was skipped."
     E012 = "[E012] line {line}: field {field!r} must be {expected}. The note was skipped."
-    E013 = "[E013] line {line}: date {value!r} is not an ISO 8601 date; relative times stay unresolved."
+    E013 = (
+        "[E013] line {line}: {field} {value} is not an ISO 8601 date (YYYY-MM-DD or a date-time) "
+        "from 1800 to 2999; it is ignored and relative times stay unresolved."
+    )
     E014 = "[E014] line {line}: the line is not a JSON object. The note was skipped."
     E015 = "[E015] {path}: cannot read the file ({problem})."
     E016 = "[E016] line {line}: note id {note_id!r} was already read; the duplicate was skipped."
@@ -37,6 +40,29 @@ class Errors:
     E021 = "[E021] line {line}: cannot read note file {file!r} ({problem}). The note was skipped."
     E022 = "[E022] {path}: no manifest.csv or manifest.jsonl; a directory of notes needs one."
     E023 = "[E023] line {line}: not valid CSV ({problem}). The note was skipped."
+    E024 = (
+        "[E024] line {line}: field {field!r} is not valid Unicode (it holds a lone surrogate such as "
+        "\\ud800). The note was skipped."
+    )
+    E025 = "[E025] line {line}: key {key} appears twice in one JSON object. The note was skipped."
+    E026 = (
+        "[E026] line {line}: note {note_id!r} has no date; its relative times stay unresolved and it "
+        "cannot set the screening date. Give each note a date."
+    )
+    E027 = (
+        "[E027] line {line}: file {file} is outside the manifest's directory; only files beside the "
+        "manifest are read. The note was skipped."
+    )
+    E028 = (
+        "[E028] line {line}: note {note_id!r} has {length} characters, over the pipeline's limit of "
+        "{limit}. Split it into smaller notes. The note was skipped."
+    )
+    E029 = "[E029] line {line}: note {note_id!r} failed in the pipeline ({reason}). The note was skipped."
+    E030 = (
+        "[E030] line {line}: note {note_id!r} is dated {date}, after today ({today}). Check the date: "
+        "unless --screening-date says otherwise it is not read when screening."
+    )
+    E032 = "[E032] patient {patient_id!r}: screening failed ({reason}); no verdict was written for them."
     E020 = (
         "[E020] Character span {start}:{end} is outside the text (length {length}). "
         "Offsets are Python str indices, end-exclusive."

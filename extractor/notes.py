@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,7 @@ class ReadReport:
     accepted: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)  # read, then faulted in the pipeline
     size: int = 0  # how much input there is: bytes of a text file, rows of a Parquet file
     position: int = 0  # how much of it has been read, in the same unit (for progress and ETA)
 
@@ -50,16 +53,45 @@ REQUIRED = ("patient_id", "note_id", "text")
 KNOWN = {"patient_id", "note_id", "text", "date", "type", "sex", "birth_date"}
 
 
+# The dates a note may carry: wide enough for any chart, narrow enough that date arithmetic
+# ("3 months ago", an age at screening) can never leave the calendar Python can represent.
+EARLIEST_DATE = dt.date(1800, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ].*)?", re.ASCII | re.DOTALL)
+STDIN = "-"
+
+
+def parse_iso_day(value: str) -> dt.date:
+    """The day of an ISO 8601 date ``YYYY-MM-DD`` or date-time, within the supported range.
+
+    Strict: ``2025-03-01garbage``, ``20250301`` and ``2025-3-1`` are refused (ValueError).
+    """
+    problem = "not an ISO 8601 date (YYYY-MM-DD) or date-time"
+    if not _ISO_DAY.fullmatch(value):
+        raise ValueError(problem)
+    try:
+        day = dt.date.fromisoformat(value) if len(value) == 10 else dt.datetime.fromisoformat(value).date()
+    except ValueError:
+        raise ValueError(problem) from None  # Python's message would quote the value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"outside the supported range {EARLIEST_DATE} to {LATEST_DATE}")
+    return day
+
+
 def parse_date(value: Any) -> dt.date | None:
-    """An ISO 8601 date or date-time, as a date; None when absent or unparseable."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
+    """A strict ISO 8601 date or date-time, as a date; None when absent, unparseable or out of range."""
+    if not isinstance(value, str) or value == "":
         return None
     try:
-        return dt.date.fromisoformat(value[:10])
+        return parse_iso_day(value)
     except ValueError:
         return None
+
+
+def _shown(value: Any) -> str:
+    """A field value as an error message may quote it: short, and never more than 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def note_from_record(record: Any, line: int, report: ReadReport) -> Note | None:
@@ -82,16 +114,27 @@ def note_from_record(record: Any, line: int, report: ReadReport) -> Note | None:
                 (line, Errors.E012.format(line=line, field=name, expected="a string"))
             )
             return None
+    optional = {
+        name: record[name] if isinstance(record.get(name), str) else None
+        for name in ("type", "sex")
+    }
+    for name in ("patient_id", "note_id", "text", "type", "sex"):
+        value = record[name] if name in REQUIRED else optional[name]
+        if isinstance(value, str) and not _valid_utf8((value,)):
+            report.rejected.append((line, Errors.E024.format(line=line, field=name)))
+            return None
     dates = {}
     for name in ("date", "birth_date"):
         raw = record.get(name)
         dates[name] = parse_date(raw)
         if raw not in (None, "") and dates[name] is None:
-            report.warnings.append((line, Errors.E013.format(line=line, value=name)))
-    optional = {
-        name: record[name] if isinstance(record.get(name), str) else None
-        for name in ("type", "sex")
-    }
+            report.warnings.append((line, Errors.E013.format(line=line, field=name, value=_shown(raw))))
+    if dates["date"] is None and record.get("date") in (None, ""):
+        report.warnings.append((line, Errors.E026.format(line=line, note_id=_shown(str(record["note_id"]))[1:-1])))
+    elif dates["date"] is not None and dates["date"] > dt.date.today():
+        report.warnings.append((line, Errors.E030.format(
+            line=line, note_id=str(record["note_id"]), date=dates["date"], today=dt.date.today(),
+        )))
     return Note(
         patient_id=str(record["patient_id"]),
         note_id=str(record["note_id"]),
@@ -102,21 +145,59 @@ def note_from_record(record: Any, line: int, report: ReadReport) -> Note | None:
     )
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (``json`` would keep the last silently)."""
+    record: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in record:
+            raise _DuplicateKey(key)
+        record[key] = value
+    return record
+
+
+def decode_record(raw: bytes, line_no: int, report: ReadReport) -> Any:
+    """One JSON Lines line decoded, or ``report``'s reason why not (and ``_UNREADABLE``)."""
+    if line_no == 1:
+        raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark, as editors write it
+    try:
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKey as exc:
+        report.rejected.append((line_no, Errors.E025.format(line=line_no, key=_shown(exc.key))))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        report.rejected.append((line_no, Errors.E010.format(line=line_no, problem=type(exc).__name__)))
+    return _UNREADABLE
+
+
+_UNREADABLE = object()
+
+
 def _jsonl_records(path: Path, report: ReadReport) -> Iterator[tuple[int, Any]]:
-    """Decoded JSON values with their line numbers; undecodable lines go to ``report``."""
+    """Decoded JSON values with their line numbers; undecodable lines go to ``report``.
+
+    ``path`` ``-`` reads standard input.
+    """
+    if str(path) == STDIN:
+        yield from _jsonl_lines(sys.stdin.buffer, report)
+        return
     report.size = path.stat().st_size
     with path.open("rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            report.position += len(raw)
-            if not raw.strip():
-                continue
-            report.read += 1
-            try:
-                record = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                problem = type(exc).__name__
-                report.rejected.append((line_no, Errors.E010.format(line=line_no, problem=problem)))
-                continue
+        yield from _jsonl_lines(handle, report)
+
+
+def _jsonl_lines(handle: Iterable[bytes], report: ReadReport) -> Iterator[tuple[int, Any]]:
+    for line_no, raw in enumerate(handle, start=1):
+        report.position += len(raw)
+        if not raw.strip():
+            continue
+        report.read += 1
+        record = decode_record(raw, line_no, report)
+        if record is not _UNREADABLE:
             yield line_no, record
 
 
@@ -133,8 +214,8 @@ def iter_jsonl(path: Path, report: ReadReport) -> Iterator[tuple[int, Note]]:
             yield line_no, note
 
 
-def unique_notes(numbered: Iterable[tuple[int, Note]], report: ReadReport) -> Iterator[Note]:
-    """Notes whose id was not read before; a repeated id is reported and skipped."""
+def unique_numbered(numbered: Iterable[tuple[int, Note]], report: ReadReport) -> Iterator[tuple[int, Note]]:
+    """Notes whose id was not read before, with their line; a repeated id is reported and skipped."""
     seen: set[str] = set()
     for line_no, note in numbered:
         if note.note_id in seen:
@@ -142,7 +223,12 @@ def unique_notes(numbered: Iterable[tuple[int, Note]], report: ReadReport) -> It
             continue
         seen.add(note.note_id)
         report.accepted += 1
-        yield note
+        yield line_no, note
+
+
+def unique_notes(numbered: Iterable[tuple[int, Note]], report: ReadReport) -> Iterator[Note]:
+    """Notes whose id was not read before; a repeated id is reported and skipped."""
+    return (note for _, note in unique_numbered(numbered, report))
 
 
 def read_jsonl(path: Path, report: ReadReport | None = None) -> Iterator[Note]:
@@ -161,14 +247,22 @@ def read_text_file(path: Path, report: ReadReport | None = None) -> Iterator[Not
         report.rejected.append((0, Errors.E015.format(path=path.name, problem=type(exc).__name__)))
         return
     report.accepted += 1
+    report.warnings.append((0, Errors.E026.format(line=0, note_id=path.name)))
     yield Note(patient_id=path.stem, note_id=path.name, text=text)
 
 
-def read_notes(path: Path, report: ReadReport | None = None) -> Iterator[Note]:
-    """Notes from a ``.jsonl`` file or a single ``.txt`` note, chosen by suffix."""
+def read_numbered(path: Path, report: ReadReport) -> Iterator[tuple[int, Note]]:
+    """Notes from a ``.jsonl`` file (``-``: standard input) or a single ``.txt`` note (line 0),
+    chosen by suffix, each with its line number; repeated ids are reported and skipped."""
     if path.suffix.lower() == ".txt":
-        return read_text_file(path, report)
-    return read_jsonl(path, report)
+        return ((0, note) for note in read_text_file(path, report))
+    return unique_numbered(iter_jsonl(path, report), report)
+
+
+def read_notes(path: Path, report: ReadReport | None = None) -> Iterator[Note]:
+    """Notes from a ``.jsonl`` file (``-``: standard input) or a single ``.txt`` note, chosen by suffix."""
+    report = report if report is not None else ReadReport()
+    return (note for _, note in read_numbered(path, report))
 
 
 # ---------------------------------------------------------------- archives: CSV, Parquet, .txt + manifest
@@ -309,9 +403,13 @@ def iter_manifest_dir(directory: Path, report: ReadReport) -> Iterator[tuple[int
         if not isinstance(name, str) or not name:
             report.rejected.append((line_no, Errors.E011.format(line=line_no, field="file")))
             continue
+        file = _inside(directory, name)
+        if file is None:
+            report.rejected.append((line_no, Errors.E027.format(line=line_no, file=_shown(name))))
+            continue
         try:
-            text = (directory / name).read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = file.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             report.rejected.append(
                 (line_no, Errors.E021.format(line=line_no, file=name, problem=type(exc).__name__))
             )
@@ -319,6 +417,19 @@ def iter_manifest_dir(directory: Path, report: ReadReport) -> Iterator[tuple[int
         note = note_from_record({**record, "text": text}, line_no, report)
         if note is not None:
             yield line_no, note
+
+
+def _inside(directory: Path, name: str) -> Path | None:
+    """``directory / name`` when it resolves inside ``directory`` (links followed), else None.
+
+    A manifest names notes beside it; ``../../etc/passwd`` or an absolute path is refused.
+    """
+    try:
+        root = directory.resolve()
+        file = (directory / name).resolve()
+    except (OSError, ValueError):  # a NUL byte, a loop of links
+        return None
+    return file if file.is_relative_to(root) and file != root else None
 
 
 def iter_notes(path: Path, report: ReadReport) -> Iterator[tuple[int, Note]]:

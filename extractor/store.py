@@ -295,6 +295,11 @@ class Store:
             connection.execute(f"SET checkpoint_threshold = '{CHECKPOINT_MB}MiB'")
         try:
             yield cls(connection, read_only)
+        except duckdb.Error as exc:  # a truncated or damaged file fails on its first read, not on connect
+            raise StoreError(
+                f"the store {path} cannot be read or written ({type(exc).__name__}): it may be truncated "
+                "or damaged. Restore it from a copy, or start a new store file."
+            ) from None
         finally:
             connection.close()
 

@@ -83,9 +83,11 @@ ATTRIBUTES: dict[str, tuple[set[str], set[str] | None]] = {
 NOTE_KEYS = {
     "concept", "value", "comparator", "unit", "canonical_value", "canonical_unit", "titer",
     "qualitative", "uln_multiple", "date", "dose", "dose_unit", "daily_dose", "route",
-    "frequency", "years", "sex",
+    "frequency", "years", "sex", "systolic", "diastolic",
 }
-NUMERIC_KEYS = {"value", "canonical_value", "titer", "uln_multiple", "dose", "daily_dose", "years"}
+NUMERIC_KEYS = {
+    "value", "canonical_value", "titer", "uln_multiple", "dose", "daily_dose", "years", "systolic", "diastolic",
+}
 QUALITATIVE = {
     "positive", "negative", "reactive", "nonreactive", "detected", "not_detected",
     "indeterminate", "equivocal",

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
 import typer
 
-from extractor.cli import assertion, batch, evaluate, export, extract, package, report, review, screen, serve, trials
+from extractor.cli import (
+    assertion,
+    batch,
+    evaluate,
+    export,
+    extract,
+    package,
+    report,
+    review,
+    screen,
+    serve,
+    trial,
+    trials,
+)
 
 app = typer.Typer(
     name="extractor",
@@ -13,6 +29,25 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals hold note text: patient data
     add_completion=False,
 )
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        try:
+            number = version("extractor")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown (not installed)"
+        typer.echo(f"extractor {number}")
+        raise typer.Exit
+
+
+@app.callback()
+def options(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """Clinical-note NLP for trial pre-screening."""
 
 
 app.command("extract")(extract.extract)
@@ -27,6 +62,7 @@ app.command("report")(report.report)
 app.command("review")(review.review)
 app.command("export-reviews")(review.export_reviews)
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(trial.app, name="trial")
 
 
 def main() -> None:

@@ -7,16 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from extractor.batch.executors import WORKER_MEMORY_MB
-
-err = Console(stderr=True)
-
-
-def say(text: str) -> None:
-    """One line on stderr, as written: no markup, no highlighting, no wrapping."""
-    err.print(text, markup=False, highlight=False, soft_wrap=True)
+from extractor.cli.runs import (
+    EXIT_INTERRUPTED,
+    EXIT_NOTES_FAILED,
+    EXIT_UNUSABLE,
+    AllowFailuresOption,
+    MaxFailuresOption,
+    err,
+    say,
+)
 
 
 def batch(
@@ -49,6 +50,8 @@ def batch(
     log_every: Annotated[
         float, typer.Option("--log-every", min=0.01, help="seconds between progress lines when not on a terminal")
     ] = 30.0,
+    allow_failures: AllowFailuresOption = False,
+    max_failures: MaxFailuresOption = 0,
 ) -> None:
     """Extract every new or changed note into the store and screen the patients whose notes changed.
 
@@ -78,13 +81,13 @@ def batch(
         )
     except (StoreError, ResourceError) as exc:
         say(str(exc))
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_UNUSABLE) from None
     except WorkersUnavailable as exc:
         say(str(exc))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         say("interrupted: what was written is kept; rerun the same command to resume")
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     resumed = f" (resumed, attempt {summary.attempts})" if summary.resumed else ""
     say(f"run {summary.run_id}{resumed} finished in {summary.seconds:.1f} s; store {store}")
     say(summary.line())
@@ -93,3 +96,7 @@ def batch(
     if summary.error_count > len(summary.errors):
         more = summary.error_count - len(summary.errors)
         say(f"  ... {more} more: SELECT * FROM errors WHERE run_id = {summary.run_id}")
+    faults = summary.failed + summary.rejected + summary.screen_failed
+    if faults > max_failures and not allow_failures:
+        say(f"exit {EXIT_NOTES_FAILED}: {faults} note(s) or patient(s) rejected or failed (allowed: {max_failures})")
+        raise typer.Exit(EXIT_NOTES_FAILED)

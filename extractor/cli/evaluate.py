@@ -16,7 +16,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from extractor.cli.extract import AssertionMode, AssertionOption, load_pipeline, print_summary
+from extractor.cli.extract import AssertionMode, AssertionOption, load_pipeline
+from extractor.cli.runs import print_summary
 from extractor.errors import ResourceError
 from extractor.evaluation.assertion import evaluate_assertion, read_tsv
 from extractor.evaluation.errors import GoldError
@@ -38,7 +39,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals hold note text: patient data
 )
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line, terminal or not
 
 FormatOption = Annotated[
     OutputFormat,

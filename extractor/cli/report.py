@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
 
 from extractor.cli.extract import err
+from extractor.cli.runs import say
 
 
 def report(
@@ -44,13 +46,56 @@ def report(
                 material = material_from_store(opened, trial)
         else:
             material = material_from_files(verdicts, notes, facts, trial)
+        problem = first_verdict_problem(material.verdicts)
+        if problem is not None:
+            say(problem)
+            raise typer.Exit(2)
+        patients = build_views(material)
     except StoreError as exc:
-        err.print(str(exc), markup=False, soft_wrap=True)
+        say(str(exc))
         raise typer.Exit(2) from None
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
         # the message names the problem only: the record may hold note text
-        err.print(f"cannot read the verdicts or facts: {type(exc).__name__}")
+        say(f"cannot read the verdicts or facts: {type(exc).__name__}. Check them against CONTRACT.md.")
         raise typer.Exit(2) from None
-    patients = build_views(material)
     write_report(patients, output)
     err.print(f"{output}: {len(patients)} patients")
+
+
+class _Cited(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    note_id: StrictStr
+    start: StrictInt
+    end: StrictInt
+    text: StrictStr
+
+
+class _Judged(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: StrictStr
+    status: StrictStr
+    evidence: list[_Cited]
+
+
+class _VerdictShape(BaseModel):
+    """What the report reads of a CONTRACT verdict, with the types it needs (no coercion)."""
+
+    model_config = ConfigDict(extra="allow")
+    patient_id: StrictStr
+    criteria: list[_Judged]
+
+
+def first_verdict_problem(verdicts: list[dict[str, object]]) -> str | None:
+    """The first verdict that does not have the CONTRACT's shape, named by its place and
+    field (never its values: evidence text is note text), or None."""
+    for number, verdict in enumerate(verdicts, start=1):
+        try:
+            _VerdictShape.model_validate(verdict)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"]) or "verdict"
+            return (
+                f"[E031] verdict {number}: {where}: {error['msg']}. "
+                "Verdicts must have the CONTRACT.md shape (evidence start and end are whole numbers)."
+            )
+    return None

@@ -8,13 +8,12 @@ from enum import Enum
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from extractor.service.settings import DEFAULT_MAX_NOTES, DEFAULT_MAX_TEXT_BYTES, TOKEN_ENV
+from extractor.cli.runs import say
+from extractor.service.settings import DEFAULT_MAX_NOTES, DEFAULT_MAX_TEXT_BYTES, DEFAULT_REQUEST_SECONDS, TOKEN_ENV
 
 CORS_ENV = "EXTRACTOR_SERVICE_CORS_ORIGINS"
 
-err = Console(stderr=True)
 
 
 class LogLevel(str, Enum):
@@ -65,6 +64,13 @@ def serve(
         typer.Option(envvar=CORS_ENV, help="an origin allowed to call from a browser (repeatable); no CORS without"),
     ] = None,
     log_level: Annotated[LogLevel, typer.Option(case_sensitive=False)] = LogLevel.INFO,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.001, max=86_400,
+            help="seconds each request may take, waiting included (503 if no pipeline came free, 408 if over)",
+        ),
+    ] = DEFAULT_REQUEST_SECONDS,
 ) -> None:
     """Serve facts and trial verdicts over HTTP (FastAPI on uvicorn); see README, 'Screening service'."""
     import uvicorn
@@ -74,12 +80,12 @@ def serve(
     try:
         settings = ServiceSettings(
             token=token, max_text_bytes=max_text_bytes, max_notes=max_notes, pipelines=pipelines,
-            cors_origins=tuple(cors_origin or ()),
+            cors_origins=tuple(cors_origin or ()), request_seconds=request_timeout,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if not is_loopback(host) and not token:
-        err.print(f"warning: serving on {host} without a bearer token: anyone who can reach it can send notes")
+        say(f"warning: serving on {host} without a bearer token: anyone who can reach it can send notes")
     configure_logging(log_level)
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level=log_level.value,

@@ -1,8 +1,7 @@
 """Pipeline stages, one module each, every one a registered spaCy factory (``extractor_*``)."""
 
-from scispacy.abbreviation import AbbreviationDetector  # noqa: F401  (registers abbreviation_detector)
-
 from extractor.pipeline import (  # noqa: F401  (registration side effects)
+    abbreviations,
     assemble,
     assertion_model,
     concepts,

@@ -29,6 +29,7 @@ from extractor.pipeline.infections import RULE_FILE as INFECTION_STATES
 from extractor.pipeline.infections import cue_patterns, infection_state
 from extractor.pipeline.note_text import KEY as TEXT_KEY
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.qualifiers import QualifierReader, qualifier_reader
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
 from extractor.resources import VOCABULARY_FILES, Concept, concepts_by_id
@@ -49,12 +50,17 @@ def build_fact(
     sent: SentenceBounds,
     text: str,
     infection_cues: tuple[tuple[InfectionState, re.Pattern[str]], ...] = (),
+    qualifiers: QualifierReader | None = None,
 ) -> Fact:
     """One Fact from one annotated entity in its sentence."""
     context = context_of(ent)
     kind = Kind(ent.label_.lower())
     attrs: dict[str, Any] = dict(concept.attrs) if concept else {}
     attrs.update(ent._.detail or {})
+    for name, value in (qualifiers or qualifier_reader()).read(
+        text, ent._.concept, ent.start_char, ent.end_char, sent.start_char, sent.end_char
+    ).items():
+        attrs.setdefault(name, value)
     if context.cues:
         attrs["context_cues"] = [cue.model_dump() for cue in context.cues]
     time = _time_ref(get_payload(ent, TimePayload))
@@ -95,7 +101,7 @@ def build_fact(
 class FactAssembler(RuleFileComponent):
     """Writes ``doc._.fact_records`` and leaves the Doc serialisable."""
 
-    rule_files = (INFECTION_STATES, *VOCABULARY_FILES)
+    rule_files = (INFECTION_STATES, "qualifiers.yaml", *VOCABULARY_FILES)
 
     def __init__(self, nlp: Language, name: str = "extractor_facts", patterns: str = "") -> None:
         register_extensions()
@@ -106,6 +112,7 @@ class FactAssembler(RuleFileComponent):
         self.rules_dir = directory
         self.concepts = concepts_by_id(directory)
         self.infection_cues = cue_patterns(directory)
+        self.qualifiers = QualifierReader(directory / "qualifiers.yaml")
 
     def __call__(self, doc: Doc) -> Doc:
         note_id = doc._.note_id or "note"
@@ -117,7 +124,9 @@ class FactAssembler(RuleFileComponent):
             if ent._.concept is None:
                 continue
             concept = self.concepts.get(ent._.concept)
-            fact = build_fact(ent, concept, note_id, note_date, sentences.sent(ent), text, self.infection_cues)
+            fact = build_fact(
+                ent, concept, note_id, note_date, sentences.sent(ent), text, self.infection_cues, self.qualifiers
+            )
             records.append(fact.model_dump_json(exclude_none=True))
             for extra in ent._.lab_series or ():
                 # another value of the same table row: same words cited, its own value and date

@@ -15,6 +15,7 @@ medspaCy's TargetMatcher is not used here: it adds entities one at a time
 vocabulary is exported as medspaCy TargetRules for the benchmark's baseline.
 """
 
+import bisect
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,18 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from extractor.extensions import register_extensions
+from extractor.pipeline.concept_filters import ConceptFilters
+from extractor.pipeline.note_text import note_text
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.resources import VOCABULARY_FILES, Concept, concepts_by_id, load_vocabularies
+
+_RESULT_KINDS = {"LAB", "SCORE"}
 
 
 class ConceptMatcher(RuleFileComponent):
     """Marks vocabulary concepts as entities labelled by kind, with ``span._.concept`` set."""
 
-    rule_files = VOCABULARY_FILES
+    rule_files = (*VOCABULARY_FILES, "concept_filters.yaml")
 
     def __init__(self, nlp: Language, name: str = "extractor_concepts", patterns: str = "") -> None:
         register_extensions()
@@ -55,6 +60,8 @@ class ConceptMatcher(RuleFileComponent):
             for concept in vocab.entries:
                 self._add(nlp, concept)
         self._anchor_ids = {attr: np.fromiter(ids, dtype=np.uint64) for attr, ids in self._anchors.items() if ids}
+        self._filters = ConceptFilters(self.concepts, directory / "concept_filters.yaml")
+        self._kinds = {c.kind.value.upper() for c in self.concepts.values()}
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -90,10 +97,12 @@ class ConceptMatcher(RuleFileComponent):
                 concept_id = doc.vocab.strings[match_id]
                 spans.append(self._span(doc, sentence.start + start, sentence.start + end, concept_id))
         spans.extend(self._abbreviation_spans(doc))
-        titles = [(start, title_end) for _c, start, _e, title_end in doc._.section_bounds or ()]
-        spans = [s for s in spans if not any(a <= s.start_char and s.end_char <= b for a, b in titles)]
+        # a heading only names a topic, except a test's name heading its own result ("ECG: NSR")
+        starts, reach = _title_index(doc)
+        spans = [s for s in spans if s.label_ in _RESULT_KINDS or not _in_title(s, starts, reach)]
         kept = filter_spans([*doc.ents, *spans])
-        doc.ents = kept
+        text = note_text(doc)
+        doc.ents = [s for s in kept if s.label_ not in self._kinds or self._filters.keeps(text, s)]
         return doc
 
     def _anchored_sentences(self, doc: Doc) -> list[Span]:
@@ -159,3 +168,20 @@ def _words(value: Any) -> set[str]:
 def make_concepts(nlp: Language, name: str, patterns: str) -> ConceptMatcher:
     """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
     return ConceptMatcher(nlp, name, patterns)
+
+
+def _title_index(doc: Doc) -> tuple[list[int], list[int]]:
+    """Section titles as sorted starts and, for each, the furthest title end up to it."""
+    titles = sorted((start, title_end) for _c, start, _e, title_end in doc._.section_bounds or ())
+    starts, reach, furthest = [], [], -1
+    for start, end in titles:
+        furthest = max(furthest, end)
+        starts.append(start)
+        reach.append(furthest)
+    return starts, reach
+
+
+def _in_title(span: Span, starts: list[int], reach: list[int]) -> bool:
+    """Whether ``span`` lies inside a section title (by bisection: linear in a long note)."""
+    index = bisect.bisect_right(starts, span.start_char) - 1
+    return index >= 0 and reach[index] >= span.end_char

@@ -20,7 +20,7 @@ from extractor.facts import Assertion, Experiencer, Temporality
 from extractor.payloads import ContextPayload, Cue, set_payload
 from extractor.pipeline.context_engine import ContextEngine, Trigger, TriggerRule
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
-from extractor.pipeline.sections import load_sections, section_at
+from extractor.pipeline.sections import SectionIndex, load_sections
 from extractor.resources import Header, load_model
 
 Category = Literal[
@@ -30,6 +30,7 @@ Category = Literal[
     "HISTORICAL",
     "FAMILY",
     "OTHER_EXPERIENCER",
+    "PATIENT_EXPERIENCER",  # "personal history of" in a family-history paragraph: the patient's own
     "PSEUDO",
     "CONJ",
 ]
@@ -92,8 +93,10 @@ class ContextTagger(RuleFileComponent):
 
     def __call__(self, doc: Doc) -> Doc:
         ents = doc.ents
+        sections = SectionIndex(doc._.section_bounds)
         for ent, triggers in zip(ents, self._engine(doc, ents), strict=True):
-            ent._.note_section = section_at(doc, ent.start_char)
+            found = sections.at(ent.start_char)
+            ent._.note_section = found[0] if found is not None else None
             set_payload(ent, self._qualify(ent, triggers))
         return doc
 
@@ -122,6 +125,8 @@ class ContextTagger(RuleFileComponent):
             experiencer = Experiencer.FAMILY
         elif "OTHER_EXPERIENCER" in categories:
             experiencer = Experiencer.OTHER
+        elif "PATIENT_EXPERIENCER" in categories:
+            experiencer = Experiencer.PATIENT  # the sentence says so, whatever the section's default
         else:
             experiencer = (section.experiencer if section else None) or Experiencer.PATIENT
         if "HISTORICAL" in categories and not _inside(categories["HISTORICAL"], categories.get("NEGATED_EXISTENCE")):

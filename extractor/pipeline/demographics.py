@@ -50,7 +50,7 @@ class DemographicsTagger(RuleFileComponent):
             for match in regex.finditer(text):
                 groups = match.groupdict()
                 if groups.get("years"):
-                    years = float(groups["years"])
+                    years = float(groups["years"]) + (0.5 if groups.get("half") or groups.get("half_sign") else 0.0)
                 else:
                     years = round(int(groups["months"]) / 12, 2)
                 if years > 120:
@@ -65,8 +65,10 @@ class DemographicsTagger(RuleFileComponent):
                 if sex is not None and span is not None:
                     found.append(self._entity(span, "sex", {"sex": sex}))
         if found:
-            taken = [(e.start, e.end) for e in doc.ents]
-            free = [s for s in filter_spans(found) if not any(s.start < e and b < s.end for b, e in taken)]
+            taken = bytearray(len(doc))  # tokens already in an entity: overlap tests stay linear
+            for ent in doc.ents:
+                taken[ent.start : ent.end] = b"\x01" * len(ent)
+            free = [s for s in filter_spans(found) if not any(taken[s.start : s.end])]
             doc.ents = sorted([*doc.ents, *free], key=lambda s: s.start)
         return doc
 

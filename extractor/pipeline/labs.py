@@ -5,10 +5,14 @@ titer, unit, flag, reference range, or a qualitative word before or after the na
 A bare number takes the unit whose plausible range (``labs.yaml`` ``infer_unit``)
 holds it when exactly one does, and is flagged as inferred; otherwise it stays
 unnormalised. The multiple of the upper limit of normal comes from a written range or
-ULN. Values keep their own character offsets.
+ULN. Values keep their own character offsets. A concept whose result is not one number
+(a blood pressure's "120/80", "NYHA class III", "Child-Pugh B") gives its own
+``value_pattern`` in the vocabulary, with ``value_map`` turning words into numbers.
 """
 
+import bisect
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,17 +24,20 @@ from extractor.extensions import register_extensions
 from extractor.payloads import LabPayload, TimePayload, get_payload, set_payload
 from extractor.pipeline.note_text import note_text
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
+from extractor.pipeline.sections import SectionIndex
 from extractor.resources import VOCABULARY_FILES, Concept, Header, concepts_by_id, load_model
 from extractor.units import UnitConverter, converter
 
-VALUE_KINDS = {"LAB", "SCORE"}
+VALUE_KINDS = {"LAB", "SCORE", "VITAL"}
 COLUMN_TOLERANCE = 6  # characters a table value may sit off its date column
+_PAIR_JOIN = re.compile(r"[ \t]*(?:/|and|&)[ \t]*", re.IGNORECASE)
 _CELL = re.compile(r"(?<![\w.,/:])(?P<num>\d+(?:\.\d+)?)(?:[ \t]*(?P<flag>\b[HL]\b|\*))?(?![\w.,/:])")
 
 
 class LabValuesFile(Header):
     schema_: Literal["lab-values/v1"] = Field(alias="schema")
     max_chars_after: int
+    label_qualifier: str
     separator: str
     comparator: str
     titer: str
@@ -39,7 +46,7 @@ class LabValuesFile(Header):
     flag: str
     reference: str
     uln: str
-    table_reference: str
+    table_cells: str
     pattern_words: str
     qualitative_after: str
     qualitative_before: str
@@ -70,42 +77,81 @@ class LabValueReader(RuleFileComponent):
         units = "|".join(re.escape(u) for u in self.units.written_units if u != "K")
         unit = rf"(?P<unit>{units})(?![A-Za-z0-9])"
         self._numeric = re.compile(
-            g.separator + g.comparator + f"(?:{g.titer}|{g.number})" + g.unit_gap
-            + f"(?:{unit})?" + g.flag + g.reference + g.table_reference
-            + rf"(?:[ \t]+(?P<unit2>{units})(?![A-Za-z0-9]))?" + g.uln + g.pattern_words,
+            g.label_qualifier + g.separator + g.comparator + f"(?:{g.titer}|{g.number})" + g.unit_gap
+            + f"(?:{unit})?" + g.flag + g.reference + g.table_cells.replace("{unit}", units)
+            + g.uln + g.pattern_words,
             re.IGNORECASE,
         )
-        self._qual_after = re.compile(g.qualitative_after, re.IGNORECASE)
+        self._own_patterns = {
+            concept_id: re.compile(g.separator + concept.attrs["value_pattern"], re.IGNORECASE)
+            for concept_id, concept in self.concepts.items()
+            if concept.kind.value.upper() in VALUE_KINDS and "value_pattern" in concept.attrs
+        }
+        self._qual_after = re.compile(g.label_qualifier + g.qualitative_after, re.IGNORECASE)
+        # the second value of a pair starts right at its place: no label words before it
+        self._bare_numeric = re.compile(
+            g.comparator + f"(?:{g.titer}|{g.number})" + g.unit_gap + f"(?:{unit})?" + g.flag + g.reference
+            + g.table_cells.replace("{unit}", units) + g.uln + g.pattern_words,
+            re.IGNORECASE,
+        )
+        self._bare_qual = re.compile(g.qualitative_after, re.IGNORECASE)
         self._qual_before = re.compile(g.qualitative_before, re.IGNORECASE)
 
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
         text = note_text(doc)
         dates = [e for e in doc._.time_expressions or () if e.get("precision") == "day"]
+        preceding = _PrecedingDates(doc, text, dates)
+        date_starts = [d["char_start"] for d in dates]  # sorted, as time expressions are
+        paired = self._pairs(text, ents)
         for index, ent in enumerate(ents):
             if ent.label_ not in VALUE_KINDS:
                 continue
             limit = self._window_end(text, ent, ents[index + 1] if index + 1 < len(ents) else None)
-            result = self.read(text, ent, limit)
+            result = paired.get(index) or self.read(text, ent, limit)
             if not result:
                 continue
             set_payload(ent, LabPayload.model_validate(result))
-            columns = self._column_dates(text, ent, dates)
+            columns = self._column_dates(text, ent, dates, date_starts)
             if columns:
                 self._read_row(text, ent, limit, columns, result.get("unit"))
             elif get_payload(ent, TimePayload) is None:
-                preceding = _preceding_date(doc, text, ent, dates)
-                if preceding is not None:
-                    set_payload(ent, TimePayload.model_validate(preceding))
+                before = preceding.before(ent)
+                if before is not None:
+                    set_payload(ent, TimePayload.model_validate(before))
         return doc
 
-    def _column_dates(self, text: str, ent: Span, dates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _pairs(self, text: str, ents: list[Span]) -> dict[int, dict[str, Any]]:
+        """Paired results, "Hgb and Hct 11.2 and 34", "HBsAg/anti-HBc: neg/neg": each name
+        takes the value in its own place."""
+        found: dict[int, dict[str, Any]] = {}
+        for index in range(len(ents) - 1):
+            first, second = ents[index], ents[index + 1]
+            if first.label_ not in VALUE_KINDS or second.label_ not in VALUE_KINDS:
+                continue
+            if _PAIR_JOIN.fullmatch(text, first.end_char, second.start_char) is None:
+                continue
+            limit = self._window_end(text, second, ents[index + 2] if index + 2 < len(ents) else None)
+            one = self.read(text, second, limit)
+            end = (one or {}).get("value_char_end")
+            join = _PAIR_JOIN.match(text, end, limit) if end is not None else None
+            if one is None or join is None:
+                continue
+            two = self.read_at(text, second, join.end(), limit, separator=False)
+            if two is not None:
+                found[index], found[index + 1] = self.read_at(text, first, second.end_char, limit) or one, two
+        return found
+
+    def _column_dates(
+        self, text: str, ent: Span, dates: list[dict[str, Any]], starts: list[int] | None = None
+    ) -> list[dict[str, Any]]:
         """Dates heading the columns of the table ``ent``'s row belongs to (two or more on one line)."""
         line_start = text.rfind("\n", 0, ent.start_char) + 1
         if text[line_start : ent.start_char].strip():
             return []  # a table row starts with the lab's name
         block_start = text.rfind("\n\n", 0, line_start)
-        above = [d for d in dates if block_start < d["char_start"] < line_start]
+        starts = [d["char_start"] for d in dates] if starts is None else starts
+        above = dates[bisect.bisect_right(starts, block_start) : bisect.bisect_left(starts, line_start)]
         if not above:
             return []
         header_line = text.rfind("\n", 0, above[-1]["char_start"]) + 1
@@ -159,31 +205,51 @@ class LabValueReader(RuleFileComponent):
 
     def read(self, text: str, ent: Span, limit: int) -> dict[str, Any] | None:
         """The result written for ``ent``, from the text between it and ``limit``."""
-        concept = self.concepts.get(ent._.concept or "")
-        attrs = concept.attrs if concept else {}
-        start = ent.end_char
-        match = self._numeric.match(text, start, limit)
-        if match and (match.group("num") or match.group("titer")):
-            return self._numeric_result(match, attrs, ent._.concept)
-        match = self._qual_after.match(text, start, limit)
-        if match:
-            return self._qualitative(match)
+        result = self.read_at(text, ent, ent.end_char, limit)
+        if result is not None:
+            return result
         line_start = text.rfind("\n", 0, ent.start_char) + 1
         match = self._qual_before.search(text, max(line_start, ent.start_char - 30), ent.start_char)
         if match:
             return self._qualitative(match)
         return None
 
+    def read_at(
+        self, text: str, ent: Span, start: int, limit: int, *, separator: bool = True
+    ) -> dict[str, Any] | None:
+        """The result written from ``start`` on, for ``ent``'s concept (``separator=False``:
+        the value itself starts there, as the second of a pair does)."""
+        concept = self.concepts.get(ent._.concept or "")
+        attrs = concept.attrs if concept else {}
+        own = self._own_patterns.get(ent._.concept or "")
+        if own is not None:  # a result that is not one number: the concept's own pattern, or nothing
+            match = own.match(text, start, limit) if separator else None
+            return self._own_result(match, attrs, ent._.concept) if match else None
+        numeric = self._numeric if separator else self._bare_numeric
+        match = numeric.match(text, start, limit)
+        if match and (match.group("num") or match.group("titer")):
+            return self._numeric_result(match, attrs, ent._.concept)
+        match = (self._qual_after if separator else self._bare_qual).match(text, start, limit)
+        if match:
+            return self._qualitative(match)
+        return None
+
     def _qualitative(self, match: re.Match[str]) -> dict[str, Any]:
         word = match.group("qual").lower()
+        if match.groupdict().get("normal_reading"):
+            word = "normal"  # an ECG read as sinus rhythm with nothing abnormal named
+        elif match.groupdict().get("below_quantification"):
+            word = "detected_below_quantification"  # a trace, neither a clear positive nor a negative
         result: dict[str, Any] = {
             "qualitative": self.grammar.qualitative.get(word, word),
             "value_char_start": match.start("qual"),
             "value_char_end": match.end("qual"),
         }
-        times = match.groupdict().get("times")
-        if times:
-            result["repeat_count"] = int(times)
+        groups = match.groupdict()
+        if groups.get("times"):
+            result["repeat_count"] = int(groups["times"])
+        if groups.get("titer"):  # "Positive 1:320": the titer decides a threshold, the word does not
+            result["titer"] = int(groups["titer"].split(":")[1].strip())
         return result
 
     def _numeric_result(self, match: re.Match[str], attrs: dict[str, Any], concept: str | None) -> dict[str, Any]:
@@ -206,10 +272,13 @@ class LabValueReader(RuleFileComponent):
             result["value"] *= 1000
         if unit:
             result["unit"] = unit
-        if groups["flag"]:
-            result["flag"] = groups["flag"].strip("()")
+        flag = groups["flag"] or groups["tflag"]
+        if flag:
+            result["flag"] = flag.strip("()")
         ref_low = _float(groups["ref_low"] or groups["tref_low"])
-        ref_high = _float(groups["ref_high"] or groups["tref_high"] or groups["ref_upper"] or groups["uln"])
+        ref_high = _float(
+            groups["ref_high"] or groups["tref_high"] or groups["ref_upper"] or groups["tref_upper"] or groups["uln"]
+        )
         if ref_low is not None:
             result["ref_low"] = ref_low
         if ref_high is not None:
@@ -221,6 +290,22 @@ class LabValueReader(RuleFileComponent):
             self._normalise(result, value, unit, attrs, concept)
             if ref_high:
                 result["uln_multiple"] = round(value / ref_high, 3)
+        return result
+
+    def _own_result(self, match: re.Match[str], attrs: dict[str, Any], concept: str | None) -> dict[str, Any]:
+        """A value read by the concept's own pattern: ``num``, optionally ``diastolic`` and ``unit``."""
+        groups = match.groupdict()
+        raw = groups["num"]
+        mapped = attrs.get("value_map", {}).get(raw.upper(), raw)
+        result: dict[str, Any] = {"value": float(mapped), "value_char_start": match.start("num")}
+        result["value_char_end"] = match.end("num")
+        if groups.get("diastolic"):
+            result["diastolic"] = float(groups["diastolic"])
+            result["value_char_end"] = match.end("diastolic")
+        unit = groups.get("unit")
+        if unit:
+            result["unit"] = unit
+        self._normalise(result, result["value"], unit, attrs, concept)
         return result
 
     def _normalise(
@@ -241,27 +326,50 @@ class LabValueReader(RuleFileComponent):
             result["canonical_unit"] = canonical
 
 
-def _preceding_date(doc: Doc, text: str, ent: Span, dates: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The last full date written before ``ent`` in its section ("Labs (01/08/2025):")."""
-    section_start = 0
-    for _category, start, end, _title_end in doc._.section_bounds or ():
-        if start <= ent.start_char < end:
-            section_start = start
-    before = [
-        d for d in dates
-        if section_start <= d["char_start"] < ent.start_char
-        and not _shares_line(text, d, dates)
-        and not d.get("not_result_date")
-    ]
-    return before[-1] if before else None
+class _PrecedingDates:
+    """The last full date written before a lab in its section ("Labs (01/08/2025):").
+
+    A date on a line with other dates (a table's column header) or on a birth/admission
+    line does not count. Built once per note, each look-up by bisection, so a long note
+    with thousands of labs and dates costs linear time, not labs x dates x dates.
+    """
+
+    def __init__(self, doc: Doc, text: str, dates: list[dict[str, Any]]) -> None:
+        per_line = Counter(_line_start(text, d["char_start"]) for d in dates)
+        note_date = doc._.note_date
+        self.text = text
+        self.usable = [
+            d for d in dates
+            if per_line[_line_start(text, d["char_start"])] == 1
+            and not d.get("not_result_date")
+            and (note_date is None or d.get("date") is None or d["date"] <= str(note_date))
+        ]
+        self.starts = [d["char_start"] for d in self.usable]  # sorted, as time expressions are
+        self.sections = SectionIndex(doc._.section_bounds)
+
+    def before(self, ent: Span) -> dict[str, Any] | None:
+        section = self.sections.at(ent.start_char)
+        section_start = section[1] if section is not None else 0
+        index = bisect.bisect_left(self.starts, ent.start_char) - 1
+        while index >= 0 and self.starts[index] >= section_start:
+            if not _in_other_item(self.text, self.usable[index], ent.start_char):
+                return self.usable[index]
+            index -= 1
+        return None
 
 
-def _shares_line(text: str, date: dict[str, Any], dates: list[dict[str, Any]]) -> bool:
-    """True for a date on a line with other dates (a table's column header)."""
-    start = text.rfind("\n", 0, date["char_start"]) + 1
-    end = text.find("\n", date["char_start"])
-    end = len(text) if end == -1 else end
-    return sum(1 for d in dates if start <= d["char_start"] < end) > 1
+def _line_start(text: str, char: int) -> int:
+    return text.rfind("\n", 0, char) + 1
+
+
+_ITEM_START = re.compile(r"[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]")
+
+
+def _in_other_item(text: str, date: dict[str, Any], char: int) -> bool:
+    """True for a date in a list item other than the one at ``char`` ("- GI: colonoscopy
+    12/12/2025" does not date the next item's echo)."""
+    line_start = text.rfind("\n", 0, date["char_start"]) + 1
+    return text.find("\n", date["char_start"], char) != -1 and _ITEM_START.match(text, line_start) is not None
 
 
 def _infer_unit(value: float, ranges: Any) -> str | None:

@@ -9,6 +9,7 @@ prednisone-equivalent daily dose from the equivalence table in ``patterns/``.
 
 import datetime as dt
 import re
+from bisect import bisect_right
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +34,8 @@ from extractor.resources import (
 )
 
 PAST_AFTER = dt.timedelta(days=90)  # a dated course this old, with no word that it goes on, is past
+_CUE_REACH = 30  # characters after a drug's name within which a response cue is that drug's
+_TABLET_GAP = re.compile(r"[ \t]*(?:tabs?|tablets?|caps?|capsules?)?[ \t]*")  # "5 mg tab, 3 tabs"
 MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "gm": 1000.0, "gram": 1000.0, "grams": 1000.0, "mcg": 0.001, "µg": 0.001}
 
 
@@ -42,6 +45,9 @@ class MedicationDetailsFile(Header):
     dose: str
     route: str
     frequency: str
+    tablets: str
+    tablet_counts: dict[str, float]
+    local_routes: tuple[str, ...]
     course: str
     taper: str
     frequencies: dict[str, float]
@@ -73,6 +79,7 @@ class MedicationReader(RuleFileComponent):
         self._route = re.compile(r.route, re.IGNORECASE)
         self._frequency = re.compile(r.frequency, re.IGNORECASE)
         self._course = re.compile(r.course, re.IGNORECASE)
+        self._tablets = re.compile(r.tablets, re.IGNORECASE)
         self._taper = re.compile(r.taper, re.IGNORECASE)
         self._status = {k: _cue_regex(v) for k, v in r.status_cues.items()}
         self._response = {k: _cue_regex(v) for k, v in r.response_cues.items()}
@@ -87,16 +94,25 @@ class MedicationReader(RuleFileComponent):
         ents = list(doc.ents)
         sentences = SentenceIndex(doc)
         text = note_text(doc)
+        drug_ends = [e.end_char for e in ents if e.label_ == "MEDICATION"]
         for index, ent in enumerate(ents):
             if ent.label_ != "MEDICATION":
                 continue
-            following = next((e for e in ents[index + 1 :] if e.label_ == "MEDICATION"), None)
-            details = self.read(doc, text, ent, following, sentences.sent(ent))
+            following = next(
+                (e for e in ents[index + 1 :] if e.label_ == "MEDICATION" and e._.concept != ent._.concept), None
+            )
+            details = self.read(doc, text, ent, following, sentences.sent(ent), drug_ends)
             set_payload(ent, MedicationPayload.model_validate(details))
         return doc
 
     def read(
-        self, doc: Doc, text: str, ent: Span, following: Span | None, sent: SentenceBounds
+        self,
+        doc: Doc,
+        text: str,
+        ent: Span,
+        following: Span | None,
+        sent: SentenceBounds,
+        drug_ends: list[int] | None = None,
     ) -> dict[str, Any]:
         """Everything the text around ``ent`` says about the medication."""
         concept = self.concepts.get(ent._.concept or "")
@@ -115,18 +131,29 @@ class MedicationReader(RuleFileComponent):
         if dose:
             details["dose"] = float(dose.group("dose"))
             details["dose_unit"] = dose.group("dose_unit").lower()
+            tablets = self._tablets.search(text, dose.end(), limit)
+            if tablets and _TABLET_GAP.fullmatch(text, dose.end(), tablets.start()):
+                raw = tablets.group("count").lower()
+                count = self.rules.tablet_counts.get(raw) or float(raw)
+                details["dose"] = round(details["dose"] * count, 4)
         route = self._route.search(text, window_start, limit)
         if route:
             details["route"] = route.group("route").lower()
+            if details["route"] in self.rules.local_routes:
+                # "hydrocortisone 1% cream" is no oral corticosteroid
+                details["classes"] = [c for c in details["classes"] if c != "ocs"]
         frequency = self._frequency.search(text, window_start, limit)
         if frequency:
             details["frequency"] = frequency.group("frequency").lower()
         course = self._course.search(text, window_start, limit)
         if course:
             details["course_count"] = int(course.group("count"))
+        self._dose_changes(text, ent, sent, details)
         self._daily_dose(details)
-        self._status_and_response(text, ent, details, sent)
-        self._dose_changes(text, sent, details)
+        self._status_and_response(text, ent, details, sent, following, drug_ends or [])
+        if details.get("_status_from_default"):
+            # no word says whether it is taken: the status is the section's default
+            ent._.detail = {**(ent._.detail or {}), "status_stated": False}
         self._time(doc, text, ent, details, sent)
         return details
 
@@ -145,14 +172,29 @@ class MedicationReader(RuleFileComponent):
         if equivalent and "ocs" in details["classes"]:
             details["prednisone_equivalent_mg_day"] = round(mg_per_day * 5.0 / equivalent, 3)
 
-    def _status_and_response(self, text: str, ent: Span, details: dict[str, Any], sent: SentenceBounds) -> None:
+    def _status_and_response(
+        self,
+        text: str,
+        ent: Span,
+        details: dict[str, Any],
+        sent: SentenceBounds,
+        following: Span | None,
+        drug_ends: list[int],
+    ) -> None:
         section = self.sections.get(ent._.note_section or "")
         status = (section.med_status if section else None) or "current"
         best: tuple[int, str] | None = None
+        # cues stay in their clause: "MMF stopped 01/2024; belimumab started" stops only MMF
+        clause_start = max(sent.start_char, text.rfind(";", sent.start_char, ent.start_char) + 1)
+        clause_end = _clause_end(text, ent.end_char, sent.end_char)
+        # a cue after the next drug's name is that drug's ("HCQ since 2016, MTX (stopped ...)")
+        status_end = min(clause_end, following.start_char) if following is not None else clause_end
         for name, regex in self._status.items():
-            for match in regex.finditer(text, sent.start_char, sent.end_char):
+            for match in regex.finditer(text, clause_start, max(status_end, ent.end_char)):
                 if ent.start_char <= match.start() < ent.end_char:
                     continue
+                if match.end() <= ent.start_char and _closed_between(text, match.end(), ent.start_char):
+                    continue  # "(... increased DNA binding) despite belimumab": the bracket's word
                 distance = _gap(ent, match)
                 if best is None or distance < best[0]:
                     best = (distance, name)
@@ -166,13 +208,20 @@ class MedicationReader(RuleFileComponent):
         responses = [
             name
             for name, regex in self._response.items()
-            if regex.search(text, sent.start_char, sent.end_char)
+            if any(
+                _response_is_own(match, ent, status_end, drug_ends)
+                for match in regex.finditer(text, clause_start, clause_end)
+            )
         ]
         if section is not None and section.med_response and section.med_response not in responses:
             responses.append(section.med_response)
         details["response"] = responses
 
-    def _dose_changes(self, text: str, sent: SentenceBounds, details: dict[str, Any]) -> None:
+    def _dose_changes(self, text: str, ent: Span, sent: SentenceBounds, details: dict[str, Any]) -> None:
+        """Written changes ("increase prednisolone 5 mg -> 10 mg today"): the new dose is the
+        dose taken from then on, dated by the mention's own day when it has one."""
+        time = get_payload(ent, TimePayload)
+        changed_on = time.date if time is not None and time.precision == "day" else None
         changes = []
         for match in self._taper.finditer(text, sent.start_char, sent.end_char):
             raw_from = match.group("from") or match.group("from2")
@@ -181,10 +230,14 @@ class MedicationReader(RuleFileComponent):
                 "from_dose": float(raw_from),
                 "to_dose": float(raw_to),
                 "unit": (match.group("unit") or match.group("unit2") or details.get("dose_unit")),
+                "date": changed_on,
                 "text": match.group(0),
             })
         if changes:
             details["dose_changes"] = changes
+            last = changes[-1]
+            if details.get("dose") == last["from_dose"]:
+                details["dose"] = last["to_dose"]
 
     def _time(self, doc: Doc, text: str, ent: Span, details: dict[str, Any], sent: SentenceBounds) -> None:
         time = get_payload(ent, TimePayload)
@@ -202,6 +255,15 @@ class MedicationReader(RuleFileComponent):
         role = best[2] if best is not None else None
         if role is not None:
             details[role] = time
+        note_day = doc._.note_date
+        if (
+            role == "start"
+            and details["status"] == "planned"
+            and time.date is not None
+            and note_day is not None
+            and time.date <= dt.date.fromisoformat(note_day)
+        ):
+            details["status"] = "current"  # "start today": taken from that day on
         from_default = details.pop("_status_from_default", False)
         latest = time.end or time.date
         note_date = doc._.note_date
@@ -215,6 +277,41 @@ class MedicationReader(RuleFileComponent):
         ):
             # "rituximab x2 in 2023" with nothing saying it goes on: a past course
             details["status"] = "past"
+
+
+_CLAUSE_MARKS = re.compile(r"[();]")
+
+
+def _closed_between(text: str, start: int, end: int) -> bool:
+    """Whether a bracket open at ``start`` closes before ``end``."""
+    between = text[start:end]
+    return between.count(")") > between.count("(")
+
+
+def _clause_end(text: str, start: int, limit: int) -> int:
+    """The first ";" after ``start`` outside brackets opened after it: "prednisone (since 1995;
+    flares below 5 mg)" keeps its own bracket."""
+    depth = 0
+    for mark in _CLAUSE_MARKS.finditer(text, start, limit):
+        char = mark.group(0)
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            return mark.start()
+    return limit
+
+
+def _response_is_own(match: re.Match[str], ent: Span, next_drug: int, drug_ends: list[int]) -> bool:
+    """Whether a response cue speaks of ``ent``: one after it must come before the next drug's
+    name; one before it must not sit right behind another drug ("MTX (stopped for nausea) and
+    belimumab"), while one heading a list ("inadequate response to OCS, AZA and MMF") does."""
+    if match.start() >= ent.end_char:
+        return match.start() < max(next_drug, ent.end_char)
+    index = bisect_right(drug_ends, match.start()) - 1
+    behind = drug_ends[index] if index >= 0 else None
+    return behind is None or behind >= ent.start_char or match.start() - behind > _CUE_REACH
 
 
 def _gap(ent: Span, match: re.Match[str]) -> int:

@@ -7,9 +7,10 @@ context stage reads it for section-aware defaults (family history → family exp
 past medical history → historical, medication list → current medication).
 """
 
+import bisect
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from medspacy.common.medspacy_matcher import MedspacyMatcher
 from medspacy.section_detection import SectionRule
@@ -122,10 +123,27 @@ class SectionTagger(RuleFileComponent):
 
 def section_at(doc: Doc, char: int) -> str | None:
     """The category of the section containing character ``char``, if any."""
-    for category, start, end, _title_end in doc._.section_bounds or ():
-        if start <= char < end:
-            return category
-    return None
+    found = SectionIndex(doc._.section_bounds).at(char)
+    return found[0] if found is not None else None
+
+
+class SectionIndex:
+    """The section holding a character, by bisection: sections are sorted and disjoint, so a
+    look-up costs log(sections) and a long note's thousands of look-ups stay linear overall."""
+
+    def __init__(self, bounds: Any) -> None:
+        self.bounds: list[Any] = list(bounds or ())
+        self.starts = [bound[1] for bound in self.bounds]
+
+    def at(self, char: int) -> Any:
+        """``(category, start, end, title_end)`` of the section containing ``char``, or None."""
+        index = bisect.bisect_right(self.starts, char) - 1
+        while index >= 0:
+            _category, start, end, _title_end = self.bounds[index]
+            if start < end:  # the one non-empty section that can hold char; empty ones hold nothing
+                return self.bounds[index] if char < end else None
+            index -= 1
+        return None
 
 
 @Language.factory("extractor_sections", default_config={"patterns": ""}, assigns=["doc._.section_bounds"])

@@ -10,6 +10,8 @@ becomes historical; a medication's time is read by the medication stage.
 import calendar
 import datetime as dt
 import re
+from bisect import bisect_left
+from collections import defaultdict
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +27,10 @@ from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sentence_index import SentenceIndex
 from extractor.resources import VOCABULARY_FILES, Header, concepts_by_id, load_model
 
-Resolver = Literal["date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age"]
+Resolver = Literal[
+    "range", "date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age", "this_unit",
+    "month_day",
+]
 HISTORICAL_KINDS = {"CONDITION", "INFECTION", "PROCEDURE", "VACCINE"}
 
 
@@ -102,15 +107,15 @@ class TimeNormalizer(RuleFileComponent):
             for match in matches:
                 found.append((match.start(), match.end(), rule, match))
         found.sort(key=lambda item: (-(item[1] - item[0]), item[0]))
-        taken: list[tuple[int, int]] = []
+        taken = bytearray(len(text))  # characters already in an expression: overlap tests stay linear
         expressions = []
         for start, end, rule, match in found:
-            if any(start < t_end and t_start < end for t_start, t_end in taken):
+            if any(taken[start:end]):
                 continue
             resolved = self._resolve(rule.resolve, match, note_date)
             if resolved is None:
                 continue
-            taken.append((start, end))
+            taken[start:end] = b"\x01" * (end - start)
             expressions.append(
                 {"text": text[start:end], "char_start": start, "char_end": end, **resolved}
             )
@@ -141,12 +146,21 @@ class TimeNormalizer(RuleFileComponent):
                 return _interval(dt.date(year, month, 1), dt.date(year, month, last), "month")
             if how == "year":
                 return _interval(dt.date(year, 1, 1), dt.date(year, 12, 31), "year")
+            if how == "range":
+                return self._range(groups, year, month, anchor)
             if how == "age":
                 return {"age": int(groups["age"]), "precision": "age"}
         except (TypeError, ValueError):
             return None
         if anchor is None:
             return {"precision": "unresolved"}
+        try:
+            return self._relative(how, groups, month, anchor)
+        except (ValueError, OverflowError):  # off the calendar ("300 years ago" in year 100): unresolved
+            return {"precision": "unresolved"}
+
+    def _relative(self, how: str, groups: dict[str, str], month: int | None, anchor: dt.date) -> dict[str, Any] | None:
+        """A relative expression resolved against the note's date (may raise off the calendar)."""
         if how == "ago":
             amount = self._number(groups["num"])
             unit = self.rules.units.get(groups["unit"].lower())
@@ -162,14 +176,52 @@ class TimeNormalizer(RuleFileComponent):
         if how == "last_unit":
             unit = groups["unit"].lower()
             return _interval(shift(anchor, 1, unit), anchor, unit)
+        if how == "this_unit":  # "earlier this year": from the unit's first day to the note
+            unit = groups["unit"].lower()
+            first = (
+                anchor.replace(month=1, day=1) if unit == "year"
+                else anchor.replace(day=1) if unit == "month"
+                else anchor - dt.timedelta(days=anchor.weekday())
+            )
+            return _interval(first, anchor, unit)
         if how == "relative_day":
             days = 1 if groups["word"].lower() in {"yesterday", "last night"} else 0
             return _point(anchor - dt.timedelta(days=days), "day")
+        if how == "month_day" and month is not None:
+            try:
+                day = dt.date(anchor.year, month, int(groups["day"]))
+                if day > anchor:
+                    day = dt.date(anchor.year - 1, month, int(groups["day"]))
+            except ValueError:
+                return None
+            return _point(day, "day")
         if how == "named_month" and month is not None:
             year = anchor.year if month <= anchor.month else anchor.year - 1
             last = calendar.monthrange(year, month)[1]
             return _interval(dt.date(year, month, 1), dt.date(year, month, last), "month")
         return None
+
+    def _range(
+        self, groups: dict[str, str], year: int | None, month: int | None, anchor: dt.date | None
+    ) -> dict[str, Any] | None:
+        """A course from its first to its last day, at the coarser precision of its two ends."""
+        if year is None:
+            return None
+        day = int(groups["day"]) if "day" in groups else None
+        start = dt.date(year, month or 1, day or 1)
+        if "ongoing" in groups:
+            if anchor is None or anchor < start:
+                return None
+            end = anchor
+        else:
+            year2 = int(groups["year2"])
+            month2 = int(groups["month2"]) if "month2" in groups else None
+            day2 = int(groups["day2"]) if "day2" in groups else None
+            end = dt.date(year2, month2 or 12, day2 or calendar.monthrange(year2, month2 or 12)[1])
+        if end < start:
+            return None
+        precision = "day" if day and ("ongoing" in groups or "day2" in groups) else "month" if month else "year"
+        return _interval(start, end, precision)
 
     # ------------------------------------------------------------------ linking
     def __call__(self, doc: Doc) -> Doc:
@@ -183,14 +235,30 @@ class TimeNormalizer(RuleFileComponent):
         if not expressions:
             return doc
         sentences = SentenceIndex(doc)
+        starts = [e["char_start"] for e in expressions]  # sorted: find() orders them
+        # drugs by position: a time belongs to the nearer of two drugs in a list ("HCQ since 2016,
+        # MTX 2017"); labs and conditions share a trailing date ("ANA and dsDNA last checked 2022")
+        by_label: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        for ent in doc.ents:
+            by_label[ent.label_].append((ent.start_char, ent.end_char, ent._.concept or ""))
+        all_starts = [ent.start_char for ent in doc.ents]
         for ent in doc.ents:
             if ent.label_ == "DEMOGRAPHIC":
                 continue
             sent = sentences.sent(ent)
+            # the sentence's expressions by bisection: a long note's cost stays linear
+            in_sentence = expressions[
+                bisect_left(starts, sent.start_char) : bisect_left(starts, sent.end_char)
+            ]
+            same_kind = by_label[ent.label_]
             candidates = [
-                e for e in expressions
-                if sent.start_char <= e["char_start"] < sent.end_char
-                and not (ent.start_char <= e["char_start"] < ent.end_char)
+                e for e in in_sentence
+                if not (ent.start_char <= e["char_start"] < ent.end_char)
+                and _same_clause(text, ent.start_char, ent.end_char, e, all_starts)
+                and (
+                    ent.label_ != "MEDICATION"
+                    or _nearest_of_kind(text, same_kind, e) == (ent._.concept or "")
+                )
             ]
             if not candidates:
                 continue
@@ -229,6 +297,46 @@ def _iso(value: str | dt.date | None) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(value)
+
+
+_LIST_ITEM = re.compile(r"\n[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]")
+
+
+def _same_clause(text: str, start: int, end: int, expression: dict[str, Any], starts: list[int]) -> bool:
+    """Whether a time expression may date a mention: not from before a semicolon ("MMF stopped
+    01/2024; belimumab started"), not across a semicolon into a clause with its own mentions
+    (an elliptical "...; currently 7.5 mg, unchanged since 01/10/2025" still dates the drug),
+    not from another list item, and not from inside a parenthesis closed before the mention."""
+    if expression["char_start"] >= end:
+        between = text[end : expression["char_start"]]
+        semicolon = between.rfind(";")
+        if semicolon != -1:
+            clause_start = end + semicolon
+            if bisect_left(starts, expression["char_start"]) > bisect_left(starts, clause_start):
+                return False
+    else:
+        between = text[expression["char_end"] : start]
+        if between.count(")") > between.count("(") or ";" in between:
+            return False
+    return _LIST_ITEM.search(between) is None
+
+
+def _nearest_of_kind(text: str, mentions: list[tuple[int, int, str]], expression: dict[str, Any]) -> str:
+    """Of the mentions of one kind, the concept a time expression sits nearest to: of the
+    drugs of a list, a date belongs to the one it is written beside ("HCQ since 2016, MTX
+    2017"); a brand name beside its generic is the same drug."""
+    index = bisect_left(mentions, (expression["char_start"], -1, ""))
+    neighbours = mentions[max(0, index - 1) : index + 1]
+
+    def gap(mention: tuple[int, int, str]) -> int:
+        if expression["char_start"] >= mention[1]:
+            return expression["char_start"] - mention[1]
+        ahead = text[expression["char_end"] : mention[0]]
+        if ";" in ahead or "\n" in ahead:
+            return len(text)  # a date never dates the next clause or line
+        return 4 * (mention[0] - expression["char_end"])  # a date is mostly written after its drug
+
+    return min(neighbours, key=gap)[2]
 
 
 def _distance(start: int, end: int, expression: dict[str, Any]) -> int:

@@ -50,7 +50,11 @@ def bundled_trials() -> list[str]:
 def load_trial(id_or_path: str | Path) -> Trial:
     """A bundled trial by id, or a trial file by path; validated and compiled."""
     path = Path(id_or_path)
-    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+    try:
+        is_file = path.suffix.lower() in (".yaml", ".yml") or path.exists()
+    except (OSError, ValueError) as exc:  # a NUL byte in the name, a name too long
+        raise TrialError(TrialErrors.T005.format(path=repr(str(id_or_path))[:80], problem=type(exc).__name__)) from None
+    if is_file:
         return load_trial_file(path)
     bundled = trials_dir() / f"{id_or_path}.yaml"
     if not bundled.is_file():
@@ -62,9 +66,8 @@ def load_trial(id_or_path: str | Path) -> Trial:
 def evaluate_criterion(criterion: Criterion, context: Context) -> CriterionResult:
     """One criterion for one patient; silence everywhere gives the criterion's ``absent``."""
     if criterion.person_only or criterion.rule is None:
-        return CriterionResult(
-            criterion.id, criterion.type, Status.UNKNOWN, PERSON_ONLY_REASON, person_only=True
-        )
+        reason = f"{PERSON_ONLY_REASON} ({criterion.reason})" if criterion.reason else PERSON_ONLY_REASON
+        return CriterionResult(criterion.id, criterion.type, Status.UNKNOWN, reason, person_only=True)
     silence = Status.UNKNOWN if criterion.absent is Status.UNKNOWN else Status.NOT_MET
     outcome = criterion.rule.evaluate(Scope(context, silence))
     if outcome.silent:
@@ -82,16 +85,20 @@ def screen_patient(
     facts: Iterable[Fact],
     trial: Trial,
     screening_date: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> PatientVerdict:
     """Every criterion of ``trial`` for one patient, from all of the patient's notes.
 
-    ``screening_date`` defaults to the date of the patient's latest note; notes written
-    after it are not read.
+    ``screening_date`` defaults to the date of the patient's latest note not after
+    ``today`` (default: the real today); notes written after it are not read, and the
+    verdict names them.
     """
-    patient = PatientRecord(list(notes), facts, screening_date)
+    patient = PatientRecord(list(notes), facts, screening_date, today)
     context = Context(patient)
     results = tuple(evaluate_criterion(c, context) for c in trial.criteria)
-    return PatientVerdict(patient.patient_id, trial.name, patient.screening_date, results)
+    return PatientVerdict(
+        patient.patient_id, trial.name, patient.screening_date, results, patient.notes_after_screening_date
+    )
 
 
 def screen(

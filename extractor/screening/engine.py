@@ -1,5 +1,5 @@
 """Rule trees and their three-valued logic: all / any / not / at_least / first_of / review /
-sufficient.
+sufficient, and ``unexpressed`` (text the rule does not cover).
 
 Kleene logic over met / not_met / unknown. A predicate that finds nothing is silent:
 its node reports the predicate's own ``absent`` if given, else the criterion's world
@@ -183,3 +183,17 @@ class ReviewNode(Node):
         if out.status is not Status.MET:
             return out
         return Outcome(Status.UNKNOWN, f"for a person to judge: {out.reason}", out.evidence, out.silent)
+
+
+@dataclass(frozen=True)
+class UnexpressedNode(Node):
+    """Eligibility text the rule does not cover ("uncontrolled", "requiring systemic
+    treatment"): always unknown, and never silent, so a criterion holding it is decided
+    only when its expressed parts decide it (``all`` with a part not met, ``any`` with a
+    part met) and is unknown otherwise."""
+
+    text: str
+    line: int
+
+    def evaluate(self, scope: Scope) -> Outcome:
+        return Outcome(Status.UNKNOWN, f"not expressed in the rule: {self.text!r}")

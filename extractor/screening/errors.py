@@ -19,3 +19,10 @@ class TrialErrors:
     )
     T005 = "[T005] {path}: cannot read the file ({problem})."
     T006 = "[T006] {path}, line {line}: key {key!r} appears twice in one mapping."
+    T007 = "[T007] {path}: the file is {size} bytes; a trial file may be at most {limit}. Is this a trial file?"
+    T008 = "[T008] {path}, line {line}: nested more than {limit} levels deep. Flatten the rule (all/any take lists)."
+    T009 = (
+        "[T009] {path}, line {line}: {problem}. Aliases (*name) may be used at most {aliases} times and "
+        "expand to at most {nodes} YAML nodes; write the rules out instead."
+    )
+    T010 = "[T010] {path}, line {line}: {problem}"

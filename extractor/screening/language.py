@@ -20,7 +20,15 @@ criteria:
     text: "Written informed consent."
     absent: unknown
     person_only: true     # only a person can decide: always unknown
+    reason: "not understood: informed consent"   # optional: why (written by `trial draft`)
 ```
+
+``unexpressed: "words"`` is a rule part recording text the rule does not cover: it is
+unknown, so the criterion is unknown unless its expressed parts already decide it. A
+criterion may carry ``mapping`` (how a draft mapped its phrases to concepts, with a
+confidence) and the trial a ``silence`` policy (the default ``absent`` of inclusions,
+exclusions about charted conditions or drugs, and tests); both are read by people and by
+``extractor trial check``, not by screening.
 
 A rule is one mapping: ``all: [...]``, ``any: [...]``, ``not: {...}``, ``at_least: n`` with
 ``of: [...]``, ``first_of: [...]`` (the first rule that finds anything decides),
@@ -32,6 +40,8 @@ line and the criterion.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +60,7 @@ from extractor.screening.engine import (
     PredicateNode,
     ReviewNode,
     SufficientNode,
+    UnexpressedNode,
 )
 from extractor.screening.errors import TrialError, TrialErrors
 from extractor.screening.outcome import Status
@@ -65,10 +76,67 @@ class Located(dict[str, Any]):
     key_lines: dict[str, int]
 
 
+# Limits of a trial file: far above any real trial, far below what exhausts memory or the stack.
+MAX_TRIAL_BYTES = 1_000_000
+MAX_DEPTH = 40  # nested YAML collections
+MAX_ALIASES = 100  # "*name" references
+MAX_NODES = 200_000  # YAML nodes once every alias is expanded (a 2 KB alias bomb makes billions)
+MAX_DIGITS = 9  # digits in one number of a rule: windows, thresholds, counts
+
+
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings are ``Located`` and whose duplicate keys are errors."""
+    """SafeLoader whose mappings are ``Located``, whose duplicate keys are errors, and which
+    refuses documents nested deeper than ``MAX_DEPTH`` or with more than ``MAX_ALIASES`` aliases."""
 
     path: str = "<trial>"
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:  # type: ignore[override]
+        line = self.peek_event().start_mark.line + 1
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _limit(self.path, line, f"more than {MAX_ALIASES} aliases")
+            return super().compose_node(parent, index)  # type: ignore[arg-type]
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise TrialError(TrialErrors.T008.format(path=self.path, line=line, limit=MAX_DEPTH))
+            return super().compose_node(parent, index)  # type: ignore[arg-type]
+        finally:
+            self.depth -= 1
+
+
+def _limit(path: str, line: int, problem: str) -> TrialError:
+    return TrialError(
+        TrialErrors.T009.format(path=path, line=line, problem=problem, aliases=MAX_ALIASES, nodes=MAX_NODES)
+    )
+
+
+def _expanded_size(node: yaml.Node, path: str) -> int:
+    """How many nodes the document has once aliases are expanded, counted without expanding
+    (each shared node once, memoised), failing as soon as it passes ``MAX_NODES``."""
+    sizes: dict[int, int] = {}
+
+    def size(item: yaml.Node) -> int:
+        known = sizes.get(id(item))
+        if known is not None:
+            return known
+        total = 1
+        if isinstance(item, yaml.SequenceNode):
+            total += sum(size(child) for child in item.value)
+        elif isinstance(item, yaml.MappingNode):
+            total += sum(size(key) + size(value) for key, value in item.value)
+        if total > MAX_NODES:
+            raise _limit(path, item.start_mark.line + 1, f"expands to more than {MAX_NODES} nodes")
+        sizes[id(item)] = total
+        return total
+
+    return size(node)
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Located:
@@ -90,15 +158,29 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 
 def read_located(path: Path) -> Any:
-    """Parse a YAML file keeping line numbers; errors name the file and line."""
+    """Parse a YAML file keeping line numbers, within the limits above; errors name the file and line."""
     try:
+        size = path.stat().st_size
+        if size > MAX_TRIAL_BYTES:
+            raise TrialError(TrialErrors.T007.format(path=path, size=size, limit=MAX_TRIAL_BYTES))
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, TrialError):
+            raise
         raise TrialError(TrialErrors.T005.format(path=path, problem=type(exc).__name__)) from exc
-    loader = _LineLoader(text)
+    try:
+        loader = _LineLoader(text)  # the reader checks every character here
+    except yaml.reader.ReaderError as exc:  # a NUL byte or another character YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1
+        problem = f"character {chr(exc.character)!r} is not allowed in YAML"
+        raise TrialError(TrialErrors.T001.format(path=path, line=line, problem=problem)) from None
     loader.path = str(path)
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, str(path))
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else "?"
@@ -108,8 +190,57 @@ def read_located(path: Path) -> Any:
         loader.dispose()
 
 
+def _check_numbers(value: Any, path: Path, line: int) -> None:
+    """Every number in a rule, bare or inside a string (">= 80 g/L", "3 months"), has at most
+    ``MAX_DIGITS`` digits before its decimal point: no window of 99999999 years, no 1e400."""
+    line = _line(value, line)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            key_line = value.key_lines.get(str(key), line) if isinstance(value, Located) else line
+            _check_numbers(key, path, key_line)
+            _check_numbers(item, path, key_line)
+    elif isinstance(value, list):
+        for item in value:
+            _check_numbers(item, path, line)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise TrialError(TrialErrors.T010.format(path=path, line=line, problem=f"{value} is not a usable number"))
+    elif _too_many_digits(value):
+        raise TrialError(TrialErrors.T010.format(path=path, line=line, problem=_too_big()))
+
+
+def _too_many_digits(value: Any) -> bool:
+    if isinstance(value, str):
+        return _LONG_NUMBER.search(value) is not None
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) >= 10**MAX_DIGITS
+
+
+_LONG_NUMBER = re.compile(rf"\d{{{MAX_DIGITS + 1},}}|\d[eE][+-]?\d")
+
+
+def _too_big() -> str:
+    return f"a number with more than {MAX_DIGITS} digits (or an exponent): windows and thresholds must be plausible"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Mapping(_Strict):
+    """How a drafted criterion's phrase was mapped to a concept, and how sure that is."""
+
+    phrase: str = Field(min_length=1)
+    concept: str = Field(min_length=1)
+    match: Literal["exact", "synonym", "similar"]
+    confidence: float = Field(ge=0, le=1)
+
+
+class SilencePolicy(_Strict):
+    """What silence means by default: the ``absent`` a draft gives each kind of criterion."""
+
+    inclusion: Status = Status.UNKNOWN
+    exclusion_charted: Status = Status.NOT_MET  # an exclusion about conditions or drugs
+    tests: Status = Status.UNKNOWN  # a lab, score or age that must be measured
+    note: str = ""
 
 
 class CriterionSpec(_Strict):
@@ -120,6 +251,8 @@ class CriterionSpec(_Strict):
     text: str = Field(min_length=1)
     absent: Status
     person_only: bool = False
+    reason: str = ""
+    mapping: tuple[Mapping, ...] = ()
     rule: Any = None
 
     @model_validator(mode="after")
@@ -139,6 +272,7 @@ class TrialFile(Header):
     schema_: Literal["trial/v1"] = Field(alias="schema")
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
+    silence: SilencePolicy | None = None
     criteria: tuple[CriterionSpec, ...] = Field(min_length=1)
 
 
@@ -153,6 +287,8 @@ class Criterion:
     person_only: bool
     rule: Node | None
     line: int
+    reason: str = ""
+    mapping: tuple[Mapping, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,6 +303,7 @@ class Trial:
     license: str
     criteria: tuple[Criterion, ...]
     path: Path
+    silence: SilencePolicy | None = None
 
     @property
     def id(self) -> str:
@@ -197,13 +334,17 @@ def load_trial_file(path: Path) -> Trial:
         seen[item.id] = line
         rule = None
         if item.rule is not None:
+            _check_numbers(raw_criteria[index].get("rule"), path, raw_criteria[index].key_lines.get("rule", line))
             rule = _Compiler(path, item.id).compile(item.rule, raw_criteria[index].key_lines.get("rule", line))
         criteria.append(
-            Criterion(item.id, item.type, item.text, item.absent, item.person_only, rule, line)
+            Criterion(
+                item.id, item.type, item.text, item.absent, item.person_only, rule, line,
+                item.reason, item.mapping,
+            )
         )
     return Trial(
         spec.name, spec.title, spec.description, spec.version, spec.source, spec.license,
-        tuple(criteria), path,
+        tuple(criteria), path, spec.silence,
     )
 
 
@@ -233,7 +374,7 @@ def _schema_error(exc: ValidationError, raw: Located, path: Path) -> TrialError:
     return TrialError(TrialErrors.T002.format(path=path, line=line, problem=problem))
 
 
-_LOGIC = ("all", "any", "not", "at_least", "first_of", "review", "sufficient")
+_LOGIC = ("all", "any", "not", "at_least", "first_of", "review", "sufficient", "unexpressed")
 
 
 class _Compiler:
@@ -266,6 +407,10 @@ class _Compiler:
             children = self._children(key, value, key_line)
             node_type = {"all": AllNode, "any": AnyNode, "first_of": FirstOfNode}[key]
             return node_type(children, key_line)
+        if key == "unexpressed":
+            if not isinstance(value, str) or not value.strip():
+                raise self.fail(key_line, "unexpressed takes the words the rule does not cover")
+            return UnexpressedNode(value.strip(), key_line)
         if key in ("not", "review", "sufficient"):
             node_type = {"not": NotNode, "review": ReviewNode, "sufficient": SufficientNode}[key]
             return node_type(self.compile(value, key_line), key_line)

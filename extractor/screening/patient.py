@@ -41,12 +41,18 @@ class PatientRecord:
         notes: Sequence[Note],
         facts: Iterable[Fact],
         screening_date: dt.date | None = None,
+        today: dt.date | None = None,
     ) -> None:
         facts = list(facts)
         self.notes = {note.note_id: note for note in notes}
         self.patient_id = notes[0].patient_id if notes else _patient_of(facts)
         dated = [note.date for note in notes if note.date is not None]
-        self.screening_date = screening_date or (max(dated) if dated else None)
+        self.screening_date = screening_date or default_screening_date(dated, today or dt.date.today())
+        # named in the verdict: a note the screening date leaves unread must not vanish silently
+        self.notes_after_screening_date: tuple[str, ...] = tuple(
+            note.note_id for note in notes
+            if note.date is not None and self.screening_date is not None and note.date > self.screening_date
+        )
         visible = [d for d in dated if self.screening_date is None or d <= self.screening_date]
         self.latest_note_date = max(visible) if visible else None
         kept = [fact for fact in facts if self._visible(fact)]
@@ -170,6 +176,19 @@ class PatientRecord:
             if value in {"F", "M"}:
                 found.append((value, note.note_id))
         return tuple(found)
+
+
+def default_screening_date(dated: Sequence[dt.date], today: dt.date) -> dt.date | None:
+    """The latest note date that is not after ``today``.
+
+    A note dated in the future is most often a typo (2099 for 2025); taking it as the
+    screening date would move every look-back window. When every note is in the future,
+    the screening date is today and none of them is read.
+    """
+    usable = [day for day in dated if day <= today]
+    if usable:
+        return max(usable)
+    return today if dated else None
 
 
 def fact_classes(fact: Fact) -> tuple[str, ...]:

@@ -120,6 +120,10 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
         elif same:
             doubtful += [claim, *same]
             notes.append(f"{claim.describe()} and {same[0].describe()} conflict")
+        elif place is Placement.PARTLY and (course := _dated_course(claim, statements, window)) is not None:
+            # "prior rituximab" recapping "rituximab x2, 05/2021": the record dates the course
+            against.append(claim)
+            notes.append(f"{claim.describe()}: the undated mention is the course {_when(course.span)}")
         elif claim.polarity is Polarity.HEDGE or place is Placement.PARTLY:
             doubtful.append(claim)
             why = "" if claim.polarity is Polarity.HEDGE else f": may or may not be {window.label or 'in time'}"
@@ -150,6 +154,28 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
     if against:
         return Resolution(Status.NOT_MET, tuple(against), "; ".join(notes))
     return Resolution(None, (), "")
+
+
+def _dated_course(claim: Statement, statements: Sequence[Statement], window: Window) -> Statement | None:
+    """The dated, ended course an undated past mention recaps, if the record has one.
+
+    Only for a plain past affirmation with no start date ("prior belimumab"), written no
+    earlier than a dated course of the same thing that ended before the window; a mention
+    that is current, hedged or dated itself stays as it is.
+    """
+    if claim.polarity is not Polarity.AFFIRM or claim.now or claim.ongoing or claim.span.start is not None:
+        return None
+    courses = [
+        s for s in statements
+        if s is not claim
+        and s.polarity is Polarity.AFFIRM
+        and not s.ongoing
+        and s.span.start is not None
+        and s.span.end is not None
+        and window.place(s.span) is Placement.OUTSIDE
+        and (s.written is None or claim.written is None or s.written <= claim.written)
+    ]
+    return max(courses, key=lambda s: s.span.end or dt.date.min) if courses else None
 
 
 def _reaches(span: Span, window: Window) -> bool:

@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(day|week|month|year)s?\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(\d{1,9})\s*(day|week|month|year)s?\s*$", re.IGNORECASE)
+MAX_YEARS = 200  # the longest look-back a trial may ask for
+_DAYS = {"day": 1, "week": 7, "month": 31, "year": 366}
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,23 @@ class Duration:
                 f"cannot read duration {text!r}: write a number and day(s), week(s), "
                 "month(s) or year(s), e.g. '3 months'"
             )
-        return cls(int(match.group(1)), match.group(2).lower())
+        amount, unit = int(match.group(1)), match.group(2).lower()
+        if amount * _DAYS[unit] > MAX_YEARS * 366:
+            raise ValueError(f"duration {amount} {unit}(s) is longer than {MAX_YEARS} years")
+        return cls(amount, unit)
 
     def before(self, anchor: dt.date) -> dt.date:
-        """``anchor`` moved back by this duration; month ends clamp (31 May - 3 months = 28/29 Feb)."""
+        """``anchor`` moved back by this duration; month ends clamp (31 May - 3 months = 28/29 Feb).
+
+        A window reaching before year 1 starts at the first day Python can represent
+        (it covers all the time there is), never raises.
+        """
+        try:
+            return self._before(anchor)
+        except (ValueError, OverflowError):
+            return dt.date.min
+
+    def _before(self, anchor: dt.date) -> dt.date:
         if self.unit == "day":
             return anchor - dt.timedelta(days=self.amount)
         if self.unit == "week":
@@ -127,9 +142,14 @@ class Window:
 def age_in_years(birth: dt.date, on: dt.date) -> float:
     """Exact age in years (completed years plus the fraction of the current one)."""
     years = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-    last_birthday = _anniversary(birth, birth.year + years)
-    next_birthday = _anniversary(birth, birth.year + years + 1)
-    return years + (on - last_birthday).days / (next_birthday - last_birthday).days
+    year = birth.year + years  # of the last birthday
+    # At the calendar's ends (a birthday after 9999 or before year 1 cannot be written)
+    # measure the same stretch 400 years away: the Gregorian calendar repeats every 400 years.
+    shift = -400 if year >= dt.MAXYEAR else 400 if year < dt.MINYEAR else 0
+    last_birthday = _anniversary(birth, year + shift)
+    next_birthday = _anniversary(birth, year + shift + 1)
+    moved = on.replace(year=on.year + shift)
+    return years + (moved - last_birthday).days / (next_birthday - last_birthday).days
 
 
 def _anniversary(birth: dt.date, year: int) -> dt.date:

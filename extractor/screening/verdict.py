@@ -81,6 +81,7 @@ class PatientVerdict:
     trial: str
     screening_date: dt.date | None
     criteria: tuple[CriterionResult, ...]
+    notes_after_screening_date: tuple[str, ...] = ()  # note ids left unread: dated after the screening date
 
     @property
     def overall(self) -> Overall:
@@ -101,4 +102,7 @@ class PatientVerdict:
             "screening_date": self.screening_date.isoformat() if self.screening_date else None,
             "overall": self.overall.value,
             "criteria": [c.to_contract_dict() for c in self.criteria],
+            # only when some note was left unread, so the CONTRACT shape is otherwise unchanged
+            **({"notes_after_screening_date": list(self.notes_after_screening_date)}
+               if self.notes_after_screening_date else {}),
         }

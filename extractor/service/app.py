@@ -106,7 +106,7 @@ def _problem(error: dict[str, Any]) -> tuple[str, str]:
 
 
 async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-    return error_response(exc.status, exc.code, exc.message, exc.fields)
+    return error_response(exc.status, exc.code, exc.message, exc.fields, headers=exc.headers)
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:

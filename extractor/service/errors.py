@@ -24,14 +24,30 @@ class ServiceErrors:
     S008 = "[S008] Missing or wrong bearer token. Send the header 'Authorization: Bearer <token>'."
     S009 = "[S009] Internal error ({kind}); nothing was processed. Quote request id {request_id} to the operator."
     S010 = "[S010] {status}: {detail}."
+    S011 = (
+        "[S011] The request ran past its {seconds:g} s deadline and was stopped; nothing was kept. "
+        "Send fewer or shorter notes per request. Request id {request_id}."
+    )
+    S012 = (
+        "[S012] Every pipeline was busy for the request's whole {seconds:g} s deadline. Try again later. "
+        "Request id {request_id}."
+    )
 
 
 class ServiceError(Exception):
     """An error answered with a status code, a short code and one of the messages above."""
 
-    def __init__(self, status: int, code: str, message: str, fields: tuple[tuple[str, str], ...] = ()) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: tuple[tuple[str, str], ...] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields
+        self.headers = headers

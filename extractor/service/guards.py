@@ -10,6 +10,7 @@ up to the configured cap, answering 413 beyond it without parsing anything.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 import uuid
@@ -75,8 +76,23 @@ class ErrorShield:
         finally:
             logger.info(
                 "{} {} {} {} {:.1f} ms",
-                request_id, scope["method"], scope["path"], status, (time.perf_counter() - started) * 1000,
+                request_id, printable(scope["method"]), printable(scope["path"]), status,
+                (time.perf_counter() - started) * 1000,
             )
+
+
+LOGGED_PATH_CHARS = 200
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a one-line log: control and other non-printing characters (a
+    decoded ``%0a`` that would forge a log line, ``%1b[2J`` that would clear a terminal)
+    and backslashes written as Python escapes; cut at ``LOGGED_PATH_CHARS``."""
+    cut = text[:LOGGED_PATH_CHARS]
+    safe = "".join(
+        char if char.isprintable() and char != "\\" else char.encode("unicode_escape").decode("ascii") for char in cut
+    )
+    return safe + ("..." if len(text) > LOGGED_PATH_CHARS else "")
 
 
 class AccessGuard:
@@ -106,6 +122,12 @@ class AccessGuard:
             message = ServiceErrors.S003.format(limit=self.max_body_bytes)
             await error_response(413, "too_large", message)(scope, receive, send)
             return
+        repeated = duplicate_key(body) if body else None
+        if repeated is not None:
+            problem = f"key {repeated} appears twice in one JSON object"
+            message = ServiceErrors.S004.format(fields=f"body: {problem}")
+            await error_response(422, "invalid_request", message, (("body", problem),))(scope, receive, send)
+            return
         await self.app(scope, _replay(body, receive), send)
 
     async def _read_body(self, headers: Headers, receive: Receive) -> bytes | None:
@@ -127,6 +149,35 @@ class AccessGuard:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def duplicate_key(body: bytes) -> str | None:
+    """The first key given twice in one object of a JSON body (quoted, at most 40 characters),
+    or None. JSON parsers keep the last value silently; a note with two ``text`` or ``date``
+    keys would be judged on whichever came last. A body that is not JSON is left to FastAPI."""
+    try:
+        json.loads(body, object_pairs_hook=_refuse_repeats)
+    except _Repeated as exc:
+        shown = repr(exc.key)
+        return shown if len(shown) <= 40 else shown[:37] + "..."
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+class _Repeated(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in record:
+            raise _Repeated(key)
+        record[key] = value
+    return record
 
 
 class _Disconnected(Exception):

@@ -14,10 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from loguru import logger
 
+from extractor.facts import Fact
 from extractor.fhir import facts_to_bundle, verdict_to_bundle
 from extractor.notes import Note
 from extractor.screening import Trial, screen_patient
 from extractor.service.errors import ServiceError, ServiceErrors
+from extractor.service.pool import Busy, ClientGone, DeadlinePassed
 from extractor.service.schemas import (
     FHIR_BUNDLE_SCHEMA,
     CriterionInfo,
@@ -43,6 +45,8 @@ _POST = {
     **_AUTH,
     413: {"model": ErrorBody, "description": "too many notes, or too much text, in one request"},
     422: {"model": ErrorBody, "description": "malformed request; `fields` names each faulty field"},
+    408: {"model": ErrorBody, "description": "the request ran past its deadline and was stopped"},
+    503: {"model": ErrorBody, "description": "no pipeline came free before the deadline; retry later"},
 }
 _FHIR_200 = {
     "description": f"JSON, or a FHIR R4 Bundle with `Accept: {FHIR_JSON}`",
@@ -60,7 +64,7 @@ async def healthz() -> dict[str, str]:
 async def extract(body: ExtractRequest, request: Request) -> Response:
     """Facts of each note, with evidence offsets into the note's text as sent."""
     notes = _checked_notes(body.notes, request.app.state.settings)
-    results = await request.app.state.pool.extract(notes)
+    results = await _extract(request, notes)
     fhir = wants_fhir(request)
 
     def render() -> Response:
@@ -91,7 +95,7 @@ async def screen(body: ScreenRequest, request: Request) -> Response:
         if note.patient_id != notes[0].patient_id:
             message = ServiceErrors.S006.format(index=index, found=note.patient_id, expected=notes[0].patient_id)
             raise ServiceError(422, "invalid_request", message, ((f"notes[{index}].patient_id", message),))
-    results = await request.app.state.pool.extract(notes)
+    results = await _extract(request, notes)
     fhir = wants_fhir(request)
 
     def judge() -> Response:
@@ -155,6 +159,22 @@ def wants_fhir(request: Request) -> bool:
                     return False
         return True
     return False
+
+
+async def _extract(request: Request, notes: list[Note]) -> list[tuple[Note, list[Fact]]]:
+    """The pool's extraction within the request's deadline, stopped if the client leaves."""
+    seconds = request.app.state.settings.request_seconds
+    request_id = request.state.request_id
+    try:
+        return await request.app.state.pool.extract(notes, seconds, request.receive)
+    except Busy:
+        message = ServiceErrors.S012.format(seconds=seconds, request_id=request_id)
+        raise ServiceError(503, "busy", message, headers={"Retry-After": "5"}) from None
+    except DeadlinePassed:
+        raise ServiceError(408, "deadline", ServiceErrors.S011.format(seconds=seconds, request_id=request_id)) from None
+    except ClientGone:
+        logger.info("{} client disconnected; work stopped", request_id)
+        raise ServiceError(408, "client_gone", "client disconnected") from None  # no one reads it
 
 
 def _checked_notes(notes: Sequence[NoteIn], settings: ServiceSettings) -> list[Note]:

@@ -13,46 +13,43 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, field_validator
 
 from extractor.facts import Fact
-from extractor.notes import Note
+from extractor.notes import Note, parse_iso_day
 from extractor.screening import bundled_trials
 
 
 def _iso_day(value: Any) -> dt.date | None:
-    """The day of an ISO 8601 date or date-time string (CONTRACT ``date``); None stays None."""
+    """The day of a strict ISO 8601 date or date-time string (CONTRACT ``date``) that date
+    arithmetic can use (1800 to 2999); None stays None. Anything else is a 422."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError("give an ISO 8601 date or date-time string")
-    try:
-        if len(value) <= 10:
-            return dt.date.fromisoformat(value)
-        return dt.datetime.fromisoformat(value).date()
-    except ValueError:
-        raise ValueError("not an ISO 8601 date or date-time") from None
+    return parse_iso_day(value)
 
 
 def _iso_date_only(value: Any) -> dt.date | None:
-    """An ISO 8601 calendar date string (YYYY-MM-DD); None stays None."""
+    """A strict ISO 8601 calendar date string (YYYY-MM-DD) from 1800 to 2999; None stays None."""
     if value is None:
         return None
     if not isinstance(value, str) or len(value) != 10:
         raise ValueError("give an ISO 8601 date, YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError("not an ISO 8601 date, YYYY-MM-DD") from None
+    return parse_iso_day(value)
 
 
+# years 1800 to 2999 (extractor.notes.EARLIEST_DATE, LATEST_DATE), for /openapi.json
+SUPPORTED_YEARS = r"^(1[89]|2[0-9])[0-9]{2}-"
 IsoDay = Annotated[
     dt.date | None,
     PlainValidator(_iso_date_only),
-    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]}),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date", "pattern": SUPPORTED_YEARS}, {"type": "null"}]}),
 ]
 IsoDate = Annotated[
     dt.date | None,
     PlainValidator(_iso_day),
     WithJsonSchema({"anyOf": [
-        {"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}, {"type": "null"},
+        {"type": "string", "format": "date", "pattern": SUPPORTED_YEARS},
+        {"type": "string", "format": "date-time", "pattern": SUPPORTED_YEARS},
+        {"type": "null"},
     ]}),
 ]
 

@@ -45,7 +45,7 @@ def archive(tmp_path: Path, nlp: Language, monkeypatch: pytest.MonkeyPatch) -> P
 def store(tmp_path: Path, archive: Path) -> Path:
     path = tmp_path / "results.duckdb"
     result = runner.invoke(app, ["batch", str(archive), "--trial", TRIAL, "--store", str(path), "--workers", "0"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a line was rejected
     assert "notes read: 4  processed: 3  skipped: 0  failed: 0  rejected: 1  patients screened: 2" in result.output
     assert "read rejected: [E010] line 2: not valid JSON" in result.output
     assert re.search(r"extract: 4/4 at [0-9.]+/s", result.output)  # a plain progress line: not a terminal
@@ -53,7 +53,9 @@ def store(tmp_path: Path, archive: Path) -> Path:
 
 
 def test_batch_then_rerun_skips_everything(archive: Path, store: Path) -> None:
-    again = runner.invoke(app, ["batch", str(archive), "--trial", TRIAL, "--store", str(store), "--workers", "0"])
+    again = runner.invoke(
+        app, ["batch", str(archive), "--trial", TRIAL, "--store", str(store), "--workers", "0", "--max-failures", "1"]
+    )
     assert again.exit_code == 0, again.output
     assert "run 2 finished" in again.output
     assert "notes read: 4  processed: 0  skipped: 3  failed: 0  rejected: 1  patients screened: 0" in again.output

@@ -24,7 +24,7 @@ def test_extract_sample_chart(tmp_path: Path, sample_notes_path: Path) -> None:
     for fact in facts:
         ev = fact["evidence"]
         assert texts[ev["note_id"]][ev["char_start"] : ev["char_end"]] == ev["text"]
-    assert "notes read: 3  processed: 3  rejected: 0" in result.output
+    assert "notes read: 3  processed: 3  rejected: 0  failed: 0" in result.output
 
 
 def test_extract_reports_bad_lines_and_goes_on(tmp_path: Path) -> None:
@@ -35,8 +35,8 @@ def test_extract_reports_bad_lines_and_goes_on(tmp_path: Path) -> None:
     )
     out = tmp_path / "facts.jsonl"
     result = runner.invoke(app, ["extract", str(notes), "-o", str(out)])
-    assert result.exit_code == 0
-    assert "notes read: 4  processed: 2  rejected: 2" in result.output
+    assert result.exit_code == 1  # two lines rejected
+    assert "notes read: 4  processed: 2  rejected: 2  failed: 0" in result.output
     assert "line 2" in result.output and "line 3" in result.output
     assert {json.loads(line)["evidence"]["note_id"] for line in out.read_text().splitlines()} == {"A", "C"}
 

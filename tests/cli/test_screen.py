@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 import extractor
+from extractor import isolation
 from extractor.cli.app import app
 from extractor.facts import Evidence, Fact, LabResult
 from extractor.notes import Note
@@ -50,7 +52,8 @@ def fake_extract(notes: Iterable[Note], nlp: object = None, **_: object) -> Iter
 @pytest.fixture
 def notes_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(extractor, "extract_notes", fake_extract)
-    monkeypatch.setattr(extractor, "load", lambda *args, **kwargs: None)
+    monkeypatch.setattr(isolation, "run_pipeline", lambda nlp, note, cancelled=None: next(fake_extract([note]))[1])
+    monkeypatch.setattr(extractor, "load", lambda *args, **kwargs: SimpleNamespace(max_length=5_000_000))
     path = tmp_path / "notes.jsonl"
     lines = [json.dumps(n) for n in NOTES[:2]] + ["{not json", json.dumps(NOTES[2])]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -64,8 +67,8 @@ def run(*args: str) -> Any:
 def test_screen_writes_one_contract_line_per_patient(notes_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "verdicts.jsonl"
     result = run("screen", str(notes_file), "--trial", "blinatumomab-sle", "-o", str(out))
-    assert result.exit_code == 0, result.output
-    assert "notes read: 4  processed: 3  rejected: 1  patients: 2" in result.stderr
+    assert result.exit_code == 1, result.output  # a line was rejected
+    assert "notes read: 4  processed: 3  rejected: 1  failed: 0  patients: 2" in result.stderr
     assert "line 3" in result.stderr
     verdicts = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [v["patient_id"] for v in verdicts] == ["P1", "P2"]
@@ -88,10 +91,15 @@ def test_screen_writes_one_contract_line_per_patient(notes_file: Path, tmp_path:
 
 
 def test_screening_date_leaves_later_notes_unread(notes_file: Path) -> None:
-    result = run("screen", str(notes_file), "--trial", "blinatumomab-sle", "--screening-date", "2025-02-01")
+    result = run(
+        "screen", str(notes_file), "--trial", "blinatumomab-sle", "--screening-date", "2025-02-01",
+        "--max-failures", "1",
+    )
     assert result.exit_code == 0, result.output
     p1 = json.loads(result.stdout.splitlines()[0])
     assert p1["screening_date"] == "2025-02-01"
+    assert p1["notes_after_screening_date"] == ["P1-N2"]  # named in the verdict, counted in the summary
+    assert "notes after the screening date (not read): 1" in result.stderr
     hemoglobin = next(c for c in p1["criteria"] if c["id"] == "inc-hemoglobin")
     assert (hemoglobin["status"], hemoglobin["evidence"][0]["text"]) == ("not_met", "Hgb 7.5 g/dL")
 
@@ -104,7 +112,7 @@ def test_trial_given_as_a_path(notes_file: Path, tmp_path: Path) -> None:
         " rule: {lab: {concept: hemoglobin, compare: '>= 9 g/dL'}}}\n",
         encoding="utf-8",
     )
-    result = run("screen", str(notes_file), "--trial", str(trial))
+    result = run("screen", str(notes_file), "--trial", str(trial), "--allow-failures")
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(v["trial"], v["criteria"][0]["status"], v["overall"]) for v in lines] == [
@@ -126,3 +134,42 @@ def test_trials_lists_the_bundled_trials() -> None:
         ("blinatumomab-sle", "17 inclusion, 25 exclusion"),
         ("n2c2-2018", "13 inclusion, 0 exclusion"),
     ]
+
+
+def test_a_future_dated_note_is_warned_and_not_the_screening_date(tmp_path: Path, notes_file: Path) -> None:
+    typo = {"patient_id": "P1", "note_id": "P1-N9", "date": "2099-03-01", "text": "Hgb 9.6 g/dL."}
+    path = tmp_path / "typo.jsonl"
+    path.write_text("\n".join(json.dumps(n) for n in [NOTES[0], typo]) + "\n", encoding="utf-8")
+    result = run("screen", str(path), "--trial", "blinatumomab-sle")
+    assert result.exit_code == 0, result.output
+    assert "[E030] line 2: note 'P1-N9' is dated 2099-03-01, after today" in result.stderr
+    assert "notes after the screening date (not read): 1" in result.stderr
+    (verdict,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert verdict["screening_date"] == "2025-01-10"
+    assert verdict["notes_after_screening_date"] == ["P1-N9"]
+    hemoglobin = next(c for c in verdict["criteria"] if c["id"] == "inc-hemoglobin")
+    assert hemoglobin["status"] == "not_met"  # from the 2025 note; the 2099 one is not read
+    chosen = run("screen", str(path), "--trial", "blinatumomab-sle", "--screening-date", "2099-03-01")
+    (verdict,) = [json.loads(line) for line in chosen.stdout.splitlines()]
+    assert "notes_after_screening_date" not in verdict
+    assert next(c for c in verdict["criteria"] if c["id"] == "inc-hemoglobin")["status"] == "met"
+
+
+def test_a_patient_whose_screening_fails_is_reported_and_the_others_go_on(
+    notes_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from extractor.cli import screen as screen_module
+
+    real = screen_module.screen_patient
+
+    def fragile(notes: Any, facts: Any, trial: Any, day: Any) -> Any:
+        if notes[0].patient_id == "P1":
+            raise ZeroDivisionError("a message quoting Hgb 7.5 g/dL")
+        return real(notes, facts, trial, day)
+
+    monkeypatch.setattr(screen_module, "screen_patient", fragile)
+    result = run("screen", str(notes_file), "--trial", "blinatumomab-sle", "--max-failures", "1")
+    assert result.exit_code == 1  # one rejected line and one failed patient: over the one allowed
+    assert [json.loads(line)["patient_id"] for line in result.stdout.splitlines()] == ["P2"]
+    assert "[E032] patient 'P1': screening failed (ZeroDivisionError at test_screen.py:" in result.stderr
+    assert "Hgb" not in result.stderr

@@ -150,7 +150,7 @@ def test_a_killed_process_resumes_exactly(
     _, alive = psutil.wait_procs(children, timeout=60)  # a worker still importing notices late
     assert alive == []
     second = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-    assert second.returncode == 0, second.stderr
+    assert second.returncode == 1, second.stderr  # exit 1: the source has two rejected lines
     assert "(resumed, attempt 2)" in second.stderr
     assert "notes read: 42  processed: 40  skipped: 0  failed: 0  rejected: 2  patients screened: 8" in second.stderr
     assert snapshot(store) == reference

@@ -71,7 +71,6 @@ KNOWN_FAILURES: dict[str, str] = {
         "pipeline/infections.py: a cue inside the mention ('latent' in 'Latent TB') wins at distance 0 "
         "over the sentence's treatment cue"
     ),
-    "lab-ana-positive-at-titer": "pipeline/labs.py reads either a qualitative word or a number/titer, not both",
     "lab-ppd-positive": (
         "labs.yaml's PPD pattern puts the result word inside the concept span and pipeline/labs.py reads "
         "only after the span, so the result is lost"

@@ -39,9 +39,9 @@ async def test_healthz_answers_while_an_extraction_runs(nlp: Language, monkeypat
     release = threading.Event()
     real = pool._extract
 
-    def held(notes: Any, pipeline: Language) -> Any:
+    def held(notes: Any, pipeline: Language, *rest: Any) -> Any:
         assert release.wait(timeout=30)
-        return real(notes, pipeline)
+        return real(notes, pipeline, *rest)
 
     monkeypatch.setattr(pool, "_extract", held)
     async with running([nlp]) as client:
@@ -67,7 +67,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
     lock = threading.Lock()
     active = peak = 0
 
-    def slow(notes: Any, pipeline: Language) -> Any:
+    def slow(notes: Any, pipeline: Language, *rest: Any) -> Any:
         nonlocal active, peak
         with lock:
             active += 1

@@ -92,7 +92,7 @@ def test_cors_allows_only_the_configured_origins(serve: Serve) -> None:
 def test_an_unexpected_error_is_a_json_500_and_the_server_goes_on(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(notes: Any, nlp: Any) -> Any:
+    def broken(notes: Any, nlp: Any, *rest: Any) -> Any:
         raise RuntimeError(f"a component failed on: {notes[0].text}")
 
     with monkeypatch.context() as patch:
@@ -120,7 +120,7 @@ def test_no_note_text_in_logs_at_any_level(
         assert client.post("/v1/extract", json={"notes": [{**NOTE, "date": MARKER}]}).status_code == 422
         assert client.post("/v1/extract", content=MARKER.encode()).status_code == 422
         with monkeypatch.context() as patch:
-            patch.setattr(pool, "_extract", lambda notes, nlp: 1 / 0 if notes else MARKER)
+            patch.setattr(pool, "_extract", lambda notes, nlp, *rest: 1 / 0 if notes else MARKER)
             assert client.post("/v1/extract", json={"notes": [NOTE]}).status_code == 500
     finally:
         logger.remove(sink)

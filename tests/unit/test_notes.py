@@ -27,7 +27,9 @@ def test_bad_lines_reported_and_rest_read(tmp_path: Path) -> None:
     assert [line for line, _ in report.rejected] == [2, 3, 4, 5, 7]
     assert report.read == 7 and report.accepted == 2
     assert notes[1].date is None and notes[1].extra == {"site": "x"}
-    assert [line for line, _ in report.warnings] == [8]
+    # line 7 has no date (E026), line 8 an unreadable one (E013)
+    assert [message[:6] for _, message in report.warnings] == ["[E026]", "[E013]"]
+    assert [line for line, _ in report.warnings] == [7, 8]
     # messages name lines and fields, never the note text
     assert all("duplicate id" not in message for _, message in report.rejected)
 

@@ -51,14 +51,23 @@ def _own(mention: Mention) -> bool:
 
 def estimate_age(context: Context, on: dt.date | None) -> AgeEstimate | None:
     """The patient's age on ``on``: from one consistent birth date, else the latest stated age."""
+    return _from_birth(context, on) or _from_text(context, on)
+
+
+def _from_birth(context: Context, on: dt.date | None) -> AgeEstimate | None:
+    births = {day for day, _ in context.patient.birth_dates}
+    if on is None or len(births) != 1:
+        return None
+    born = births.pop()
+    years = age_in_years(born, on)
+    return AgeEstimate(years, years, f"born {born.isoformat()}")
+
+
+def _from_text(context: Context, on: dt.date | None) -> AgeEstimate | None:
+    """The latest age the notes state for the patient, carried forward to ``on``."""
     if on is None:
         return None
     patient = context.patient
-    births = {day for day, _ in patient.birth_dates}
-    if len(births) == 1:
-        born = births.pop()
-        years = age_in_years(born, on)
-        return AgeEstimate(years, years, f"born {born.isoformat()}")
     stated = [
         m for m in patient.find(concepts=("age",), kinds=(Kind.DEMOGRAPHIC,))
         if _own(m) and _years(m) is not None and m.written is not None
@@ -120,6 +129,16 @@ def age(params: AgeParams, context: Context) -> Finding:
     op, limit = params.limit
     status = estimate.interval.against(op, limit)
     on = context.screening_date.isoformat() if context.screening_date else ""
+    written = _from_text(context, context.screening_date)
+    if written is not None and written is not estimate:
+        other = written.interval.against(op, limit)
+        if other is not status and Status.UNKNOWN not in (status, other):
+            # the birth date and the notes' words fall on either side of the limit
+            return Finding(
+                Status.UNKNOWN,
+                f"{estimate.describe()} and {written.describe()} disagree on {on} about {params.compare}",
+                estimate.evidence + written.evidence,
+            )
     verdict = params.compare if status is Status.MET else (
         f"not {params.compare}" if status is Status.NOT_MET else f"cannot tell against {params.compare}"
     )

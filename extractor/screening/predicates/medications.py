@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from typing import Literal
 
@@ -77,6 +78,34 @@ def _span_of(ref: TimeRef | None) -> Span | None:
     return None
 
 
+_EVERY_N_WEEKS = re.compile(r"(?:every|q) ?(\d|two|three|four|six|eight) ?(?:weeks?|wks?)")
+_WORDS = {"two": 2, "three": 3, "four": 4, "six": 6, "eight": 8}
+_INTERVAL_DAYS = {"weekly": 7, "once weekly": 7, "once a week": 7, "every week": 7, "q week": 7, "qweek": 7,
+                  "biweekly": 14, "monthly": 28, "every month": 28, "q month": 28, "qmonth": 28}
+
+
+def _interval_days(frequency: str | None) -> int | None:
+    """Days between doses of a drug given weekly or less often; None for daily dosing."""
+    if not frequency:
+        return None
+    text = frequency.lower().strip()
+    match = _EVERY_N_WEEKS.fullmatch(text)
+    if match:
+        raw = match.group(1)
+        return 7 * (int(raw) if raw.isdigit() else _WORDS[raw])
+    return _INTERVAL_DAYS.get(text)
+
+
+def _current_span(details: MedicationDetails, written: dt.date | None, regimen: int | None) -> Span:
+    """The days a "current" mention vouches for a dose: the note's day for daily drugs; for
+    a drug given every few weeks (by this mention, else by the patient's regimen of it), its
+    last dose fell some day of the interval before."""
+    interval = _interval_days(details.frequency) or regimen
+    if written is None or interval is None:
+        return Span.point(written)
+    return Span(written - dt.timedelta(days=interval - 1), written)
+
+
 def dose_text(details: MedicationDetails) -> str:
     """'10 mg/day' (daily dose) when stated."""
     if details.daily_dose is None:
@@ -84,7 +113,7 @@ def dose_text(details: MedicationDetails) -> str:
     return f"{fmt(details.daily_dose)} {details.dose_unit or 'mg'}/day"
 
 
-def exposure(mention: Mention, response: tuple[str, ...] = ()) -> Statement | None:
+def exposure(mention: Mention, response: tuple[str, ...] = (), interval: int | None = None) -> Statement | None:
     """When the patient took the drug, as one mention says; None when it does not say.
 
     With ``response``, only mentions stating one of those responses count (an allergy to
@@ -113,13 +142,26 @@ def exposure(mention: Mention, response: tuple[str, ...] = ()) -> Statement | No
     parts = [dose_text(details), *(r.replace("_", " ") for r in details.response if r in response)]
     detail = " ".join(part for part in parts if part)
     if details.status is MedStatus.CURRENT:
-        span = ended or Span.point(mention.written)
+        span = ended or _current_span(details, mention.written, interval)
         ongoing = mention.ongoing and ended is None  # a stated last dose is the last exposure
         return Statement(mention, polarity, span, label, now=True, detail=detail, ongoing=ongoing)
     detail = f"{detail} ({details.status.value})".strip()
     # a past course dated in the text ("rituximab x2 in 2023") is bounded by that date
     when = ended or _span_of(fact.time) or Span(None, mention.written)
     return Statement(mention, polarity, when, label, detail=detail)
+
+
+def _regimens(mentions: list[Mention]) -> dict[str, int]:
+    """Per drug, the dosing interval in days its latest mention with one states ("every four
+    weeks"), so a bare "on Benlysta" in a later note is read with it."""
+    found: dict[str, tuple[dt.date, int]] = {}
+    for mention in mentions:
+        details = mention.fact.medication
+        interval = _interval_days(details.frequency) if details else None
+        day = mention.written or dt.date.min
+        if interval is not None and (mention.fact.concept not in found or day >= found[mention.fact.concept][0]):
+            found[mention.fact.concept] = (day, interval)
+    return {concept: interval for concept, (_, interval) in found.items()}
 
 
 def _by_ingredient(statements: list[Statement]) -> dict[str, list[Statement]]:
@@ -133,7 +175,10 @@ def _by_ingredient(statements: list[Statement]) -> dict[str, list[Statement]]:
 def medication(params: MedicationParams, context: Context) -> Finding:
     """A drug taken within a window, ever, or now; optionally with a stated response."""
     mentions = context.patient.find(params.concept, params.classes, exclude=params.exclude)
-    statements = [s for m in mentions if (s := exposure(m, params.response)) is not None]
+    regimens = _regimens(mentions)
+    statements = [
+        s for m in mentions if (s := exposure(m, params.response, regimens.get(m.fact.concept))) is not None
+    ]
     resolutions = []
     for group in _by_ingredient(statements).values():
         if params.when == "current":
@@ -190,68 +235,102 @@ def _stable(group: list[Statement], params: StableParams, context: Context) -> R
     if now.status is not Status.MET:
         return now
     latest = now.cited[0]
-    details = latest.mention.fact.medication
-    assert details is not None  # exposure() only builds statements for medications
+    run, changed = _current_run(group, latest)
+    # "Still on pred, no changes" names no dose: the dose is the latest one written
+    dosed = next((s for s in run if _details(s).daily_dose is not None), latest)
     limit = params.max_prednisone_equivalent
     if limit is not None:
-        equivalent = details.prednisone_equivalent_mg_day
+        equivalent = _details(dosed).prednisone_equivalent_mg_day
         if equivalent is None:
             return Resolution(Status.UNKNOWN, (latest,), f"{latest.describe()}: prednisone-equivalent dose not stated")
         if equivalent > limit:
             return Resolution(
-                Status.NOT_MET, (latest,),
-                f"{latest.describe()}: {fmt(equivalent)} mg/day prednisone-equivalent > {fmt(limit)} mg/day",
+                Status.NOT_MET, (dosed,),
+                f"{dosed.describe()}: {fmt(equivalent)} mg/day prednisone-equivalent > {fmt(limit)} mg/day",
             )
-    return _stability(group, latest, params.duration, context)
+    return _stability(run, changed, dosed, params.duration, context)
 
 
-def _stability(group: list[Statement], latest: Statement, duration: Duration, context: Context) -> Resolution:
-    """Since when the dose is unchanged, from stated stable-since dates, dated dose
-    changes, and earlier mentions of the same daily dose."""
-    screening = context.screening_date
-    details = latest.mention.fact.medication
-    if screening is None or details is None:
-        return Resolution(Status.UNKNOWN, (latest,), f"{latest.describe()}: no screening date")
-    needed_since = duration.before(screening)
-    dose = details.daily_dose
-    stable_from: list[dt.date] = []
-    changed: list[tuple[dt.date, str]] = []
-    stated = _span_of(details.stable_since)
-    if stated is not None and (stated.end or stated.start):
-        since_stated: dt.date = stated.end or stated.start  # type: ignore[assignment]
-        stable_from.append(since_stated)
-        changed.append((since_stated, f"dose stable only since {since_stated.isoformat()}"))
-    for change in details.dose_changes:
-        if change.date is not None:
-            changed.append((change.date, f"dose changed on {change.date.isoformat()}"))
-    earlier = sorted(
-        (s for s in group if s.polarity is Polarity.AFFIRM and s.now and s is not latest),
+def _details(statement: Statement) -> MedicationDetails:
+    details = statement.mention.fact.medication
+    assert details is not None  # exposure() only builds statements for medications
+    return details
+
+
+def _current_run(group: list[Statement], latest: Statement) -> tuple[list[Statement], Statement | None]:
+    """The current mentions of one drug, newest first, back to the last one at another dose.
+
+    A mention without a dose ("continue HCQ", "still on CellCept - no changes") neither
+    starts nor breaks a run: it says the drug goes on. The second value is the newest
+    mention at a different dose, if any.
+    """
+    last_day = latest.written or dt.date.max
+    current = sorted(
+        (s for s in group if s.polarity is Polarity.AFFIRM and s.now and (s.written or dt.date.min) <= last_day),
         key=lambda s: s.written or dt.date.min, reverse=True,
     )
-    run_start = latest.mention.first_written
-    for item in earlier:
-        other = item.mention.fact.medication
-        if other is None or other.daily_dose is None or dose is None:
-            break
-        if abs(other.daily_dose - dose) > 1e-9:
-            if item.written is not None:
-                changed.append((item.written, f"{item.label} {dose_text(other)} on {item.written.isoformat()}"))
-            break
-        run_start = item.mention.first_written
-    if run_start is not None and dose is not None and run_start < (latest.written or run_start):
-        stable_from.append(run_start)
-    start = _span_of(details.start)
-    if start is not None and start.end is not None and not changed:
-        stable_from.append(start.end)
+    dose = next((_details(s).daily_dose for s in current if _details(s).daily_dose is not None), None)
+    run: list[Statement] = []
+    for item in current:
+        other = _details(item).daily_dose
+        if dose is not None and other is not None and abs(other - dose) > 1e-9:
+            return run, item
+        run.append(item)
+    return run, None
+
+
+def _stability(
+    run: list[Statement], changed_at: Statement | None, dosed: Statement, duration: Duration, context: Context
+) -> Resolution:
+    """Since when the dose is unchanged, from stated stable-since or start dates anywhere in
+    the current run, dated dose changes, and the first note of the run at the same dose."""
+    screening = context.screening_date
+    latest = run[0]
+    if screening is None:
+        return Resolution(Status.UNKNOWN, (latest,), f"{latest.describe()}: no screening date")
+    needed_since = duration.before(screening)
+    dose_known = _details(dosed).daily_dose is not None
+    stable_from: list[dt.date] = []
+    changed: list[tuple[dt.date, str]] = []
+    if changed_at is not None and changed_at.written is not None:
+        if changed_at.written == dosed.written:  # two doses written the same day
+            return Resolution(
+                Status.UNKNOWN, (dosed, changed_at),
+                f"{dosed.describe()} and {changed_at.describe()} disagree on the dose",
+            )
+        other = _details(changed_at)
+        when = changed_at.written.isoformat()
+        changed.append((changed_at.written, f"{changed_at.label} {dose_text(other)} on {when}"))
+    for item in run:
+        details = _details(item)
+        stated = _span_of(details.stable_since)
+        if stated is not None and (stated.end or stated.start):
+            since_stated: dt.date = stated.end or stated.start  # type: ignore[assignment]
+            stable_from.append(since_stated)
+            changed.append((since_stated, f"dose stable only since {since_stated.isoformat()}"))
+        for change in details.dose_changes:
+            if change.date is not None:
+                changed.append((change.date, f"dose changed on {change.date.isoformat()}"))
+    for item in run:
+        start = _span_of(_details(item).start)
+        if start is not None and start.end is not None and not _details(item).dose_changes:
+            stable_from.append(start.end)
+    # the same dose written in notes weeks apart: stable over that span (dose-less mentions
+    # say the drug goes on, but only written doses show the dose did not change)
+    dosed_run = [s for s in run if _details(s).daily_dose is not None]
+    if dose_known and dosed_run:
+        oldest, newest = dosed_run[-1].mention.first_written, dosed_run[0].written
+        if oldest is not None and newest is not None and oldest < newest:
+            stable_from.append(oldest)
     last_change = max(changed, default=None)
     if last_change is not None:
         stable_from = [d for d in stable_from if d >= last_change[0]]
-    cited = (latest, *earlier[:1])
+    cited = tuple(dict.fromkeys((latest, dosed, *run[-1:])))
     if stable_from and min(stable_from) <= needed_since:
         since = min(stable_from)
         return Resolution(
             Status.MET, cited,
-            f"{latest.describe()}, dose stable since {since.isoformat()} "
+            f"{dosed.describe()}, dose stable since {since.isoformat()} "
             f"(>= {duration} before {screening.isoformat()})",
         )
     if last_change is not None and last_change[0] > needed_since:

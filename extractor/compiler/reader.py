@@ -1,0 +1,544 @@
+"""One criterion's words → a rule of the criteria language, and what was not understood.
+
+The reading, in order: time windows ("within 4 weeks before screening"), thresholds
+(comparator, number or range, unit, "x ULN", titer), concepts (lexicon, then similarity
+for the words left), states ("active" → now, "history of" → ever), ages and sexes.
+Every character a step explains is marked; content words no step explains are "not
+understood": with no concept at all the criterion is ``person_only`` with a reason naming
+them, otherwise they join the rule as ``unexpressed``, so the criterion is decided only
+when what was understood decides it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from extractor.compiler.lexicon import Hit, Lexicon, tokenize
+from extractor.compiler.rules import EligibilityRules, alternation
+from extractor.compiler.similarity import SimilarityIndex
+from extractor.facts import Kind
+from extractor.resources import concepts_by_id
+from extractor.screening.thresholds import known_unit
+
+_NUMBER = r"\d+(?:[.,]\d+)?"
+_SUPERSCRIPT = str.maketrans({"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6",
+                              "⁷": "7", "⁸": "8", "⁹": "9", "×": "x", "μ": "u", "µ": "u"})
+_LAB_KINDS = (Kind.LAB, Kind.SCORE)
+_DURATION_UNITS = frozenset({"hour", "day", "week", "month", "year"})
+_CHARTED_KINDS = (Kind.CONDITION, Kind.INFECTION, Kind.PROCEDURE, Kind.SOCIAL, Kind.VACCINE, Kind.MEDICATION)
+_MODIFIER = re.compile(r"\s*-?\s*(?:related|associated|induced|like|based|mediated)\b", re.IGNORECASE)
+_TRAILING = re.compile(
+    rf"(?P<n>{_NUMBER})\s*(?P<u>years?(?:\s+of\s+age|\s+old)?)?\s*(?:[^\s\d]{{1,8}}\s+)??"
+    r"(?P<op>or older|or more|and older|and above|or above|or over|or greater|or higher|or younger|or less"
+    r"|or lower|or below)\b",
+    re.IGNORECASE,
+)
+_RANGE = re.compile(
+    rf"(?:\bbetween\s+)?(?<![\w.])(?P<a>{_NUMBER})\s*%?\s*(?:-|–|to|and)\s*(?P<b>{_NUMBER})(?![\w.])"
+)
+_RAW_UNIT = re.compile(
+    r"\s*(°\s?[CF]|[%µμ/][^\s,;)]*|[A-Za-z]{1,5}/[^\s,;)]+|mmHg|kg|cm|mm|ms|msecs?|seconds|bpm)(?![A-Za-z])"
+)
+_SPLIT = re.compile(r"\s*(?:[,;:()\[\]]|\bor\b|\band\b|\bnor\b|/|\.(?:\s|$))\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A comparison read from the text: "<= 3 x ULN", ">= 80 g/L", an age."""
+
+    start: int
+    end: int
+    compare: str  # as the lab / age predicate writes it
+    age: bool = False
+    unknown_unit: str = ""  # a unit written but not known to patterns/units.yaml
+
+
+@dataclass
+class Reading:
+    """What one criterion's words gave: predicate atoms, mappings, words not understood."""
+
+    atoms: list[dict[str, Any]] = field(default_factory=list)
+    mappings: list[dict[str, Any]] = field(default_factory=list)
+    not_understood: list[str] = field(default_factory=list)  # every word not understood
+    alternatives: list[str] = field(default_factory=list)  # of them, those in clauses of their own
+    window: str | None = None
+    negated: bool = False
+    uses_tests: bool = False
+    uses_charted: bool = False
+
+
+class Reader:
+    """Reads criterion text with the eligibility rules, a lexicon and (optionally) similarity."""
+
+    def __init__(
+        self,
+        rules: EligibilityRules,
+        lexicon: Lexicon,
+        similarity: SimilarityIndex | None = None,
+        threshold: float = 0.85,
+    ) -> None:
+        self.rules = rules
+        self.lexicon = lexicon
+        self.similarity = similarity
+        self.threshold = threshold
+        self._ops = []
+        for op, words in rules.comparators.items():
+            symbols = [w for w in words if not w[0].isalpha()]
+            spelled = [w for w in words if w[0].isalpha()]
+            pattern = rf"(?<![<>=≤≥]){alternation(symbols)}(?![=<>])|\b{alternation(spelled)}\b"
+            self._ops.append((op, re.compile(pattern, re.IGNORECASE)))
+        self._uln_multiple = re.compile(
+            rf"\s*(?:the\s+)?(?:(?P<k>{_NUMBER})\s*(?:(?:x|×|times|-fold)\s*(?:the\s+)?{alternation(rules.uln_alone)}"
+            rf"|{alternation(rules.uln_words)}))",
+            re.IGNORECASE,
+        )
+        self._uln_only = re.compile(rf"\s*(?:the\s+)?{alternation(rules.uln_alone)}", re.IGNORECASE)
+        numbers = alternation(list(rules.number_words))
+        units = alternation(list(rules.time_units))
+        amount = rf"(?P<n>{_NUMBER}|{numbers})?\s*(?P<u>{units})\b"
+        self._window_before = re.compile(
+            rf"\b{alternation(rules.window_before)}\s+(?:the\s+)?(?:past\s+|last\s+)?{amount}", re.IGNORECASE
+        )
+        self._window_after = re.compile(
+            rf"\b(?P<n>{_NUMBER}|{numbers})\s*-?\s*(?P<u>{units})\s+{alternation(rules.window_after)}\b",
+            re.IGNORECASE,
+        )
+        self._states_now = re.compile(rf"\b{alternation(rules.states.current)}\b", re.IGNORECASE)
+        self._states_ever = re.compile(rf"\b{alternation(rules.states.ever)}\b", re.IGNORECASE)
+        self._age = re.compile(rf"\b{alternation(rules.age_words)}\b", re.IGNORECASE)
+        self._adult = re.compile(rf"\b{alternation(rules.adult_words)}\b", re.IGNORECASE)
+        self._negation = re.compile(rf"^\W*{alternation(rules.negations)}\b", re.IGNORECASE)
+        self._positive = re.compile(rf"\b{alternation(rules.positive_test)}\b", re.IGNORECASE)
+        self._negative = re.compile(rf"\b{alternation(rules.negative_test)}\b", re.IGNORECASE)
+        clause_end = r"[^;.)]*"
+        self._except_word = re.compile(rf"\b{alternation(rules.except_words)}\b", re.IGNORECASE)
+        self._except = re.compile(rf"\b{alternation(rules.except_words)}\b{clause_end}", re.IGNORECASE)
+        self._purpose = re.compile(rf"\b{alternation(rules.purpose_words)}\b{clause_end}", re.IGNORECASE)
+        self._stable_word = re.compile(r"\bstable\b(?:\s+dose\b)?", re.IGNORECASE)
+        self._basis = re.compile(rf"\b{alternation(rules.basis_words)}\b{clause_end}", re.IGNORECASE)
+        self._any_sex = re.compile(rf"\b{alternation(rules.any_sex)}\b", re.IGNORECASE)
+        self._sex = {sex: re.compile(rf"\b{alternation(words)}\b", re.IGNORECASE)
+                     for sex, words in rules.sex_words.items()}
+
+    # ------------------------------------------------------------------ reading
+
+    def repair(self, text: str) -> str:
+        """Words a copied page ran together ("ofglucocorticoids", "monthsbefore") split where
+        one side is a small word of the rules and the other a word of the vocabulary."""
+        known = self.lexicon.words | self.rules.filler
+        small = sorted(
+            (w for w in self.rules.filler | set(self.rules.time_units) if len(w) >= 2), key=len, reverse=True
+        )
+
+        def split(match: re.Match[str]) -> str:
+            word = match.group()
+            lowered = word.lower()
+            if lowered in known or len(word) < 6:
+                return word
+            for part in small:
+                if lowered.startswith(part) and lowered[len(part):] in known and len(lowered) - len(part) >= 3:
+                    return f"{word[:len(part)]} {word[len(part):]}"
+                if lowered.endswith(part) and lowered[:-len(part)] in known and len(lowered) - len(part) >= 3:
+                    return f"{word[:-len(part)]} {word[-len(part):]}"
+            return word
+
+        return re.sub(r"[A-Za-z]{6,}", split, text)
+
+    def read(self, text: str, *, exclusion: bool) -> Reading:
+        """The rule atoms of one criterion's words, and what was left."""
+        used = [False] * len(text)
+        reading = Reading()
+        reading.window = self._window(text, used)
+        thresholds = self._thresholds(text, used)
+        hits = self._concepts(text, used)
+        now = self._states_now.search(text) is not None
+        ever = self._states_ever.search(text) is not None
+        if self._negation.search(text) and not thresholds:
+            reading.negated = True
+        self._atoms(text, hits, thresholds, reading, now and not ever, used)
+        self._stable(text, reading, used)
+        self._demographics(text, thresholds, reading, used)
+        reading.not_understood = self._leftovers(text, used)
+        reading.alternatives = self._standalone(text, used, reading.not_understood)
+        return reading
+
+    def recognise(self, text: str) -> tuple[list[Threshold], list[Hit]]:
+        """The thresholds and concepts of a text, read as drafting reads them (windows first)."""
+        used = [False] * len(text)
+        self._window(text, used)
+        thresholds = self._thresholds(text, used)
+        return thresholds, self._concepts(text, used)
+
+    def _mark(self, used: list[bool], start: int, end: int) -> None:
+        for index in range(start, min(end, len(used))):
+            used[index] = True
+
+    def _window(self, text: str, used: list[bool]) -> str | None:
+        for pattern in (self._window_before, self._window_after):
+            if match := pattern.search(text):
+                raw = (match["n"] or "1").lower()
+                amount = self.rules.number_words.get(raw)
+                if amount is None:
+                    try:
+                        amount = int(float(raw.replace(",", ".")))
+                    except ValueError:
+                        continue
+                unit = self.rules.time_units[match["u"].lower()]
+                self._mark(used, match.start(), match.end())
+                return f"{amount} {unit}{'s' if amount != 1 else ''}"
+        return None
+
+    def _thresholds(self, text: str, used: list[bool]) -> list[Threshold]:
+        """Comparisons: ranges ("9-12 g/dL", "between 18 and 60 years"), comparator first
+        (">= 80 g/L", "<= 3 x ULN", ">= 1:80"), number first ("18 years or older")."""
+        found: list[Threshold] = []
+        taken: list[tuple[int, int]] = []
+
+        def free(start: int, end: int) -> bool:
+            return all(end <= a or start >= b for a, b in taken) and not any(used[start:end])
+
+        def add(start: int, end: int, compares: list[str], age: bool, raw: str = "") -> None:
+            for compare in compares:
+                found.append(Threshold(start, end, compare, age, raw))
+            taken.append((start, end))
+
+        for match in _RANGE.finditer(text):
+            if not free(match.start(), match.end()) or re.match(r"\s*:", text[match.end():]):
+                continue
+            low, high = _num(match["a"]), _num(match["b"])
+            if low is None or high is None or low >= high:
+                continue
+            unit, end, raw = self._unit_at(text, match.end())
+            if unit in _DURATION_UNITS and not self._age_near(text, match.start(), end):
+                continue  # "1-2 weeks": a duration
+            is_age = unit == "years" or self._age_near(text, match.start(), end)
+            shown = "" if is_age or unit is None else (unit if unit == "%" else f" {unit}")
+            suffix = " years" if is_age else shown
+            add(match.start(), end, [f">= {_fmt(low)}{suffix}", f"<= {_fmt(high)}{suffix}"], is_age, raw)
+        for op, pattern in self._ops:
+            for match in pattern.finditer(text):
+                if not free(match.start(), match.end()):
+                    continue
+                tail = text[match.end():]
+                uln = self._uln_multiple.match(tail) or self._uln_only.match(tail)
+                if uln is not None:
+                    k = uln.groupdict().get("k")
+                    add(match.start(), match.end() + uln.end(), [f"{op} {k} x ULN" if k else f"{op} ULN"], False)
+                    continue
+                titer = re.match(r"\s*(1:\d+)", tail)
+                if titer is not None:
+                    add(match.start(), match.end() + titer.end(), [f"{op} {titer.group(1)}"], False)
+                    continue
+                number = re.match(rf"\s*(?P<n>{_NUMBER})", tail)
+                value = _num(number["n"]) if number is not None else None
+                if number is None or value is None or re.match(r"\s*of\b", tail[number.end():]):
+                    continue  # "at least one of the following"
+                unit, end, raw = self._unit_at(text, match.end() + number.end())
+                is_age = unit == "years" or self._age_near(text, match.start(), end)
+                if unit in _DURATION_UNITS and not is_age:
+                    continue  # "for at least 48 hours": a duration
+                shown = "" if unit is None else (unit if unit == "%" else f" {unit}")
+                add(match.start(), end, [f"{op} {_fmt(value)}{' years' if is_age else shown}"], is_age, raw)
+        for match in _TRAILING.finditer(text):
+            if not free(match.start(), match.end()):
+                continue
+            op = "<=" if match["op"].lower().split()[-1] in ("younger", "less", "lower", "below", "fewer") else ">="
+            value = _num(match["n"])
+            unit, _, raw = self._unit_at(text, match.start("n") + len(match["n"]))
+            is_age = bool(match["u"]) or unit == "years" or self._age_near(text, match.start(), match.end())
+            if value is None:
+                continue
+            shown = "" if is_age or unit is None else (unit if unit == "%" else f" {unit}")
+            add(match.start(), match.end(), [f"{op} {_fmt(value)}{' years' if is_age else shown}"], is_age, raw)
+        for item in found:
+            self._mark(used, item.start, item.end)
+        return found
+
+    def _unit_at(self, text: str, start: int) -> tuple[str | None, int, str]:
+        """The unit written at ``start``: a known unit (or "years", a time unit), where it
+        ends, and the raw unit text when it is not one the units file knows."""
+        unit, end = self._unit(text, start)
+        if unit is not None:
+            return unit, end, ""
+        time = re.match(r"\s*([A-Za-z]+)\b", text[start:])
+        if time is not None and time.group(1).lower() in self.rules.time_units:
+            return self.rules.time_units[time.group(1).lower()], start + time.end(), ""
+        if time is not None and time.group(1).lower() in ("hour", "hours", "hrs", "h"):
+            return "hour", start + time.end(), ""
+        raw = _RAW_UNIT.match(text, start)
+        if raw is not None:
+            return None, raw.end(), raw.group(1)
+        return None, start, ""
+
+    def _unit(self, text: str, start: int) -> tuple[str | None, int]:
+        """The known unit written at ``start`` (longest first), and where it ends."""
+        tail = text[start:start + 30]
+        words = re.findall(r"\s*\S+", tail)
+        for count in range(min(4, len(words)), 0, -1):
+            raw = "".join(words[:count])
+            candidate = raw.strip().rstrip(".,;:)").strip()
+            if not candidate or (candidate[0].isdigit() and "^" not in candidate and "10" not in candidate[:2]):
+                continue
+            unit = self._known(candidate)
+            if unit is not None:
+                return unit, start + len(raw.rstrip()) - (len(raw.strip()) - len(raw.strip().rstrip(".,;:)")))
+        return None, start
+
+    def _known(self, candidate: str) -> str | None:
+        lowered = candidate.lower()
+        if lowered in ("years", "year", "years old", "years of age", "yrs", "y"):
+            return "years"
+        spelled = self.rules.unit_spellings.get(candidate) or self.rules.unit_spellings.get(lowered)
+        if spelled is not None:
+            return spelled if known_unit(spelled) else None
+        folded = candidate.translate(_SUPERSCRIPT).replace(" ", "")
+        folded = re.sub(r"^x?10(\d)", r"10^\1", folded.removeprefix("x"))
+        for form in (candidate, folded, folded.replace("10^", "x10^")):
+            if known_unit(form):
+                return form
+        return None
+
+    def _age_near(self, text: str, start: int, end: int) -> bool:
+        before = text[max(0, start - 25):start]
+        after = text[end:end + 15]
+        return bool(self._age.search(before) or re.match(r"\s*(?:years?|yrs?)\b", after, re.IGNORECASE))
+
+    def _concepts(self, text: str, used: list[bool]) -> list[Hit]:
+        hits = [
+            h for h in self.lexicon.find(text)
+            if not any(used[h.start:h.end]) and not _MODIFIER.match(text, h.end)
+        ]
+        hits = _drop_generic(text, hits)
+        for hit in hits:
+            self._mark(used, hit.start, hit.end)
+        for match in [*self._purpose.finditer(text), *self._basis.finditer(text)]:  # why or how: no atom
+            hits = [h for h in hits if not match.start() <= h.start < match.end()]
+            self._mark(used, match.start(), match.end())
+        if self.similarity is not None:
+            chunks = self._chunks(text, used)
+            for (start, end), best in zip(chunks, self.similarity.nearest([text[a:b] for a, b in chunks]), strict=True):
+                if best is not None and best.score >= self.threshold:
+                    hits.append(Hit(start, end, best.term, "similar", best.score))
+                    self._mark(used, start, end)
+        return sorted(hits, key=lambda h: h.start)
+
+    def _chunks(self, text: str, used: list[bool]) -> list[tuple[int, int]]:
+        """Runs of unexplained content words between punctuation and conjunctions."""
+        chunks = []
+        position = 0
+        for piece in [*_SPLIT.finditer(text), None]:
+            end = piece.start() if piece is not None else len(text)
+            words = [t for t in tokenize(text[position:end]) if t.text[0].isalpha()]
+            content = [
+                t for t in words
+                if t.key not in self.rules.filler and t.key not in self.rules.qualifiers
+                and not any(used[position + t.start:position + t.end])
+            ]
+            if content and len(content) <= 6:
+                chunks.append((position + content[0].start, position + content[-1].end))
+            position = piece.end() if piece is not None else len(text)
+        return chunks
+
+    def _atoms(
+        self, text: str, hits: list[Hit], thresholds: list[Threshold], reading: Reading, now: bool, used: list[bool]
+    ) -> None:
+        # a unit the units file does not know cannot be compared: left unexplained
+        value_thresholds = sorted((t for t in thresholds if not t.age and not t.unknown_unit), key=lambda t: t.start)
+        for threshold in thresholds:
+            if threshold.unknown_unit:
+                for index in range(threshold.start, threshold.end):
+                    used[index] = False
+        labs = [h for h in hits if h.term.kind in _LAB_KINDS]
+        by_concept: dict[str, list[Threshold]] = {}
+        previous_end = 0
+        for threshold in value_thresholds:
+            # "AST and ALT <= 3 x ULN": every test named since the last threshold shares it
+            run = [h for h in labs if previous_end <= h.start and h.end <= threshold.start]
+            if not run:
+                before = [h for h in labs if h.end <= threshold.start]
+                run = before[-1:] or labs[:1]
+            for owner in {h.term.concept: h for h in run}.values():
+                if _unitless(threshold) and _canonical_unit(owner.term.concept):
+                    continue  # "hemoglobin above 9": 9 what? never guessed
+                by_concept.setdefault(owner.term.concept, []).append(threshold)
+            previous_end = threshold.end
+        done: set[str] = set()
+        present: dict[str, list[str]] = {"concept": [], "classes": [], "exclude": []}
+        drugs: dict[str, list[str]] = {"concept": [], "classes": [], "exclude": []}
+        excepted = [(m.start(), m.end()) for m in self._except.finditer(text)]
+        for word in self._except_word.finditer(text):
+            self._mark(used, word.start(), word.end())
+        for hit in hits:
+            term = hit.term
+            if any(start <= hit.start < end for start, end in excepted) and term.kind not in _LAB_KINDS:
+                bucket = drugs if term.kind is Kind.MEDICATION else present
+                bucket["exclude"].append(term.concept)
+                reading.mappings.append({
+                    "phrase": text[hit.start:hit.end], "concept": term.concept,
+                    "match": hit.match, "confidence": hit.confidence,
+                })
+                continue
+            reading.mappings.append({
+                "phrase": text[hit.start:hit.end], "concept": term.concept,
+                "match": hit.match, "confidence": hit.confidence,
+            })
+            if term.kind in _LAB_KINDS:
+                own = by_concept.get(term.concept, [])
+                if own:
+                    if term.concept not in done:
+                        compares = list(dict.fromkeys(t.compare for t in own))
+                        reading.atoms.append({"lab": {"concept": term.concept, "compare": compares}})
+                        reading.uses_tests = True
+                        done.add(term.concept)
+                    continue
+                word = self._test_word(text, hit)
+                if word is not None:
+                    self._mark(used, *word[1])
+                    atom: dict[str, Any] = {"lab": {"concept": term.concept, "compare": "positive", "which": "any"}}
+                    reading.atoms.append(atom if word[0] == "positive" else {"not": atom})
+                    reading.uses_tests = True
+                else:
+                    for index in range(hit.start, hit.end):
+                        used[index] = False  # a test named without a threshold: not understood
+                continue
+            if term.kind is Kind.DEMOGRAPHIC:
+                continue
+            bucket = drugs if term.kind is Kind.MEDICATION else present
+            names = bucket["classes"] if term.is_class else bucket["concept"]
+            if term.concept not in names:
+                names.append(term.concept)
+            reading.uses_charted = True
+        for name, bucket in (("present", present), ("medication", drugs)):
+            params: dict[str, Any] = {key: value for key, value in bucket.items() if value}
+            if not (params.get("concept") or params.get("classes")):
+                continue
+            if reading.window:
+                params["window"] = reading.window
+            if now:
+                params["when"] = "current"
+            reading.atoms.append({name: params})
+        # every threshold should have found its test; one that did not stays unexplained
+        for threshold in value_thresholds:
+            if not any(threshold in own for own in by_concept.values()):
+                for index in range(threshold.start, threshold.end):
+                    used[index] = False
+
+    def _stable(self, text: str, reading: Reading, used: list[bool]) -> None:
+        """"a stable dose for at least 6 weeks": the drug taken now at an unchanged dose."""
+        stable = self._stable_word.search(text)
+        if stable is None or reading.window is None:
+            return
+        for atom in reading.atoms:
+            params = atom.get("medication")
+            if isinstance(params, dict) and "window" in params:
+                params.pop("when", None)
+                duration = params.pop("window")
+                atom["stable_medication"] = {**params, "duration": duration}
+                del atom["medication"]
+                self._mark(used, stable.start(), stable.end())
+
+    def _test_word(self, text: str, hit: Hit) -> tuple[str, tuple[int, int]] | None:
+        around = (max(0, hit.start - 30), min(len(text), hit.end + 30))
+        window = text[around[0]:around[1]]
+        for polarity, pattern in (("negative", self._negative), ("positive", self._positive)):
+            if match := pattern.search(window):
+                return polarity, (around[0] + match.start(), around[0] + match.end())
+        return None
+
+    def _demographics(self, text: str, thresholds: list[Threshold], reading: Reading, used: list[bool]) -> None:
+        ages = [t for t in thresholds if t.age]
+        for threshold in ages:
+            reading.atoms.append({"age": threshold.compare})
+        if not ages and (match := self._adult.search(text)) and len(tokenize(text)) <= 6:
+            reading.atoms.append({"age": ">= 18 years"})
+            self._mark(used, match.start(), match.end())
+        if ages or (reading.atoms and not any("age" in atom for atom in reading.atoms)):
+            for match in self._age.finditer(text):
+                self._mark(used, match.start(), match.end())
+        if both := self._any_sex.search(text):
+            self._mark(used, both.start(), both.end())
+            reading.atoms.append({"any": [{"sex": "F"}, {"sex": "M"}]})
+            return
+        sexes = [(sex, m) for sex, pattern in self._sex.items() if (m := pattern.search(text))]
+        content = [t for t in tokenize(text) if t.text[0].isalpha() and t.key not in self.rules.filler]
+        if sexes and len(content) <= 4 + 2 * len(sexes):
+            for _, match in sexes:
+                self._mark(used, match.start(), match.end())
+            if len(sexes) == 1:
+                reading.atoms.append({"sex": sexes[0][0]})
+            else:
+                reading.atoms.append({"any": [{"sex": "F"}, {"sex": "M"}]})
+        if ages or sexes:
+            reading.uses_tests = reading.uses_tests or bool(ages)
+
+    def _leftovers(self, text: str, used: list[bool]) -> list[str]:
+        words = []
+        for token in tokenize(text):
+            if not token.text[0].isalpha() or any(used[token.start:token.end]):
+                continue
+            if token.key in self.rules.filler or len(token.key) == 1:
+                continue
+            if self._states_now.fullmatch(token.text) or self._states_ever.fullmatch(token.text):
+                continue
+            words.append(token.text)
+        return words
+
+
+    def _standalone(self, text: str, used: list[bool], words: list[str]) -> list[str]:
+        """Words not understood that stand in a clause with nothing understood ("pregnancy or
+        lactation": lactation), as opposed to words beside something understood ("severe
+        heart failure": severe)."""
+        if not words:
+            return []
+        out: list[str] = []
+        position = 0
+        for piece in [*_SPLIT.finditer(text), None]:
+            end = piece.start() if piece is not None else len(text)
+            clause = [t for t in tokenize(text[position:end]) if t.text[0].isalpha()]
+            understood = any(any(used[position + t.start:position + t.end]) for t in clause)
+            if not understood:
+                out += [t.text for t in clause if t.text in words]
+            position = piece.end() if piece is not None else len(text)
+        return out
+
+
+def _drop_generic(text: str, hits: list[Hit]) -> list[Hit]:
+    """'hepatitis B (HBV) infection': the head noun after a specific concept of its kind is
+    part of that concept, not a second one."""
+    kept: list[Hit] = []
+    for hit in hits:
+        if kept and kept[-1].term.kind is hit.term.kind and kept[-1].term.concept != hit.term.concept:
+            between = re.sub(r"\([^)]*\)", "", text[kept[-1].end:hit.start]).strip()
+            if not between and len(hit.term.text.split()) == 1 and hit.term.literal is False and hit.term.concept in (
+                "infection", "malignancy", "cancer"
+            ):
+                continue
+        kept.append(hit)
+    return kept
+
+
+def _unitless(threshold: Threshold) -> bool:
+    return re.fullmatch(r"[<>=]+ [\d.]+", threshold.compare) is not None
+
+
+def _canonical_unit(concept: str) -> str | None:
+    entry = concepts_by_id().get(concept)
+    unit = entry.attrs.get("canonical_unit") if entry is not None else None
+    return str(unit) if unit else None
+
+
+def _num(raw: str) -> float | None:
+    cleaned = raw.replace(",", ".")
+    if re.fullmatch(r"\d{2,3}\.000", cleaned):  # "50.000 /mmc": a thousands separator
+        cleaned = cleaned.replace(".", "")
+    try:
+        return float(cleaned)
+    except ValueError:
+        return None
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+

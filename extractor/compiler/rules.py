@@ -1,0 +1,86 @@
+"""The reading rules of ``trial draft`` (``patterns/eligibility.yaml``), validated at load."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from extractor.resources import load_model, patterns_dir
+from extractor.screening.language import SilencePolicy
+
+Op = Literal[">=", "<=", ">", "<"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sections(_Strict):
+    inclusion: tuple[str, ...]
+    exclusion: tuple[str, ...]
+
+
+class LeadIns(_Strict):
+    any: tuple[str, ...]
+    all: tuple[str, ...]
+    at_least: tuple[str, ...]  # regexes with a group ``n``
+
+
+class States(_Strict):
+    current: tuple[str, ...]
+    ever: tuple[str, ...]
+
+
+class EligibilityRules(_Strict):
+    """Everything ``trial draft`` knows about how eligibility text is written."""
+
+    schema_: Literal["eligibility/v1"] = Field(alias="schema")
+    name: str
+    description: str
+    version: int | str
+    source: str
+    license: str
+    sections: Sections
+    stop_lines: tuple[str, ...]
+    preambles: tuple[str, ...]
+    lead_ins: LeadIns
+    comparators: dict[Op, tuple[str, ...]]
+    uln_words: tuple[str, ...]
+    uln_alone: tuple[str, ...]
+    number_words: dict[str, int]
+    time_units: dict[str, Literal["day", "week", "month", "year"]]
+    window_before: tuple[str, ...]
+    window_after: tuple[str, ...]
+    states: States
+    age_words: tuple[str, ...]
+    adult_words: tuple[str, ...]
+    sex_words: dict[Literal["F", "M"], tuple[str, ...]]
+    negative_test: tuple[str, ...]
+    positive_test: tuple[str, ...]
+    negations: tuple[str, ...]
+    filler: frozenset[str]
+    silence: SilencePolicy
+    unit_spellings: dict[str, str]
+    except_words: tuple[str, ...]
+    purpose_words: tuple[str, ...]
+    qualifiers: frozenset[str]
+    any_sex: tuple[str, ...]
+    basis_words: tuple[str, ...]
+
+
+@functools.cache
+def eligibility_rules(path: Path | None = None) -> EligibilityRules:
+    """The reading rules, loaded once."""
+    return load_model(EligibilityRules, path or patterns_dir() / "eligibility.yaml")  # type: ignore[no-any-return]
+
+
+def alternation(phrases: tuple[str, ...] | list[str]) -> str:
+    """A regex matching any of the phrases as whole words, longest first; spaces match any run
+    of whitespace."""
+    ordered = sorted(phrases, key=len, reverse=True)
+    parts = [r"\s+".join(re.escape(word) for word in phrase.split()) for phrase in ordered]
+    return "(?:" + "|".join(parts) + ")"

@@ -1,0 +1,182 @@
+"""Score `trial draft`'s reading of eligibility text against the Clinical-Trial-Parser material.
+
+    .venv/bin/python scripts/score_fb_parser.py [--no-similar] [--dir DIR]
+
+1. Phrase recognition on test_processed_medical_ner.tsv (4,482 annotated criteria lines):
+   the concepts the compiler's reader finds (lexicon, then MiniLM similarity for the
+   words left) labelled by kind (condition/infection -> chronic_disease, a malignancy ->
+   cancer, medication/procedure/vaccine -> treatment, lab/score -> clinical_variable,
+   pregnancy -> pregnancy) and its thresholds (">" -> lower_bound, "<" -> upper_bound),
+   against the annotators' spans: precision, recall and F1 per label, exact spans and
+   overlapping spans. "@NUMBER" is read as a 7-digit number (offsets unchanged).
+2. Bounds on cfg_parsed_clinical_trials.tsv: for every numeric criterion that parser read,
+   whether the reader's thresholds give the same bound (side, value, inclusive), turned
+   into the eligible range as that file writes it (an exclusion "< 18" is lower >= 18).
+
+Default DIR: ../shared/criteria-dev/fb-clinical-trial-parser (from the repository root's
+parent). Nothing here tunes anything: it only reads and counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from extractor.compiler import similarity_index
+from extractor.compiler.lexicon import default_lexicon
+from extractor.compiler.reader import Reader
+from extractor.compiler.rules import eligibility_rules
+from extractor.facts import Kind
+from extractor.resources import concepts_by_id
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELS = ("chronic_disease", "cancer", "treatment", "clinical_variable", "pregnancy", "lower_bound", "upper_bound")
+_KIND_LABEL = {
+    Kind.CONDITION: "chronic_disease", Kind.INFECTION: "chronic_disease", Kind.SOCIAL: "chronic_disease",
+    Kind.MEDICATION: "treatment", Kind.PROCEDURE: "treatment", Kind.VACCINE: "treatment",
+    Kind.LAB: "clinical_variable", Kind.SCORE: "clinical_variable",
+}
+
+
+def _default_dir() -> Path:
+    for base in (ROOT.parent, ROOT.parent.parent):
+        candidate = base / "shared" / "criteria-dev" / "fb-clinical-trial-parser"
+        if candidate.is_dir():
+            return candidate
+    return ROOT / "corpora" / "eligibility" / "fb-clinical-trial-parser"
+
+
+def label_of(concept: str, kind: Kind) -> str | None:
+    entry = concepts_by_id().get(concept)
+    category = entry.attrs.get("category") if entry is not None else None
+    if category == "malignancy":
+        return "cancer"
+    if category == "pregnancy" or concept == "pregnancy":
+        return "pregnancy"
+    return _KIND_LABEL.get(kind)
+
+
+def predicted(reader: Reader, text: str) -> set[tuple[int, int, str]]:
+    """Spans (start, end, label) the reader recognises in one line."""
+    thresholds, hits = reader.recognise(text)
+    spans = set()
+    for threshold in thresholds:
+        side = "lower_bound" if threshold.compare.startswith(">") else "upper_bound"
+        spans.add((threshold.start, threshold.end, side))
+    for hit in hits:
+        label = label_of(hit.term.concept, hit.term.kind)
+        if label is not None:
+            spans.add((hit.start, hit.end, label))
+    return spans
+
+
+def gold(spec: str) -> set[tuple[int, int, str]]:
+    spans = set()
+    for item in spec.split(","):
+        if item.count(":") != 2:
+            continue
+        start, end, label = item.split(":")
+        spans.add((int(start) - 1, int(end) - 1, label))
+    return spans
+
+
+def _overlaps(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
+    return a[2] == b[2] and a[0] < b[1] and b[0] < a[1]
+
+
+def score_ner(reader: Reader, path: Path) -> dict[str, dict[str, float]]:
+    counts: dict[str, Counter[str]] = {label: Counter() for label in LABELS}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            spec, _, text = line.rstrip("\n").partition("\t")
+            text = text.replace("@NUMBER", "1000000")
+            truth = {s for s in gold(spec) if s[2] in LABELS}
+            guess = predicted(reader, text)
+            for label in LABELS:
+                t = {s for s in truth if s[2] == label}
+                g = {s for s in guess if s[2] == label}
+                counts[label]["gold"] += len(t)
+                counts[label]["pred"] += len(g)
+                counts[label]["exact"] += len(t & g)
+                counts[label]["found"] += sum(any(_overlaps(x, y) for y in g) for x in t)
+                counts[label]["right"] += sum(any(_overlaps(y, x) for x in t) for y in g)
+    table = {}
+    for label, c in counts.items():
+        p_exact = c["exact"] / c["pred"] if c["pred"] else 0.0
+        r_exact = c["exact"] / c["gold"] if c["gold"] else 0.0
+        p_over = c["right"] / c["pred"] if c["pred"] else 0.0
+        r_over = c["found"] / c["gold"] if c["gold"] else 0.0
+        table[label] = {
+            "gold": c["gold"], "pred": c["pred"],
+            "p": p_exact, "r": r_exact, "f1": _f1(p_exact, r_exact),
+            "p_overlap": p_over, "r_overlap": r_over, "f1_overlap": _f1(p_over, r_over),
+        }
+    return table
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _eligible(op: str, value: float, exclusion: bool) -> tuple[str, float, bool]:
+    """A threshold as the eligible range's bound: (side, value, inclusive)."""
+    if exclusion:
+        op = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}[op]
+    side = "lower" if op.startswith(">") else "upper"
+    return side, value, op.endswith("=")
+
+
+def score_bounds(reader: Reader, path: Path) -> dict[str, int]:
+    totals = Counter[str]()
+    with path.open(encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle, delimiter="\t")]
+    for row in rows:
+        relation = json.loads(row["relation"])
+        wanted = set()
+        for side in ("lower", "upper"):
+            if side in relation:
+                value = float(relation[side]["value"].replace(",", "."))
+                wanted.add((side, value, bool(relation[side]["incl"])))
+        got = set()
+        for threshold in reader.recognise(row["criterion"])[0]:
+            op, _, rest = threshold.compare.partition(" ")
+            number = rest.split(" ")[0].rstrip("%")
+            try:
+                value = float(number)
+            except ValueError:
+                continue
+            got.add(_eligible(op, value, row["eligibility_type"] == "exclusion"))
+        totals["criteria"] += 1
+        totals["exact"] += wanted <= got
+        totals["value_only"] += {(s, v) for s, v, _ in wanted} <= {(s, v) for s, v, _ in got}
+    return dict(totals)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, default=None, help="the fb-clinical-trial-parser directory")
+    parser.add_argument("--no-similar", action="store_true", help="lexicon only, no MiniLM similarity")
+    args = parser.parse_args()
+    directory = args.dir or _default_dir()
+    similarity = None if args.no_similar else similarity_index()
+    reader = Reader(eligibility_rules(), default_lexicon(), similarity)
+    table = score_ner(reader, directory / "test_processed_medical_ner.tsv")
+    print("| label | gold | predicted | P | R | F1 | P overlap | R overlap | F1 overlap |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for label, row in table.items():
+        print(f"| {label} | {row['gold']} | {row['pred']} | {row['p']:.3f} | {row['r']:.3f} | {row['f1']:.3f} | "
+              f"{row['p_overlap']:.3f} | {row['r_overlap']:.3f} | {row['f1_overlap']:.3f} |")
+    bounds = score_bounds(reader, directory / "cfg_parsed_clinical_trials.tsv")
+    print(f"\nbounds: {bounds['exact']}/{bounds['criteria']} numeric criteria read exactly "
+          f"({bounds['exact'] / bounds['criteria']:.3f}); same values, any inclusiveness: "
+          f"{bounds['value_only']}/{bounds['criteria']}")
+
+
+if __name__ == "__main__":
+    main()
