@@ -63,6 +63,10 @@ class Errors:
         "unless --screening-date says otherwise it is not read when screening."
     )
     E032 = "[E032] patient {patient_id!r}: screening failed ({reason}); no verdict was written for them."
+    E033 = (
+        "[E033] {count} note(s) dated after the screening date {date} were not read: {ids}. "
+        "Give --screening-date to read them."
+    )
     E020 = (
         "[E020] Character span {start}:{end} is outside the text (length {length}). "
         "Offsets are Python str indices, end-exclusive."

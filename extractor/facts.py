@@ -27,6 +27,8 @@ class Kind(str, Enum):
     VACCINE = "vaccine"
     PROCEDURE = "procedure"
     SCORE = "score"
+    VITAL = "vital"
+    STUDY = "study"
     DEMOGRAPHIC = "demographic"
     SOCIAL = "social"
 
@@ -145,6 +147,7 @@ class LabResult(_Frozen):
 
     value: float | None = None
     value_high: float | None = None  # upper end of a written range ("EF 60-65%")
+    diastolic: float | None = None  # a blood pressure's second number; ``value`` is the systolic
     titer: int | None = None  # denominator of a titer, 320 for 1:320
     qualitative: str | None = None  # positive|negative|reactive|nonreactive|detected|...
     pattern: str | None = None  # ANA pattern ("speckled")

@@ -172,7 +172,7 @@ def fact_to_resource(fact: Fact, subject: str) -> dict[str, Any]:
         resource = _condition(fact, subject)
     elif fact.kind is Kind.MEDICATION:
         resource = _medication_statement(fact, subject)
-    elif fact.kind in (Kind.LAB, Kind.SCORE):
+    elif fact.kind in (Kind.LAB, Kind.SCORE, Kind.VITAL):
         resource = _observation(fact, subject)
     elif fact.kind is Kind.VACCINE:
         resource = _immunization(fact, subject)

@@ -127,6 +127,10 @@ FROM (
 """
 
 CHECKPOINT_MB = 64
+# DuckDB's own default is 80% of the machine's memory, most of it buffer cache it keeps:
+# the main process of a batch grew to ~540 MB with it. 256 MiB bounds it; joins and sorts
+# past it spill to a temporary directory next to the store. (``--memory-limit``)
+MEMORY_LIMIT_MB = 256
 
 NOTE_SCHEMA = pa.schema([
     ("note_id", pa.string()),
@@ -263,6 +267,8 @@ class Store:
                 f"the store was written with schema version {version}; this extractor reads "
                 f"version {SCHEMA_VERSION}. Use a new store file."
             )
+        if version is not None:
+            self._register_run_dir()
         if read_only:
             if version is None:
                 raise StoreError("the file is not an extractor store (no store_info table)")
@@ -272,15 +278,18 @@ class Store:
 
     @classmethod
     @contextmanager
-    def open(cls, path: Path, read_only: bool = False) -> Iterator[Store]:
-        """Open (creating if needed, unless ``read_only``) the store at ``path``.
+    def open(cls, path: Path, read_only: bool = False, memory_mb: float = MEMORY_LIMIT_MB) -> Iterator[Store]:
+        """Open (creating if needed, unless ``read_only``) the store at ``path``, DuckDB
+        holding at most ``memory_mb`` MiB of memory.
 
         DuckDB lets one process at a time open a file for writing.
         """
         if read_only and not path.is_file():
             raise StoreError(f"no store at {path}")
         try:
-            connection = duckdb.connect(str(path), read_only=read_only)
+            connection = duckdb.connect(
+                str(path), read_only=read_only, config={"memory_limit": f"{memory_mb:g}MiB"}
+            )
         except duckdb.Error as exc:
             raise StoreError(
                 f"cannot open the store {path}: another process holds it, or it is not a DuckDB "
@@ -311,6 +320,14 @@ class Store:
             return None
         row = self.con.execute("SELECT value FROM store_info WHERE key = 'schema_version'").fetchone()
         return row[0] if row else None
+
+    def _register_run_dir(self) -> None:
+        """A catalog of a sharded run on object storage reads its files through fsspec."""
+        row = self.con.execute("SELECT value FROM store_info WHERE key = 'run_dir'").fetchone()
+        if row is not None:
+            from extractor.batch.dataset import RunDir, register
+
+            register(self.con, RunDir(row[0]))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

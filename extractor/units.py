@@ -51,7 +51,10 @@ class UnitConverter:
         source_expr, target_expr = self.expression(unit), self.expression(target)
         if source_expr is None or target_expr is None:
             return None
-        quantity = value * self.registry.parse_expression(source_expr)
+        try:
+            quantity = value * self.registry.parse_expression(source_expr)
+        except pint.OffsetUnitCalculusError:  # degF, degC: only a plain quantity converts
+            quantity = self.registry.Quantity(value, source_expr)
         goal = self.registry.parse_expression(target_expr)
         try:
             return float(quantity.to(goal.units).magnitude * 1.0 / goal.magnitude)

@@ -107,6 +107,7 @@ class ProcessExecutor:
         self.workers = workers
         self.memory_mb = memory_mb
         self.renewals = 0
+        self._kept: set[str] = set()  # workers that cannot be renewed (no nanny)
         self._retired: list[cf.ProcessPoolExecutor] = []
         self._pool_of: dict[cf.Future[Any], cf.ProcessPoolExecutor] = {}
         self._pool, self._first_starts = self._new_pool()
@@ -183,14 +184,17 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, client: Any, owned: Sequence[Any] = ()) -> None:
+    def __init__(self, client: Any, owned: Sequence[Any] = (), memory_mb: float = WORKER_MEMORY_MB) -> None:
         self.client = client
         self._owned = owned  # what this executor started, and closes: its client, its cluster
         threads = client.nthreads()
         self.workers = sum(threads.values()) or 1
+        self.memory_mb = memory_mb
+        self.renewals = 0
+        self._kept: set[str] = set()  # workers that cannot be renewed (no nanny)
 
     @classmethod
-    def connect(cls, address: str, workers: int) -> DaskExecutor:
+    def connect(cls, address: str, workers: int, memory_mb: float = WORKER_MEMORY_MB) -> DaskExecutor:
         """``local`` starts a LocalCluster of ``workers`` single-threaded processes; anything
         else is a scheduler address (``tcp://scheduler:8786``)."""
         from distributed import Client, LocalCluster
@@ -204,7 +208,7 @@ class DaskExecutor:
                 silence_logs=logging.ERROR,
             )
             client = Client(cluster)
-            return cls(client, (client, cluster))
+            return cls(client, (client, cluster), memory_mb)
         try:
             client = Client(address, timeout=30)
             client.wait_for_workers(1, timeout=300)
@@ -212,7 +216,7 @@ class DaskExecutor:
             raise WorkersUnavailable(
                 f"cannot reach the Dask scheduler at {address}, or it has no worker ({type(exc).__name__})"
             ) from exc
-        return cls(client, (client,))
+        return cls(client, (client,), memory_mb)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self.client.submit(fn, *args, pure=False)
@@ -230,9 +234,25 @@ class DaskExecutor:
         from distributed import KilledWorker
 
         try:
-            return handle.result()
+            value = handle.result()
         except KilledWorker as exc:
             raise WorkerLost(str(exc)) from exc
+        stats = getattr(value, "stats", None)
+        if stats is not None and stats.address and stats.rss_mb > self.memory_mb and stats.address not in self._kept:
+            handle.release()  # the result is in: the scheduler must not recompute it when its worker goes
+            self._renew(stats.address)
+        return value
+
+    def _renew(self, address: str) -> None:
+        """Restart the worker at ``address`` through its nanny (a fresh process; the task it
+        may have started meanwhile is run again elsewhere). Without a nanny it stays."""
+        try:
+            self.client.restart_workers([address], timeout=120)
+        except (ValueError, TimeoutError, OSError) as exc:  # no nanny, or gone: the run goes on with it
+            logging.getLogger(__name__).warning("cannot renew Dask worker %s (%s)", address, type(exc).__name__)
+            self._kept.add(address)
+            return
+        self.renewals += 1
 
     def share(self, value: Any) -> Any:
         return self.client.scatter(value, broadcast=True)
@@ -247,10 +267,13 @@ def open_executor(
     workers: int, dask: str | Any | None = None, memory_mb: float = WORKER_MEMORY_MB
 ) -> Iterator[Executor]:
     """The executor a run asks for: a Dask client or address, else ``workers`` local
-    processes (renewed past ``memory_mb`` each), else (``workers == 0``) this process."""
+    processes, else (``workers == 0``) this process. Workers, local or Dask (with a
+    nanny), past ``memory_mb`` of resident memory after a task are renewed."""
     if dask is not None:
         executor: Any = (
-            DaskExecutor.connect(dask, max(workers, 1)) if isinstance(dask, str) else DaskExecutor(dask)
+            DaskExecutor.connect(dask, max(workers, 1), memory_mb)
+            if isinstance(dask, str)
+            else DaskExecutor(dask, memory_mb=memory_mb)
         )
     elif workers == 0:
         executor = InlineExecutor()

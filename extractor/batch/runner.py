@@ -38,7 +38,7 @@ from extractor.errors import Errors
 from extractor.notes import MANIFEST_NAMES, Note, ReadReport, iter_notes
 from extractor.resources import patterns_dir, trials_dir
 from extractor.screening import Trial, load_trial
-from extractor.store import Run, RunKey, Store, StoredNote, now
+from extractor.store import MEMORY_LIMIT_MB, Run, RunKey, Store, StoredNote, now
 
 LOOKUP_CHUNK = 512  # notes read, then looked up in the store together
 SCREEN_CHUNK = 32  # patients per screening task
@@ -64,6 +64,7 @@ class RunSummary:
     screen_failed: int
     seconds: float
     worker_peak_rss_mb: float | None
+    main_peak_rss_mb: float | None = None
     errors: list[str] = field(default_factory=list)  # the first errors and warnings of the run, as text
     error_count: int = 0  # how many errors and warnings the run recorded in all
 
@@ -73,6 +74,12 @@ class RunSummary:
             f"failed: {self.failed}  rejected: {self.rejected}  patients screened: {self.patients_screened}"
             + (f"  screening failed: {self.screen_failed}" if self.screen_failed else "")
         )
+
+    def memory_line(self) -> str:
+        """Peak resident memory of the main process and of the largest worker."""
+        worker = f"{self.worker_peak_rss_mb:.0f} MB" if self.worker_peak_rss_mb is not None else "-"
+        main = f"{self.main_peak_rss_mb:.0f} MB" if self.main_peak_rss_mb is not None else "-"
+        return f"peak memory: main process {main}, largest worker {worker}"
 
 
 def content_hash(note: Note) -> str:
@@ -344,6 +351,11 @@ class Screening:
             self.counts.screen_failed += 1
         else:
             self.counts.screened += 1
+            unread = _unread_notes(result.verdict)
+            if unread:  # notes the screening date left unread are named, never dropped silently
+                shown = ", ".join(unread[:5]) + (f" and {len(unread) - 5} more" if len(unread) > 5 else "")
+                reason = Errors.E033.format(count=len(unread), date=result.screening_date, ids=shown)
+                self.errors.append((self.run_id, "screen", "warning", None, None, result.patient_id, reason, at))
         self.done += 1
         if len(self.verdicts) >= COMMIT_NOTES or time.monotonic() - self.last_commit >= COMMIT_SECONDS:
             self._commit()
@@ -355,6 +367,13 @@ class Screening:
         self.store.write_verdicts(self.verdicts, self.errors)
         self.verdicts, self.errors = [], []
         self.last_commit = time.monotonic()
+
+
+def _unread_notes(verdict: str | None) -> list[str]:
+    """Note ids a verdict names as dated after its screening date (the key is there only then)."""
+    if verdict is None or '"notes_after_screening_date"' not in verdict:
+        return []
+    return list(json.loads(verdict)["notes_after_screening_date"])
 
 
 def run_batch(
@@ -369,6 +388,7 @@ def run_batch(
     limits: Limits | None = None,
     screening_date: dt.date | None = None,
     reporter: Reporter | None = None,
+    memory_mb: float = MEMORY_LIMIT_MB,
 ) -> RunSummary:
     """Extract every new or changed note of ``source`` into the store at ``store_path``,
     then screen for ``trial`` every patient whose verdict is missing or stale.
@@ -376,7 +396,8 @@ def run_batch(
     ``workers`` local processes (0: this process; renewed once one passes
     ``worker_memory_mb`` of resident memory), or a Dask cluster: ``dask`` is ``"local"``
     (a LocalCluster of ``workers`` processes), a scheduler address, or a
-    ``distributed.Client``. Rerunning after a kill resumes the same run.
+    ``distributed.Client``. Rerunning after a kill resumes the same run. DuckDB holds
+    at most ``memory_mb`` MiB in the main process.
     """
     started = time.monotonic()
     reporter = reporter or Silent()
@@ -392,7 +413,10 @@ def run_batch(
     basis_suffix = f"|{trial_digest}|{screening_date.isoformat() if screening_date else 'latest-note'}"
     counts = Counts()
     try:
-        with Store.open(store_path) as store, open_executor(workers, dask, worker_memory_mb) as executor:
+        with (
+            Store.open(store_path, memory_mb=memory_mb) as store,
+            open_executor(workers, dask, worker_memory_mb) as executor,
+        ):
             run = store.begin_run(key, pipeline, executor.name, executor.workers)
             extraction = Extraction(
                 store, run, executor, pipeline, limits or Limits(), batch_size, counts, reporter
@@ -430,6 +454,7 @@ def run_batch(
         screen_failed=row["screen_failed"],
         seconds=row["seconds"],
         worker_peak_rss_mb=row["worker_peak_rss_mb"],
+        main_peak_rss_mb=row["main_peak_rss_mb"],
         errors=errors,
         error_count=error_count,
     )

@@ -58,11 +58,13 @@ class NoteResult:
 
 @dataclass(frozen=True)
 class WorkerStats:
-    """Which worker ran a task, and its resident memory: now, and at its peak so far."""
+    """Which worker ran a task, and its resident memory: now, and at its peak so far.
+    ``address``: the Dask worker's address (empty elsewhere), to renew that worker."""
 
     worker: str
     peak_rss_mb: float
     rss_mb: float = 0.0
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,19 @@ def worker_stats() -> WorkerStats:
     figure cannot be read)."""
     figures = _status_mb()
     peak = peak_rss_mb(figures)
-    return WorkerStats(f"{socket.gethostname()}:{os.getpid()}", peak, figures.get("VmRSS", peak))
+    return WorkerStats(f"{socket.gethostname()}:{os.getpid()}", peak, figures.get("VmRSS", peak), _dask_address())
+
+
+def _dask_address() -> str:
+    """This Dask worker's address, when the task runs on one."""
+    if "distributed" not in sys.modules:
+        return ""
+    from distributed import get_worker
+
+    try:
+        return get_worker().address
+    except ValueError:  # not in a Dask task
+        return ""
 
 
 class NoteTimeout(BaseException):

@@ -10,6 +10,7 @@ import typer
 from extractor.cli import (
     assertion,
     batch,
+    concepts,
     evaluate,
     export,
     extract,
@@ -57,11 +58,14 @@ app.command("serve")(serve.serve)
 app.command("screen")(screen.screen)
 app.command("trials")(trials.trials)
 app.command("batch")(batch.batch)
+app.command("attach")(batch.attach)
+app.command("compact")(batch.compact)
 app.command("export")(export.export)
 app.command("report")(report.report)
-app.command("review")(review.review)
+app.add_typer(review.app, name="review")
 app.command("export-reviews")(review.export_reviews)
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(concepts.app, name="concepts")
 app.add_typer(trial.app, name="trial")
 
 

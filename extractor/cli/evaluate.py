@@ -21,7 +21,7 @@ from extractor.cli.runs import print_summary
 from extractor.errors import ResourceError
 from extractor.evaluation.assertion import evaluate_assertion, read_tsv
 from extractor.evaluation.errors import GoldError
-from extractor.evaluation.facts import evaluate_facts, predict_facts, read_predicted_facts
+from extractor.evaluation.facts import evaluate_facts, predict_facts, read_predicted_facts, read_scope
 from extractor.evaluation.gold import read_gold_dir, read_split
 from extractor.evaluation.report import OutputFormat, Report, render
 from extractor.evaluation.screen import (
@@ -88,6 +88,10 @@ def facts_command(
     split: Annotated[
         Split | None, typer.Option(help="score one split of the gold's manifest.yaml (corpora/mtsamples)")
     ] = None,
+    score_all: Annotated[
+        bool,
+        typer.Option(help="score every fact, also those of concepts outside the gold's scope (GUIDELINES.md)"),
+    ] = False,
 ) -> None:
     """P/R/F1 per kind (exact and overlapping spans), attribute accuracy, errors to read."""
     with _bad_input():
@@ -99,7 +103,8 @@ def facts_command(
             facts = read_predicted_facts(predicted)
         else:
             facts = predict_facts(gold_notes, load_pipeline(assertion))
-    _emit(evaluate_facts(gold_notes, facts).to_report(max_errors), output_format)
+    scope = None if score_all else read_scope(gold)
+    _emit(evaluate_facts(gold_notes, facts, scope).to_report(max_errors), output_format)
 
 
 @app.command("screen")
@@ -144,6 +149,24 @@ def screen_command(
     if read_report.rejected or read_report.warnings:
         print_summary(read_report, len(note_list))
     _emit(evaluate_screen(verdicts, predicted_lines, texts).to_report(max_errors), output_format)
+
+
+@app.command("cases")
+def cases_command(
+    cases: Annotated[
+        Path,
+        typer.Option(exists=True, file_okay=False, help="a directory of phrase-case files (tests/regression/cases)"),
+    ],
+    output_format: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Phrase cases passed per file: each file an area or one of issue 14's error classes."""
+    from extractor.evaluation.cases import evaluate_cases
+
+    with _bad_input():
+        import extractor
+
+        report = evaluate_cases(cases, extractor.load())
+    _emit(report, output_format)
 
 
 @app.command("assertion")

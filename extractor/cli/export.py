@@ -12,7 +12,12 @@ from extractor.cli.batch import say
 
 
 def export(
-    store: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the DuckDB store of `extractor batch`")],
+    store: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="the DuckDB store of `extractor batch`, or a sharded run's catalog"
+        ),
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", file_okay=False, help="directory to write into")],
     export_format: Annotated[
         ExportFormat, typer.Option("--format", case_sensitive=False, help="parquet (a file per table), jsonl, fhir")

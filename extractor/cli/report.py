@@ -1,4 +1,4 @@
-"""``extractor report``: verdicts, notes and facts as one self-contained HTML file for reviewers."""
+"""``extractor report``: verdicts, notes and facts as HTML for reviewers: one file, or an archive directory."""
 
 from __future__ import annotations
 
@@ -29,12 +29,25 @@ def report(
         typer.Option("--store", exists=True, dir_okay=False, help="read verdicts, notes and facts from a batch store"),
     ] = None,
     trial: Annotated[str | None, typer.Option("--trial", help="only this trial's verdicts")] = None,
+    trial_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trial-file", exists=True, dir_okay=False, help="a trial YAML screened from a file: its criteria's words"
+        ),
+    ] = None,
     output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False, help="the HTML file to write")] = Path(
         "report.html"
     ),
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out-dir", file_okay=False, help="write an archive instead: index, paged lists, one page per patient"
+        ),
+    ] = None,
+    page_size: Annotated[int, typer.Option("--page-size", min=1, help="patients per list page (--out-dir)")] = 50,
 ) -> None:
     """Patient list, criteria with their evidence, notes with every cited span highlighted."""
-    from extractor.report import build_views, material_from_files, material_from_store, write_report
+    from extractor.report import build_views, material_from_files, material_from_store, write_archive, write_report
     from extractor.store import Store, StoreError
 
     if (store is None) == (verdicts is None) or (verdicts is not None and notes is None):
@@ -50,7 +63,7 @@ def report(
         if problem is not None:
             say(problem)
             raise typer.Exit(2)
-        patients = build_views(material)
+        patients = build_views(material, trial_file or ())
     except StoreError as exc:
         say(str(exc))
         raise typer.Exit(2) from None
@@ -58,6 +71,10 @@ def report(
         # the message names the problem only: the record may hold note text
         say(f"cannot read the verdicts or facts: {type(exc).__name__}. Check them against CONTRACT.md.")
         raise typer.Exit(2) from None
+    if out_dir is not None:
+        written = write_archive(patients, out_dir, page_size)
+        err.print(f"{out_dir}: {len(patients)} patients, {written} pages (open index.html)")
+        return
     write_report(patients, output)
     err.print(f"{output}: {len(patients)} patients")
 

@@ -133,7 +133,7 @@ class Drafter:
         if bullet.children:
             rule, reading = self._nested(bullet, exclusion)
         else:
-            reading = self.reader.read(self.reader.repair(bullet.text), exclusion=exclusion)
+            reading = self._read_leaf(bullet.text, exclusion)
             rule = self._combine(reading, bullet.text, exclusion)
         absent, policy = self._absent(exclusion, reading, rule)
         ident = _unique(bullet.given_id or _slug(bullet, self.rules), used_ids)
@@ -145,6 +145,16 @@ class Drafter:
                 reason += "; mapped but not expressible: " + ", ".join(sorted({m["concept"] for m in mapping}))
             return DraftCriterion(ident, bullet.section, text, absent, policy, None, reason, mapping)
         return DraftCriterion(ident, bullet.section, text, absent, policy, rule, "", mapping)
+
+    def _read_leaf(self, text: str, exclusion: bool) -> Reading:
+        """A bullet's words; a "Heading: body" bullet is read by its body when the body says
+        something ("Central nervous system disease: active ... epilepsy, confusion")."""
+        repaired = self.reader.repair(text)
+        if _labelled(repaired):
+            body = self.reader.read(repaired.split(":", 1)[1], exclusion=exclusion)
+            if body.atoms:
+                return body
+        return self.reader.read(repaired, exclusion=exclusion)
 
     def _combine(self, reading: Reading, text: str, exclusion: bool) -> dict[str, Any] | None:
         """The atoms joined (exclusion: any; inclusion: all, or any when alternatives are

@@ -39,8 +39,9 @@ _RANGE = re.compile(
     rf"(?:\bbetween\s+)?(?<![\w.])(?P<a>{_NUMBER})\s*%?\s*(?:-|–|to|and)\s*(?P<b>{_NUMBER})(?![\w.])"
 )
 _RAW_UNIT = re.compile(
-    r"\s*(°\s?[CF]|[%µμ/][^\s,;)]*|[A-Za-z]{1,5}/[^\s,;)]+|mmHg|kg|cm|mm|ms|msecs?|seconds|bpm)(?![A-Za-z])"
+    r"\s*(°\s?[CF]|[%µμ/][^\s,;)]*|[A-Za-z]{1,5}/[^\s,;)]+|mmHg|kg|cm|mm|ms|msecs?|milliseconds|seconds|bpm)(?![A-Za-z])"
 )
+_COORDINATED = re.compile(r"\b([A-Za-z]{3,})\s+(?:and|or|and/or|/)\s+$", re.IGNORECASE)
 _SPLIT = re.compile(r"\s*(?:[,;:()\[\]]|\bor\b|\band\b|\bnor\b|/|\.(?:\s|$))\s*", re.IGNORECASE)
 
 
@@ -118,6 +119,7 @@ class Reader:
         self._purpose = re.compile(rf"\b{alternation(rules.purpose_words)}\b{clause_end}", re.IGNORECASE)
         self._stable_word = re.compile(r"\bstable\b(?:\s+dose\b)?", re.IGNORECASE)
         self._basis = re.compile(rf"\b{alternation(rules.basis_words)}\b{clause_end}", re.IGNORECASE)
+        self._any_value = re.compile(r"^\W*any\b|\bany\s+(?:\w+\s+){0,4}(?:value|result|measurement)s?\b", re.IGNORECASE)
         self._any_sex = re.compile(rf"\b{alternation(rules.any_sex)}\b", re.IGNORECASE)
         self._sex = {sex: re.compile(rf"\b{alternation(words)}\b", re.IGNORECASE)
                      for sex, words in rules.sex_words.items()}
@@ -157,7 +159,8 @@ class Reader:
         ever = self._states_ever.search(text) is not None
         if self._negation.search(text) and not thresholds:
             reading.negated = True
-        self._atoms(text, hits, thresholds, reading, now and not ever, used)
+        # "active ... within 60 days" asks whether it held in the window, not only today
+        self._atoms(text, hits, thresholds, reading, now and not ever and reading.window is None, used)
         self._stable(text, reading, used)
         self._demographics(text, thresholds, reading, used)
         reading.not_understood = self._leftovers(text, used)
@@ -310,6 +313,7 @@ class Reader:
             h for h in self.lexicon.find(text)
             if not any(used[h.start:h.end]) and not _MODIFIER.match(text, h.end)
         ]
+        hits = self._coordinated(text, hits, used)
         hits = _drop_generic(text, hits)
         for hit in hits:
             self._mark(used, hit.start, hit.end)
@@ -322,7 +326,26 @@ class Reader:
                 if best is not None and best.score >= self.threshold:
                     hits.append(Hit(start, end, best.term, "similar", best.score))
                     self._mark(used, start, end)
-        return sorted(hits, key=lambda h: h.start)
+            hits = self._coordinated(text, sorted(hits, key=lambda h: h.start), used)
+        return _drop_generic(text, sorted(hits, key=lambda h: h.start))
+
+    def _coordinated(self, text: str, hits: list[Hit], used: list[bool]) -> list[Hit]:
+        """ "heart and kidney failure", "small or large intestine resection": the word before
+        the conjunction shares the phrase's head ("heart failure")."""
+        out = list(hits)
+        for hit in hits:
+            before = _COORDINATED.search(text[:hit.start])
+            words = text[hit.start:hit.end].split()
+            if before is None or len(words) < 2 or any(used[before.start(1):before.end(1)]):
+                continue
+            if any(h.start <= before.start(1) < h.end for h in out):
+                continue
+            candidate = f"{before.group(1)} {' '.join(words[1:])}"
+            found = self.lexicon.find(candidate)
+            if len(found) == 1 and found[0].start == 0 and found[0].end == len(candidate):
+                out.append(Hit(before.start(1), before.end(1), found[0].term, found[0].match, 1.0))
+                self._mark(used, before.start(1), before.end(1))
+        return sorted(out, key=lambda h: h.start)
 
     def _chunks(self, text: str, used: list[bool]) -> list[tuple[int, int]]:
         """Runs of unexplained content words between punctuation and conjunctions."""
@@ -360,8 +383,8 @@ class Reader:
                 before = [h for h in labs if h.end <= threshold.start]
                 run = before[-1:] or labs[:1]
             for owner in {h.term.concept: h for h in run}.values():
-                if _unitless(threshold) and _canonical_unit(owner.term.concept):
-                    continue  # "hemoglobin above 9": 9 what? never guessed
+                if not _takes(owner.term.concept, threshold):
+                    continue  # "hemoglobin above 9": 9 what? "ECG > 450": not a number. Never guessed
                 by_concept.setdefault(owner.term.concept, []).append(threshold)
             previous_end = threshold.end
         done: set[str] = set()
@@ -388,8 +411,7 @@ class Reader:
                 own = by_concept.get(term.concept, [])
                 if own:
                     if term.concept not in done:
-                        compares = list(dict.fromkeys(t.compare for t in own))
-                        reading.atoms.append({"lab": {"concept": term.concept, "compare": compares}})
+                        reading.atoms.append(self._lab_atom(text, term.concept, own))
                         reading.uses_tests = True
                         done.add(term.concept)
                     continue
@@ -439,6 +461,22 @@ class Reader:
                 del atom["medication"]
                 self._mark(used, stable.start(), stable.end())
 
+    def _lab_atom(self, text: str, concept: str, own: list[Threshold]) -> dict[str, Any]:
+        """One test's thresholds: all must hold, unless written as alternatives ("> 94% ... OR
+        < 94%"), then any."""
+        groups: list[list[Threshold]] = [[own[0]]]
+        for previous, threshold in zip(own, own[1:], strict=False):
+            if re.search(r"\bor\b", text[previous.end:threshold.start], re.IGNORECASE):
+                groups.append([])
+            groups[-1].append(threshold)
+        atoms = []
+        for group in groups:
+            params: dict[str, Any] = {"concept": concept, "compare": list(dict.fromkeys(t.compare for t in group))}
+            if self._any_value.search(text):
+                params["which"] = "any"  # "any HbA1c value between ...": not only the latest
+            atoms.append({"lab": params})
+        return atoms[0] if len(atoms) == 1 else {"any": atoms}
+
     def _test_word(self, text: str, hit: Hit) -> tuple[str, tuple[int, int]] | None:
         around = (max(0, hit.start - 30), min(len(text), hit.end + 30))
         window = text[around[0]:around[1]]
@@ -463,7 +501,8 @@ class Reader:
             return
         sexes = [(sex, m) for sex, pattern in self._sex.items() if (m := pattern.search(text))]
         content = [t for t in tokenize(text) if t.text[0].isalpha() and t.key not in self.rules.filler]
-        if sexes and len(content) <= 4 + 2 * len(sexes):
+        concepts = any(key in atom for atom in reading.atoms for key in ("present", "medication", "lab"))
+        if sexes and not concepts and len(content) <= 4 + 2 * len(sexes):
             for _, match in sexes:
                 self._mark(used, match.start(), match.end())
             if len(sexes) == 1:
@@ -523,10 +562,16 @@ def _unitless(threshold: Threshold) -> bool:
     return re.fullmatch(r"[<>=]+ [\d.]+", threshold.compare) is not None
 
 
-def _canonical_unit(concept: str) -> str | None:
+def _takes(concept: str, threshold: Threshold) -> bool:
+    """Whether a test can be compared with this threshold: a qualitative test takes no
+    number; a number without a unit only for a test measured without one (a score)."""
     entry = concepts_by_id().get(concept)
-    unit = entry.attrs.get("canonical_unit") if entry is not None else None
-    return str(unit) if unit else None
+    attrs = entry.attrs if entry is not None else {}
+    if "ULN" in threshold.compare or threshold.compare.split()[-1].startswith("1:"):
+        return attrs.get("value_type") != "qualitative"
+    if attrs.get("value_type") == "qualitative":
+        return False
+    return not (_unitless(threshold) and attrs.get("canonical_unit"))
 
 
 def _num(raw: str) -> float | None:

@@ -10,6 +10,7 @@ each only where the gold says something about it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -213,6 +214,9 @@ class FactsResult:
     attributes: dict[str, Tally] = field(default_factory=dict)
     errors: list[FactError] = field(default_factory=list)
     evidence_mismatched: int = 0
+    outside_gold: int = 0  # predicted facts of concepts the gold does not annotate: not scored
+    concept_outside_gold: int = 0  # matched facts whose concept is outside the gold's scope
+    scope: frozenset[str] | None = None
 
     def overall(self, mode: str) -> Counts:
         """Micro-averaged counts over every kind, for ``exact`` or ``overlap``."""
@@ -228,6 +232,8 @@ class FactsResult:
             "gold": self.overall("overlap").tp + self.overall("overlap").fn,
             "predicted": self.overall("overlap").tp + self.overall("overlap").fp,
             "evidence_mismatched": self.evidence_mismatched,
+            "outside_gold": self.outside_gold,
+            "concept_outside_gold": self.concept_outside_gold,
         }
         for mode in ("exact", "overlap"):
             for kind, counts in [("all", self.overall(mode)), *self._kinds(mode)]:
@@ -404,11 +410,17 @@ def _pair_error(note: GoldNote, entity: GoldEntity, fact: Fact, error: str, deta
 def _score_attributes(
     note: GoldNote, entity: GoldEntity, fact: Fact, result: FactsResult
 ) -> list[tuple[int, FactError]]:
-    """Tally each attribute the gold states; return the disagreements."""
+    """Tally each attribute the gold states; return the disagreements.
+
+    A concept outside the gold's scope cannot be judged by it: its concept is not tallied.
+    """
     errors = []
     for spec in ATTRIBUTE_SPECS:
         gold_value = spec.gold(entity)
         if gold_value is None:
+            continue
+        if spec.name == "concept" and result.scope is not None and fact.concept not in result.scope:
+            result.concept_outside_gold += 1
             continue
         predicted_value = spec.predicted(fact)
         agrees = spec.agrees(gold_value, predicted_value)
@@ -419,18 +431,57 @@ def _score_attributes(
     return errors
 
 
-def evaluate_facts(gold: Sequence[GoldNote], predicted: Mapping[str, Sequence[Fact]]) -> FactsResult:
+def evaluate_facts(
+    gold: Sequence[GoldNote], predicted: Mapping[str, Sequence[Fact]], scope: frozenset[str] | None = None
+) -> FactsResult:
     """Score ``predicted`` (note id -> facts) against the gold notes.
 
     A gold note with no entry in ``predicted`` counts as a note where nothing was found.
     Errors come note by note in text order; attributes in the order of ATTRIBUTE_SPECS.
+    With a ``scope`` (the concept ids the gold annotates, ``read_scope``), a fact of
+    another concept that overlaps no gold fact of its kind is neither a hit nor a false
+    positive: it is set aside and counted in ``outside_gold``. One that overlaps a gold
+    fact of its kind is matched as usual, but its concept is not judged (the gold has no
+    word for it): counted in ``concept_outside_gold``.
     """
-    result = FactsResult(notes=len(gold))
+    result = FactsResult(notes=len(gold), scope=scope)
     for note in sorted(gold, key=lambda n: n.note_id):
-        _score_note(note, predicted.get(note.note_id, ()), result)
+        facts = predicted.get(note.note_id, ())
+        if scope is not None:
+            kept = [fact for fact in facts if fact.concept in scope or _overlaps_gold(fact, note)]
+            result.outside_gold += len(facts) - len(kept)
+            facts = kept
+        _score_note(note, facts, result)
     order = [spec.name for spec in ATTRIBUTE_SPECS]
     result.attributes = dict(sorted(result.attributes.items(), key=lambda kv: order.index(kv[0])))
     return result
+
+
+def _overlaps_gold(fact: Fact, note: GoldNote) -> bool:
+    start, end = fact.evidence.char_start, fact.evidence.char_end
+    return any(e.kind is fact.kind and e.start < end and start < e.end for e in note.entities)
+
+
+_SCOPE_HEADING = re.compile(r"^## \d+\. Concept ids in scope\s*$", re.MULTILINE)
+
+
+def read_scope(directory: Path) -> frozenset[str] | None:
+    """The concept ids a gold corpus annotates, from its ``GUIDELINES.md`` section "Concept ids
+    in scope" (every backquoted id in it); None when the corpus does not say (score everything).
+
+    corpora/dev/GUIDELINES.md: "an evaluation should score only the ids of section 8 (a
+    predicted fact with another id is neither a hit nor a false positive)".
+    """
+    guidelines = directory / "GUIDELINES.md"
+    if not guidelines.is_file():
+        return None
+    text = guidelines.read_text(encoding="utf-8")
+    heading = _SCOPE_HEADING.search(text)
+    if heading is None:
+        return None
+    following = text.find("\n## ", heading.end())
+    section = text[heading.end() : following if following != -1 else len(text)]
+    return frozenset(re.findall(r"`([a-z0-9_]+)`", section)) or None
 
 
 def predict_facts(gold: Iterable[GoldNote], nlp: Any = None) -> dict[str, list[Fact]]:

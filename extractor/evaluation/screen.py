@@ -238,10 +238,22 @@ class ScreenResult:
             ),
             "cited_spans_checked": self.cited_checked,
             "cited_spans_mismatched": len(self.cited_problems),
+            "candidates_found": self._share("candidate", ("candidate",)),
+            # a false exclusion is the costliest error: the share of patients the gold keeps
+            # (candidate or needs_review) that are not called ineligible
+            "eligible_kept": self._share(None, ("candidate", "needs_review")),
         }
         for criterion_id, score in self.criteria.items():
             metrics[f"criterion.{criterion_id}.accuracy"] = score.status.accuracy
         return metrics
+
+    def _share(self, gold: str | None, predicted: tuple[str, ...]) -> float | None:
+        """Of the patients whose gold overall is ``gold`` (None: candidate or needs_review),
+        the share predicted as one of ``predicted``."""
+        wanted = (gold,) if gold else ("candidate", "needs_review")
+        total = sum(n for (g, _), n in self.overall_confusion.items() if g in wanted)
+        kept = sum(n for (g, p), n in self.overall_confusion.items() if g in wanted and p in predicted)
+        return kept / total if total else None
 
     def to_report(self, max_errors: int = 50) -> Report:
         """Per-criterion table, both confusion matrices, span problems and errors to read."""
@@ -258,6 +270,8 @@ class ScreenResult:
                 f"evidence precision {_fmt(metrics['evidence_precision'])}, recall "
                 f"{_fmt(metrics['evidence_recall'])} (span overlap)",
                 f"cited spans checked {self.cited_checked}, not equal to the note text {len(self.cited_problems)}",
+                f"gold candidates found {_fmt(metrics['candidates_found'])}; candidates and needs_review "
+                f"not called ineligible {_fmt(metrics['eligible_kept'])}",
             ),
             tables=(
                 self._criteria_table(),

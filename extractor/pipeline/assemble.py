@@ -86,7 +86,7 @@ def build_fact(
         ),
     }
     lab = get_payload(ent, LabPayload)
-    if kind in (Kind.LAB, Kind.SCORE) and lab is not None:
+    if kind in (Kind.LAB, Kind.SCORE, Kind.VITAL) and lab is not None:
         fact["lab"] = lab.result()
     medication = get_payload(ent, MedicationPayload)
     if kind is Kind.MEDICATION and medication is not None:
@@ -121,8 +121,8 @@ class FactAssembler(RuleFileComponent):
         sentences = SentenceIndex(doc)
         text = note_text(doc)
         for ent in doc.ents:
-            if ent._.concept is None:
-                continue
+            if ent._.concept is None or (ent.label_ == "VITAL" and get_payload(ent, LabPayload) is None):
+                continue  # a vital sign is a fact only with its value
             concept = self.concepts.get(ent._.concept)
             fact = build_fact(
                 ent, concept, note_id, note_date, sentences.sent(ent), text, self.infection_cues, self.qualifiers

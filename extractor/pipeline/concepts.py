@@ -1,8 +1,9 @@
 """Concepts: every vocabulary term of ``patterns/`` found in the note, as ``doc.ents``.
 
-Terms match case-insensitively as whole token sequences (a spaCy PhraseMatcher on
-``LOWER``); short abbreviations that are also English words match only in the case
-the vocabulary gives (``ORTH``); token patterns cover the rest. Overlaps resolve to
+Terms match case-insensitively as whole token sequences (``PhraseIndex``: the
+``LOWER`` hashes of their tokens, looked up without building a Doc per term); short
+abbreviations that are also English words match only in the case the vocabulary gives
+(``ORTH``); token patterns cover the rest. Overlaps resolve to
 the longest match, so "lupus nephritis" wins over "lupus". Token patterns run only
 on the sentences that hold their anchor (of each pattern's required tokens, the one
 that accepts the fewest words): spaCy's Matcher evaluates every ``IN`` predicate on
@@ -10,12 +11,20 @@ every token, which was most of this stage's time. An abbreviation the note
 defines ("mycophenolate mofetil (MMF)", found by scispaCy's Schwartz & Hearst
 detector) takes the concept of its long form everywhere in the note.
 
+Phrases of plain words (letters, hyphens between letters, digits and single spaces, no
+word the tokenizer treats as a special case) are split on their spaces and hyphens: the
+tokenizer would split them the same way, and the vocabulary holds tens of thousands of
+them (a test checks the two ways agree on every phrase); the others go through the
+tokenizer.
+
 medspaCy's TargetMatcher is not used here: it adds entities one at a time
 (quadratic in matches) and stores rule objects that do not serialise. The same
 vocabulary is exported as medspaCy TargetRules for the benchmark's baseline.
 """
 
 import bisect
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +38,11 @@ from spacy.util import filter_spans
 from extractor.extensions import register_extensions
 from extractor.pipeline.concept_filters import ConceptFilters
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.phrase_index import PhraseIndex
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.resources import VOCABULARY_FILES, Concept, concepts_by_id, load_vocabularies
 
-_RESULT_KINDS = {"LAB", "SCORE"}
+_RESULT_KINDS = {"LAB", "SCORE", "VITAL"}
 
 
 class ConceptMatcher(RuleFileComponent):
@@ -50,7 +60,7 @@ class ConceptMatcher(RuleFileComponent):
         nlp = self.nlp
         self.rules_dir = directory
         self.concepts: dict[str, Concept] = concepts_by_id(directory)
-        self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._lower = PhraseIndex()
         self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
         self._tokens = Matcher(nlp.vocab)
         self._anchors: dict[int, set[int]] = {ORTH: set(), LOWER: set()}
@@ -71,7 +81,7 @@ class ConceptMatcher(RuleFileComponent):
     def _add(self, nlp: Language, concept: Concept) -> None:
         phrases = {concept.literal, *concept.synonyms} - set(concept.case_sensitive)
         if phrases:
-            self._lower.add(concept.id, list(nlp.tokenizer.pipe(sorted(phrases))))
+            self._lower.add(concept.id, phrase_tokens(nlp, sorted(phrases)))
         if concept.case_sensitive:
             self._exact.add(concept.id, list(nlp.tokenizer.pipe(sorted(concept.case_sensitive))))
         for pattern in concept.pattern:
@@ -86,8 +96,10 @@ class ConceptMatcher(RuleFileComponent):
             self._long_forms[phrase.lower()] = concept.id
 
     def __call__(self, doc: Doc) -> Doc:
-        spans: list[Span] = []
-        for matcher in (self._lower, self._exact, self._unanchored):
+        spans: list[Span] = [
+            self._span(doc, start, end, concept_id) for concept_id, start, end in self._lower(doc.to_array(LOWER))
+        ]
+        for matcher in (self._exact, self._unanchored):
             if not len(matcher):
                 continue  # an empty Matcher warns on every call
             for match_id, start, end in matcher(doc):
@@ -140,6 +152,32 @@ class ConceptMatcher(RuleFileComponent):
             if concept_id is not None:
                 spans.append(self._span(doc, short.start, short.end, concept_id))
         return spans
+
+
+# words the tokenizer leaves whole (letters, or digits), or splits only at their hyphens
+_PLAIN = re.compile(r"(?:[A-Za-z]+(?:-[A-Za-z]+)*|[0-9]+)(?: (?:[A-Za-z]+(?:-[A-Za-z]+)*|[0-9]+))*")
+
+
+def phrase_tokens(nlp: Language, phrases: Iterable[str]) -> list[list[str]]:
+    """The tokens of vocabulary phrases, as a note's text would be tokenised."""
+    tokenizer = getattr(nlp.tokenizer, "tokenizer", nlp.tokenizer)  # ClinicalTokenizer wraps spaCy's
+    special = getattr(tokenizer, "rules", None) or {}
+    tokens = []
+    for phrase in phrases:
+        words = phrase.split(" ")
+        if _PLAIN.fullmatch(phrase) and not any(w in special or w.lower() in special for w in words):
+            tokens.append([part for word in words for part in _hyphen_split(word)])
+        else:
+            tokens.append([t.text for t in tokenizer(phrase)])
+    return tokens
+
+
+def _hyphen_split(word: str) -> list[str]:
+    """spaCy's infix rule: a hyphen between letters is a token of its own."""
+    if "-" not in word:
+        return [word]
+    parts = word.split("-")
+    return [piece for part in parts[:-1] for piece in (part, "-")] + [parts[-1]]
 
 
 def _anchor(pattern: tuple[dict[str, Any], ...]) -> tuple[int, set[str]] | None:

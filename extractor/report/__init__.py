@@ -1,7 +1,8 @@
 """Reviewer report and review app: verdicts, notes and facts as pages a coordinator reads.
 
 Public API:
-    write_report(patients, path)                 one self-contained HTML file
+    write_report(patients, path)                 one self-contained HTML file (small sets)
+    write_archive(patients, out_dir)             index, paged lists and one page per patient
     material_from_files(verdicts, notes, facts)  report material from JSON Lines files
     material_from_store(store)                   report material from a batch store
     build_views(material) -> list[PatientView]   what each patient's page shows
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from extractor.report.model import Material, PatientView, build_views, material_from_files, material_from_store
-from extractor.report.render import static_report
+from extractor.report.render import static_report, write_archive
 
 __all__ = [
     "Material",
@@ -22,6 +23,7 @@ __all__ = [
     "build_views",
     "material_from_files",
     "material_from_store",
+    "write_archive",
     "write_report",
 ]
 

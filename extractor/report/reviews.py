@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from extractor.evaluation.errors import GoldError, describe_validation
 from extractor.store import Store, now
@@ -55,6 +55,7 @@ COLUMNS = (
 class Target(str, Enum):
     CRITERION = "criterion"
     FACT = "fact"
+    OVERALL = "overall"  # the sign-off of a patient's overall verdict (target_id "overall")
 
 
 class Decision(str, Enum):
@@ -64,12 +65,14 @@ class Decision(str, Enum):
 
 CRITERION_STATUSES = ("met", "not_met", "unknown")
 FACT_ASSERTIONS = ("present", "absent", "possible", "hypothetical")
+OVERALL_VERDICTS = ("ineligible", "candidate", "needs_review")
+ALLOWED = {Target.CRITERION: CRITERION_STATUSES, Target.FACT: FACT_ASSERTIONS, Target.OVERALL: OVERALL_VERDICTS}
 
 
 class ReviewIn(BaseModel):
-    """A decision as a reviewer submits it; ``target_id`` is a criterion id, or for a fact
-    ``note_id:start:end:concept``. ``corrected`` is the right status (criterion) or
-    assertion (fact), and only for a wrong decision."""
+    """A decision as a reviewer submits it; ``target_id`` is a criterion id, for a fact
+    ``note_id:start:end:concept``, for the overall sign-off ``overall``. ``corrected`` is the
+    right status (criterion), assertion (fact) or overall verdict, and only for a wrong decision."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -85,7 +88,7 @@ class ReviewIn(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ReviewIn:
-        allowed = CRITERION_STATUSES if self.target is Target.CRITERION else FACT_ASSERTIONS
+        allowed = ALLOWED[self.target]
         if self.corrected is not None and self.corrected not in allowed:
             raise ValueError(f"corrected must be one of {', '.join(allowed)}")
         if self.decision is Decision.CORRECT and self.corrected is not None:
@@ -96,10 +99,16 @@ class ReviewIn(BaseModel):
 
 
 class ReviewRecord(ReviewIn):
-    """A stored decision, as exported (one JSON line each)."""
+    """A stored decision, as exported (one JSON line each); ``reviewed_at`` always carries its
+    time zone (UTC: the store's TIMESTAMP column holds UTC without one)."""
 
     review_id: int
     reviewed_at: dt.datetime
+
+    @field_validator("reviewed_at")
+    @classmethod
+    def _in_utc(cls, value: dt.datetime) -> dt.datetime:
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
     @property
     def gold_status(self) -> str | None:
@@ -119,6 +128,7 @@ def save(store: Store, review: ReviewIn) -> ReviewRecord:
     review_id = store.con.execute("SELECT nextval('review_ids')").fetchone()[0]
     record = ReviewRecord(review_id=review_id, reviewed_at=now(), **review.model_dump())
     values = record.model_dump(mode="python")
+    values["reviewed_at"] = values["reviewed_at"].replace(tzinfo=None)  # the column holds UTC
     store.con.execute(
         f"INSERT INTO reviews ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
         [values[name].value if isinstance(values[name], Enum) else values[name] for name in COLUMNS],

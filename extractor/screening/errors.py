@@ -26,3 +26,7 @@ class TrialErrors:
         "expand to at most {nodes} YAML nodes; write the rules out instead."
     )
     T010 = "[T010] {path}, line {line}: {problem}"
+    T011 = (
+        "[T011] {path}, line {line}, criterion {criterion!r}: unknown {what} {name!r}.{hint} "
+        "Find ids with `extractor concepts search`."
+    )

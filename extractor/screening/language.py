@@ -65,6 +65,7 @@ from extractor.screening.engine import (
 from extractor.screening.errors import TrialError, TrialErrors
 from extractor.screening.outcome import Status
 from extractor.screening.predicates import PREDICATES
+from extractor.screening.vocabulary_check import check_names
 
 SCHEMA = "trial/v1"
 
@@ -336,6 +337,7 @@ def load_trial_file(path: Path) -> Trial:
         if item.rule is not None:
             _check_numbers(raw_criteria[index].get("rule"), path, raw_criteria[index].key_lines.get("rule", line))
             rule = _Compiler(path, item.id).compile(item.rule, raw_criteria[index].key_lines.get("rule", line))
+            check_names(rule, path, item.id)
         criteria.append(
             Criterion(
                 item.id, item.type, item.text, item.absent, item.person_only, rule, line,

@@ -9,10 +9,12 @@ first copy (a pasted "seizure last week" is not re-dated to every later note).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from extractor import vocabulary
 from extractor.facts import Evidence, Fact, Kind, Temporality
 from extractor.notes import Note
 from extractor.screening.timeline import Span
@@ -122,12 +124,15 @@ class PatientRecord:
         kinds: Iterable[Kind] = (),
         exclude: Iterable[str] = (),
     ) -> list[Mention]:
-        """Mentions of any of ``concepts`` or ``classes`` (medication or vocabulary classes).
+        """Mentions of any of ``concepts`` (with their descendants in the vocabulary's
+        hierarchy: ``malignancy`` finds breast cancer) or ``classes`` (medication or
+        vocabulary classes).
 
         With neither given, every mention of ``kinds`` is returned; ``exclude`` drops
-        concepts and classes.
+        concepts (and their descendants) and classes.
         """
-        wanted, wanted_classes, banned = set(concepts), set(classes), set(exclude)
+        wanted, wanted_classes = _expanded(tuple(concepts)), set(classes)
+        banned = _expanded(tuple(exclude))
         kind_set = set(kinds)
         found = []
         for mention in self.mentions:
@@ -189,6 +194,14 @@ def default_screening_date(dated: Sequence[dt.date], today: dt.date) -> dt.date 
     if usable:
         return max(usable)
     return today if dated else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _expanded(names: tuple[str, ...]) -> frozenset[str]:
+    """Concept ids with their descendants and alias targets (class names pass through)."""
+    if not names:
+        return frozenset()
+    return vocabulary.expand(names) | frozenset(names)
 
 
 def fact_classes(fact: Fact) -> tuple[str, ...]:

@@ -28,6 +28,11 @@ class ServiceErrors:
         "[S011] The request ran past its {seconds:g} s deadline and was stopped; nothing was kept. "
         "Send fewer or shorter notes per request. Request id {request_id}."
     )
+    S013 = "[S013] The client disconnected; its work was stopped. Request id {request_id}."
+    S014 = (
+        "[S014] notes[{index}].text has {length} characters; the pipeline's limit is {limit}. "
+        "Split the note (one visit, one report) and send the parts."
+    )
     S012 = (
         "[S012] Every pipeline was busy for the request's whole {seconds:g} s deadline. Try again later. "
         "Request id {request_id}."

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from loguru import logger
 
+import extractor
 from extractor.facts import Fact
 from extractor.fhir import facts_to_bundle, verdict_to_bundle
 from extractor.notes import Note
@@ -174,7 +175,8 @@ async def _extract(request: Request, notes: list[Note]) -> list[tuple[Note, list
         raise ServiceError(408, "deadline", ServiceErrors.S011.format(seconds=seconds, request_id=request_id)) from None
     except ClientGone:
         logger.info("{} client disconnected; work stopped", request_id)
-        raise ServiceError(408, "client_gone", "client disconnected") from None  # no one reads it
+        # no one reads the answer; the access log records the 408 with the request id
+        raise ServiceError(408, "client_gone", ServiceErrors.S013.format(request_id=request_id)) from None
 
 
 def _checked_notes(notes: Sequence[NoteIn], settings: ServiceSettings) -> list[Note]:
@@ -184,6 +186,10 @@ def _checked_notes(notes: Sequence[NoteIn], settings: ServiceSettings) -> list[N
     size = sum(len(note.text.encode("utf-8")) for note in notes)
     if size > settings.max_text_bytes:
         raise ServiceError(413, "too_large", ServiceErrors.S002.format(size=size, limit=settings.max_text_bytes))
+    for index, note in enumerate(notes):  # reachable when an operator raises --max-text-bytes
+        if len(note.text) > extractor.MAX_NOTE_CHARS:
+            message = ServiceErrors.S014.format(index=index, length=len(note.text), limit=extractor.MAX_NOTE_CHARS)
+            raise ServiceError(413, "too_large", message, ((f"notes[{index}].text", message),))
     first: dict[str, int] = {}
     for index, note in enumerate(notes):
         if note.note_id in first:

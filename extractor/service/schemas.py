@@ -156,6 +156,9 @@ class VerdictOut(BaseModel):
     screening_date: dt.date | None
     overall: Literal["ineligible", "candidate", "needs_review"]
     criteria: list[CriterionOut]
+    notes_after_screening_date: list[str] | None = Field(
+        default=None, description="ids of notes dated after the screening date, not read; present only when some were"
+    )
 
 
 class TrialSummary(BaseModel):

@@ -143,3 +143,21 @@ def test_worker_memory_reaches_the_run_and_is_checked(
     assert seen["worker_memory_mb"] == 250.0
     too_small = runner.invoke(app, [*args, "--worker-memory", "0.5"])
     assert too_small.exit_code == 2 and "--worker-memory" in too_small.output
+
+
+def test_notes_after_the_screening_date_are_named(
+    tmp_path: Path, nlp: Language, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(work._local, "nlp", nlp, raising=False)
+    typo = {"patient_id": "P1", "note_id": "P1-N9", "date": "2099-03-01", "text": "Seizure yesterday."}
+    path = tmp_path / "notes.jsonl"
+    path.write_text("".join(json.dumps(n) + "\n" for n in [*NOTES, typo]), encoding="utf-8")
+    result = runner.invoke(
+        app, ["batch", str(path), "--trial", TRIAL, "--store", str(tmp_path / "s.duckdb"), "--workers", "0"]
+    )
+    assert result.exit_code == 0, result.output  # warnings, not failures
+    assert "[E030] line 4: note 'P1-N9' is dated 2099-03-01, after today" in result.output
+    assert (
+        "screen warning: patient P1: [E033] 1 note(s) dated after the screening date 2025-02-10 were not read: P1-N9."
+        in result.output
+    )

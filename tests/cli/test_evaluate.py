@@ -181,3 +181,33 @@ def test_assertion_scores_the_test_set_with_assert_mention(monkeypatch: pytest.M
     metrics = json.loads(json_result.stdout)["metrics"]
     assert metrics["negation.negated.f1"] == 1.0
     assert metrics["experiencer.non_patient.recall"] == 0.0
+
+
+def test_cases_reports_pass_rates_per_class_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each case file is a row; a case the pipeline gets wrong is listed with its id."""
+    (tmp_path / "negation_scope.yaml").write_text(
+        "description: negation\ncases:\n"
+        "  - {id: neg-ok, text: 'No seizures.', mention: seizures, expect: {assertion: absent}}\n"
+        "  - {id: neg-wrong, text: 'No seizures.', mention: seizures, expect: {assertion: present}}\n",
+        encoding="utf-8",
+    )
+
+    def fake_extract_text(text: str, note_date: Any = None, nlp: Any = None) -> list[Fact]:
+        assert nlp == "loaded pipeline"
+        start = text.index("seizures")
+        evidence = Evidence(note_id="N", char_start=start, char_end=start + 8, text="seizures")
+        fact = Fact(
+            kind=Kind.CONDITION, concept="seizure", label="seizures", assertion=Assertion.ABSENT, evidence=evidence
+        )
+        return [fact]
+
+    monkeypatch.setattr(extractor, "load", lambda: "loaded pipeline")
+    monkeypatch.setattr(extractor, "extract_text", fake_extract_text)
+    result = runner.invoke(app, ["evaluate", "cases", "--cases", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["metrics"]["class.negation_scope.pass_rate"] == 0.5
+    assert report["metrics"]["cases"] == 2
+    failing = report["tables"][1]["rows"]
+    assert [row["case"] for row in failing] == ["neg-wrong"]
+    assert "expected 'present', got 'absent'" in failing[0]["problem"]

@@ -1,16 +1,18 @@
-"""Workers renewed for memory in the middle of a run lose and repeat nothing."""
+"""Workers renewed for memory in the middle of a run lose and repeat nothing; on Dask too."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from distributed import Client, LocalCluster
 from spacy.language import Language
 from test_batch_dask import assert_same_output
 from test_batch_inputs import archive_records, write_jsonl
 
 from extractor.batch import run_batch, work
-from extractor.batch.executors import ProcessExecutor
+from extractor.batch.executors import DaskExecutor, ProcessExecutor
+from extractor.batch.work import screen_batch
 
 TRIAL = "blinatumomab-sle"
 
@@ -28,3 +30,26 @@ def test_renewing_workers_after_every_task_writes_the_same_store(
     renewed = run_batch(source, tmp_path / "renewed.duckdb", TRIAL, workers=1, batch_size=4, worker_memory_mb=1.0)
     assert len(renewals) >= 2
     assert_same_output(tmp_path, {"single": single, "renewed": renewed}, [12, 12, 0, 0, 0, 3])
+
+
+def test_dask_workers_past_the_memory_limit_are_restarted_by_their_nanny() -> None:
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        executor = DaskExecutor(client, memory_mb=1.0)  # every worker is over it after one task
+        first = executor.result(executor.submit(screen_batch, [], None, None))
+        second = executor.result(executor.submit(screen_batch, [], None, None))
+    assert first.stats.address.startswith("tcp://") and first.stats.rss_mb > 1.0
+    assert executor.renewals == 2
+    assert first.stats.worker != second.stats.worker  # a fresh process
+
+
+def test_dask_workers_without_a_nanny_are_kept() -> None:
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        executor = DaskExecutor(client, memory_mb=1.0)
+        results = [executor.result(executor.submit(screen_batch, [], None, None)) for _ in range(2)]
+    assert executor.renewals == 0 and results[0].stats.address == results[1].stats.address

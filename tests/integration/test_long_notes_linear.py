@@ -25,29 +25,33 @@ def chart_of(characters: int) -> str:
     return (base + "\n\n") * (characters // (len(base) + 2) + 1)
 
 
-def stage_seconds(nlp: Language, text: str) -> dict[str, float]:
-    """Each stage's time on ``text``, the best of two runs (the machine is shared)."""
+def stage_seconds(nlp: Language, text: str, runs: int) -> dict[str, float]:
+    """Each stage's time on ``text``, the best of ``runs`` (the machine is shared)."""
     best: dict[str, float] = {}
-    for _ in range(2):
+    for _ in range(runs):
         doc = extractor.make_doc(nlp, text, "long", None)
-        for name, component in nlp.pipeline:
-            gc.collect()
-            started = time.perf_counter()
-            doc = component(doc)
-            best[name] = min(best.get(name, float("inf")), time.perf_counter() - started)
+        gc.collect()
+        gc.disable()  # a collection landing in one stage would be timed as that stage's
+        try:
+            for name, component in nlp.pipeline:
+                started = time.perf_counter()
+                doc = component(doc)
+                best[name] = min(best.get(name, float("inf")), time.perf_counter() - started)
+        finally:
+            gc.enable()
     return best
 
 
 def test_each_stage_costs_time_in_proportion_to_the_note(nlp: Language) -> None:
     short, long = chart_of(8_000)[:8_000], chart_of(64_000)[:64_000]
-    small, large = stage_seconds(nlp, short), stage_seconds(nlp, long)
+    small, large = stage_seconds(nlp, short, runs=5), stage_seconds(nlp, long, runs=2)
     for name, seconds in large.items():
         if seconds < 0.04:
             continue  # too quick to time on a shared machine
         growth = seconds / max(small[name], 1e-4)
         # 8 times the text: linear work is ~8 times slower, a quadratic step ~64 times (scispaCy's
         # parenthesis matcher measured 75 times before it was bounded); the margin is for a busy machine
-        assert growth < 30, f"{name}: {growth:.0f} times slower on 8 times the text"
+        assert growth < 40, f"{name}: {growth:.0f} times slower on 8 times the text"
 
 
 def test_the_parenthesis_matcher_finds_what_scispacy_keeps_in_linear_count(nlp: Language) -> None:

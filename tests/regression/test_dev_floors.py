@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from extractor.errors import ResourceError
-from extractor.evaluation.facts import FactsResult, evaluate_facts, predict_facts
+from extractor.evaluation.facts import FactsResult, evaluate_facts, predict_facts, read_scope
 from extractor.evaluation.gold import read_gold_dir
 from extractor.evaluation.screen import (
     ScreenResult,
@@ -57,7 +57,7 @@ def pipeline(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture(scope="session")
 def facts_result(pipeline: Any) -> FactsResult:
     gold = read_gold_dir(DEV)
-    return evaluate_facts(gold, predict_facts(gold, pipeline))
+    return evaluate_facts(gold, predict_facts(gold, pipeline), read_scope(DEV))
 
 
 def _gold_verdicts(trial: str) -> Path | None:

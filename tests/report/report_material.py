@@ -21,14 +21,16 @@ NOTES = [
         "date": "2025-02-14",
         "type": "clinic note",
         "text": "14 yo F with SLE since 2022. No fever. Mother has lupus nephritis.\n"
-        "Labs: Hgb 9.6 g/dL <low> & stable. Possible seizure last week.\n",
+        "Labs: Hgb 9.6 g/dL <low> & stable. Possible seizure last week.\n"
+        "Meds: prednisone 10 mg daily since 01/10/2025.\n",
     },
     {
         "patient_id": "P001",
         "note_id": "P001-N2",
         "date": "2025-03-01",
         "type": "progress note",
-        "text": "Follow-up.\n" + FILLER + "History of tuberculosis, treated 2019. Consider rituximab if flare.\n",
+        "text": "Follow-up.\n" + FILLER + "History of tuberculosis, treated 2019. Consider rituximab if flare.\n"
+        "Hgb 7.4 g/dL today. Prednisone 20 mg daily.\n",
     },
     {
         "patient_id": "P002",
@@ -38,6 +40,7 @@ NOTES = [
         "text": "16 yo M with SLE. Hgb 12.1 g/dL.\n",
     },
 ]
+TRIAL = "blinatumomab-sle"  # a bundled trial, so the report shows its protocol text
 TEXTS = {n["note_id"]: n["text"] for n in NOTES}
 
 
@@ -46,10 +49,18 @@ def span(note_id: str, words: str) -> dict[str, Any]:
     return {"note_id": note_id, "start": start, "end": start + len(words), "text": words, "section": None}
 
 
-def fact(note_id: str, words: str, concept: str, kind: str = "condition", **qualifiers: str) -> dict[str, Any]:
+def fact(
+    note_id: str,
+    words: str,
+    concept: str,
+    kind: str = "condition",
+    *,
+    extra: dict[str, Any] | None = None,
+    **qualifiers: str,
+) -> dict[str, Any]:
     found = span(note_id, words)
     patient = note_id.split("-")[0]
-    return {
+    return (extra or {}) | {
         "kind": kind,
         "concept": concept,
         "label": concept.replace("_", " "),
@@ -58,17 +69,50 @@ def fact(note_id: str, words: str, concept: str, kind: str = "condition", **qual
         "temporality": qualifiers.get("temporality", "current"),
         "evidence": {"note_id": note_id, "char_start": found["start"], "char_end": found["end"], "text": words},
         "patient_id": patient,
+        "note_date": next(n["date"] for n in NOTES if n["note_id"] == note_id),
     }
+
+
+def cue(note_id: str, words: str, category: str) -> dict[str, Any]:
+    found = span(note_id, words)
+    return {"category": category, "text": words, "char_start": found["start"], "char_end": found["end"]}
+
+
+def hemoglobin(g_dl: float, unit_text: str) -> dict[str, Any]:
+    return {"lab": {"value": g_dl, "unit": unit_text, "canonical_value": g_dl * 10, "canonical_unit": "g/L"}}
+
+
+def prednisone(mg: float, since: str | None = None) -> dict[str, Any]:
+    details: dict[str, Any] = {"ingredient": "prednisone", "classes": ["ocs"], "dose": mg, "dose_unit": "mg"}
+    details |= {"frequency": "daily", "daily_dose": mg, "prednisone_equivalent_mg_day": mg, "status": "current"}
+    if since:
+        details["start"] = {"date": since, "source": "text"}
+    return {"medication": details}
 
 
 FACTS = [
     fact("P001-N1", "SLE", "sle"),
-    fact("P001-N1", "fever", "fever", assertion="absent"),
-    fact("P001-N1", "lupus nephritis", "lupus_nephritis", experiencer="family"),
-    fact("P001-N1", "Hgb 9.6", "hemoglobin", kind="lab"),
+    fact(
+        "P001-N1",
+        "fever",
+        "fever",
+        extra={"attrs": {"context_cues": [cue("P001-N1", "No", "NEGATED_EXISTENCE")]}},
+        assertion="absent",
+    ),
+    fact(
+        "P001-N1",
+        "lupus nephritis",
+        "lupus_nephritis",
+        extra={"attrs": {"context_cues": [cue("P001-N1", "Mother", "FAMILY")]}},
+        experiencer="family",
+    ),
+    fact("P001-N1", "Hgb 9.6", "hemoglobin", kind="lab", extra=hemoglobin(9.6, "g/dL")),
     fact("P001-N1", "seizure", "seizure", assertion="possible"),
+    fact("P001-N1", "prednisone", "prednisone", kind="medication", extra=prednisone(10, "2025-01-10")),
     fact("P001-N2", "tuberculosis", "tuberculosis", kind="infection", temporality="historical"),
     fact("P001-N2", "rituximab", "rituximab", kind="medication", assertion="hypothetical"),
+    fact("P001-N2", "Hgb 7.4", "hemoglobin", kind="lab", extra=hemoglobin(7.4, "g/dL")),
+    fact("P001-N2", "Prednisone", "prednisone", kind="medication", extra=prednisone(20)),
     fact("P002-N1", "SLE", "sle"),
 ]
 
@@ -80,26 +124,28 @@ def criterion(cid: str, ctype: str, status: str, reason: str, *evidence: dict[st
 VERDICTS = [
     {
         "patient_id": "P001",
-        "trial": "demo",
+        "trial": TRIAL,
         "screening_date": "2025-03-01",
         "overall": "ineligible",
         "criteria": [
-            criterion("inc-sle", "inclusion", "met", "SLE diagnosed", span("P001-N1", "SLE")),
+            criterion("inc-sle-diagnosis", "inclusion", "met", "SLE diagnosed", span("P001-N1", "SLE")),
             criterion("inc-hemoglobin", "inclusion", "met", "Hgb 96 g/L >= 80 g/L", span("P001-N1", "Hgb 9.6 g/dL")),
-            criterion("exc-tb", "exclusion", "met", "history of tuberculosis", span("P001-N2", "tuberculosis")),
-            criterion("exc-seizure", "exclusion", "unknown", "seizure only possible"),
+            criterion(
+                "exc-tuberculosis", "exclusion", "met", "history of tuberculosis", span("P001-N2", "tuberculosis")
+            ),
+            criterion("exc-cns-lupus", "exclusion", "unknown", "seizure only possible", span("P001-N1", "seizure")),
         ],
     },
     {
         "patient_id": "P002",
-        "trial": "demo",
+        "trial": TRIAL,
         "screening_date": "2025-01-05",
         "overall": "candidate",
         "criteria": [
-            criterion("inc-sle", "inclusion", "met", "SLE diagnosed", span("P002-N1", "SLE")),
+            criterion("inc-sle-diagnosis", "inclusion", "met", "SLE diagnosed", span("P002-N1", "SLE")),
             criterion("inc-hemoglobin", "inclusion", "met", "Hgb 121 g/L", span("P002-N1", "Hgb 12.1 g/dL")),
-            criterion("exc-tb", "exclusion", "not_met", "nothing in the chart"),
-            criterion("exc-seizure", "exclusion", "not_met", "nothing in the chart"),
+            criterion("exc-tuberculosis", "exclusion", "not_met", "nothing in the chart"),
+            criterion("exc-cns-lupus", "exclusion", "not_met", "nothing in the chart"),
         ],
     },
 ]

@@ -51,3 +51,16 @@ def test_text_is_escaped_and_each_span_start_has_one_anchor() -> None:
     assert markup.count('id="p1-n2-0-3"') == 1
     assert markup.count('id="p1-n2-0-8"') == 1
     assert plain(markup) == "<b>a</b> & x"
+
+
+def test_labels_go_in_attributes_escaped_and_never_into_the_text() -> None:
+    spans = [
+        Span(10, 16, "cited", 'inc-x: passes \u2014 "Hgb" <= 80', "inc-x", "p-P1--t-c-inc-x"),
+        Span(0, 2, "cue", "negation cue for fever"),
+        Span(3, 8, "fact", "fact: fever (negated)"),
+    ]
+    markup = str(highlight(TEXT, spans, "n0-"))
+    assert plain(markup) == TEXT
+    assert 'title="inc-x: passes \u2014 &quot;Hgb&quot; &lt;= 80"' in markup
+    assert 'data-criteria="p-P1--t-c-inc-x" tabindex="0" data-tag="inc-x"' in markup
+    assert '<mark class="cue" data-keys="0-2" title="negation cue for fever">No</mark>' in markup

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from report_material import VERDICTS, write_jsonl
+from report_material import TRIAL, VERDICTS, write_jsonl
 from typer.testing import CliRunner
 
 from extractor.cli.app import app
@@ -63,17 +63,20 @@ def test_report_needs_exactly_one_source(args: list[str], files: dict[str, Path]
 def _review(store_path: Path, target_id: str, predicted: str, **decision: str) -> None:
     with Store.open(store_path) as store:
         reviews.ensure_table(store)
-        fields = {"reviewer": "ada", "patient_id": "P001", "trial": "demo", "target": "criterion"}
+        fields = {"reviewer": "ada", "patient_id": "P001", "trial": TRIAL, "target": "criterion"}
         reviews.save(store, ReviewIn(**fields, target_id=target_id, predicted=predicted, **decision))
 
 
 def test_reviews_export_and_score_the_verdicts(files: dict[str, Path], store_path: Path, tmp_path: Path) -> None:
-    _review(store_path, "inc-sle", "met", decision="correct")
-    _review(store_path, "exc-tb", "met", decision="wrong", corrected="not_met", comment="treated long ago")
+    _review(store_path, "inc-sle-diagnosis", "met", decision="correct")
+    _review(store_path, "exc-tuberculosis", "met", decision="wrong", corrected="not_met", comment="treated long ago")
     exported = tmp_path / "reviews.jsonl"
     result = runner.invoke(app, ["export-reviews", "--store", str(store_path), "-o", str(exported)])
     assert result.exit_code == 0, result.output
-    assert [json.loads(line)["target_id"] for line in exported.read_text().splitlines()] == ["inc-sle", "exc-tb"]
+    assert [json.loads(line)["target_id"] for line in exported.read_text().splitlines()] == [
+        "inc-sle-diagnosis",
+        "exc-tuberculosis",
+    ]
     result = runner.invoke(
         app,
         [
@@ -92,7 +95,7 @@ def test_reviews_export_and_score_the_verdicts(files: dict[str, Path], store_pat
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout)["metrics"]
     assert metrics["patients"] == 1
-    assert metrics["criterion_accuracy"] == 0.5  # inc-sle right, exc-tb wrong
+    assert metrics["criterion_accuracy"] == 0.5  # the diagnosis right, TB wrong
     assert metrics["overall_accuracy"] is None  # reviewers judge criteria, not the overall verdict
     assert metrics["evidence_precision"] is None
 
@@ -121,3 +124,38 @@ def test_a_bad_reviews_file_stops_the_evaluation_with_its_line(files: dict[str, 
     assert result.exit_code == 2
     assert "R001" in result.output
     assert "line 1" in result.output
+
+
+def test_the_report_allows_its_one_script_by_hash_not_unsafe_inline(files: dict[str, Path], tmp_path: Path) -> None:
+    import base64
+    import hashlib
+    import html
+    import re
+
+    output = tmp_path / "report.html"
+    args = ["report", str(files["verdicts"]), "--notes", str(files["notes"]), "-o", str(output)]
+    assert runner.invoke(app, args).exit_code == 0
+    page = output.read_text(encoding="utf-8")
+    csp = html.unescape(re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page).group(1))
+    script_src = next(p.strip() for p in csp.split(";") if p.strip().startswith("script-src"))
+    [script] = re.findall(r"<script>(.*?)</script>", page, re.S)
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    assert script_src == f"script-src 'sha256-{digest}'"
+
+
+def test_a_trial_file_gives_the_words_of_a_trial_that_is_not_bundled(files: dict[str, Path], tmp_path: Path) -> None:
+    from extractor.screening import load_trial
+
+    bundled = load_trial(TRIAL).path.read_text(encoding="utf-8")
+    own = tmp_path / "own-trial.yaml"
+    own.write_text(
+        bundled.replace(f"name: {TRIAL}", "name: own-trial").replace("Hemoglobin >= 80 g/L.", "Hb at least 8.")
+    )
+    verdicts = [{**v, "trial": "own-trial"} for v in VERDICTS]
+    path = write_jsonl(tmp_path / "verdicts.jsonl", verdicts)
+    output = tmp_path / "report.html"
+    args = ["report", str(path), "--notes", str(files["notes"]), "-o", str(output)]
+    assert runner.invoke(app, args).exit_code == 0
+    assert "Hb at least 8." not in output.read_text()
+    assert runner.invoke(app, [*args, "--trial-file", str(own)]).exit_code == 0
+    assert '<div class="protocol">Hb at least 8.</div>' in output.read_text()

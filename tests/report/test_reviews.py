@@ -35,6 +35,7 @@ def decision(**changes: str) -> ReviewIn:
         pytest.param({"decision": "wrong", "corrected": "absent"}, id="fact-value-for-criterion"),
         pytest.param({"target": "fact", "decision": "wrong", "corrected": "met"}, id="criterion-value-for-fact"),
         pytest.param({"reviewer": ""}, id="no-reviewer"),
+        pytest.param({"target": "overall", "decision": "wrong", "corrected": "met"}, id="status-for-overall"),
     ],
 )
 def test_inconsistent_decisions_are_refused(changes: dict[str, str]) -> None:
@@ -76,6 +77,7 @@ def test_gold_statuses_keep_the_latest_decision_with_a_status(store_path: Path, 
         reviews.save(store, decision(target_id="exc-tb", decision="wrong", corrected="not_met"))
         reviews.save(store, decision(target_id="exc-seizure", predicted="unknown", decision="wrong", comment="?"))
         reviews.save(store, decision(target="fact", target_id="P001-N1:3:8:fever", predicted="absent"))
+        reviews.save(store, decision(target="overall", target_id="overall", predicted="needs_review"))
         reviews.export(store, tmp_path / "reviews.jsonl")
     gold = reviews.gold_statuses(reviews.read_decisions(tmp_path / "reviews.jsonl"))
     assert {cid: status for cid, (_, status) in gold["demo", "P001"].items()} == {"inc-sle": "met", "exc-tb": "not_met"}

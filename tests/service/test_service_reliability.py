@@ -166,3 +166,15 @@ def test_duplicate_json_keys_are_422_not_last_wins(client: TestClient, body: byt
     assert response.json()["fields"][0]["field"] == "body"
     assert "appears twice in one JSON object" in response.json()["message"]
     assert "seizure" not in response.text
+
+
+def test_a_note_over_the_pipeline_limit_is_413_naming_it(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import extractor
+
+    monkeypatch.setattr(extractor, "MAX_NOTE_CHARS", 100)  # as if --max-text-bytes allowed more than the pipeline
+    with serve() as client:
+        response = client.post("/v1/extract", json={"notes": [NOTE, {**NOTE, "note_id": "N2", "text": "x" * 101}]})
+    assert response.status_code == 413
+    assert response.json()["fields"][0]["field"] == "notes[1].text"
+    message = response.json()["message"]
+    assert message.startswith("[S014] notes[1].text has 101 characters; the pipeline's limit is 100.")

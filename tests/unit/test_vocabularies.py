@@ -27,6 +27,7 @@ from extractor.pipeline.concepts import ConceptMatcher
 from extractor.resources import (
     Concept,
     VocabularyFile,
+    load_drug_classes,
     load_steroid_equivalence,
     load_vocabularies,
 )
@@ -38,12 +39,19 @@ EXPECT: dict[str, Any] = yaml.safe_load((DATA / "vocabulary_expectations.yaml").
 
 FILE_KIND = {
     "conditions": Kind.CONDITION,
+    "symptoms": Kind.CONDITION,
     "infections": Kind.INFECTION,
     "medications": Kind.MEDICATION,
     "labs": Kind.LAB,
+    "vitals": Kind.VITAL,
+    "scores": Kind.SCORE,
     "vaccines": Kind.VACCINE,
     "procedures": Kind.PROCEDURE,
     "social": Kind.SOCIAL,
+    "study": Kind.STUDY,
+    "conditions_icd10cm": Kind.CONDITION,
+    "infections_icd10cm": Kind.INFECTION,
+    "medications_lexicon": Kind.MEDICATION,
 }
 SCORES = {"sledai"}
 CODE_FORMATS = {
@@ -202,9 +210,16 @@ def test_lupus_manifestations_and_long_term_immunosuppression(concepts: dict[str
     assert not long_term & lupus
 
 
-def test_medication_classes_and_ingredients(concepts: dict[str, Concept]) -> None:
-    medications = _of_kind(concepts, Kind.MEDICATION)
-    unknown = {c.id: set(c.attrs.get("classes", ())) - set(EXPECT["medication_classes"]) for c in medications}
+def test_medication_classes_and_ingredients(
+    concepts: dict[str, Concept], vocabularies: dict[str, VocabularyFile]
+) -> None:
+    """Hand-written medications name their classes; every medication names its ingredient."""
+    hand = {c.id for c in vocabularies["medications"].entries}
+    assert [c.id for c in _of_kind(concepts, Kind.MEDICATION) if not c.attrs.get("ingredient") and
+            not c.attrs.get("class_only")] == []
+    medications = [c for c in _of_kind(concepts, Kind.MEDICATION) if c.id in hand]
+    known = set(EXPECT["medication_classes"]) | {c.id for c in load_drug_classes().classes}
+    unknown = {c.id: set(c.attrs.get("classes", ())) - known for c in medications}
     assert {k: v for k, v in unknown.items() if v} == {}
     assert [c.id for c in medications if not c.attrs.get("classes")] == []
     assert [c.id for c in medications if not c.attrs.get("class_only") and not c.attrs.get("ingredient")] == []
@@ -231,7 +246,7 @@ def test_medication_class_membership(concepts: dict[str, Concept], concept: str,
 
 
 def test_lab_attributes(concepts: dict[str, Concept]) -> None:
-    labs = [c for c in concepts.values() if c.kind in (Kind.LAB, Kind.SCORE)]
+    labs = [c for c in concepts.values() if c.kind in (Kind.LAB, Kind.SCORE, Kind.VITAL)]
     assert {
         c.id: c.attrs.get("value_type") for c in labs if c.attrs.get("value_type") not in EXPECT["value_types"]
     } == {}
@@ -296,7 +311,7 @@ def test_steroid_equivalence_covers_every_glucocorticoid(concepts: dict[str, Con
     ocs = {
         c.attrs["ingredient"]
         for c in _of_kind(concepts, Kind.MEDICATION)
-        if "ocs" in c.attrs["classes"] and not c.attrs.get("class_only")
+        if "ocs" in c.attrs.get("classes", ()) and not c.attrs.get("class_only")
     }
     assert ocs - set(table) == set()
 

@@ -113,8 +113,13 @@ def dose_text(details: MedicationDetails) -> str:
     return f"{fmt(details.daily_dose)} {details.dose_unit or 'mg'}/day"
 
 
-def exposure(mention: Mention, response: tuple[str, ...] = (), interval: int | None = None) -> Statement | None:
+def exposure(
+    mention: Mention, response: tuple[str, ...] = (), interval: int | None = None, *, window: bool = False
+) -> Statement | None:
     """When the patient took the drug, as one mention says; None when it does not say.
+
+    For a window question (``window``), a bare name outside a medication list vouches only
+    for some day up to its note, so the record's dated statements decide.
 
     With ``response``, only mentions stating one of those responses count (an allergy to
     it); without, allergy entries do not count as taking the drug.
@@ -141,6 +146,10 @@ def exposure(mention: Mention, response: tuple[str, ...] = (), interval: int | N
     ended = _span_of(details.last_dose) or _span_of(details.stop)
     parts = [dose_text(details), *(r.replace("_", " ") for r in details.response if r in response)]
     detail = " ".join(part for part in parts if part)
+    if window and details.status is MedStatus.CURRENT and ended is None and _bare(mention):
+        # "despite OCS, HCQ and belimumab", "CD19 low post-rituximab": the drug is named,
+        # not said to be taken now; some day up to the note, and the record's dates decide
+        return Statement(mention, polarity, Span(None, mention.written), label, detail=detail)
     if details.status is MedStatus.CURRENT:
         span = ended or _current_span(details, mention.written, interval)
         ongoing = mention.ongoing and ended is None  # a stated last dose is the last exposure
@@ -149,6 +158,26 @@ def exposure(mention: Mention, response: tuple[str, ...] = (), interval: int | N
     # a past course dated in the text ("rituximab x2 in 2023") is bounded by that date
     when = ended or _span_of(fact.time) or Span(None, mention.written)
     return Statement(mention, polarity, when, label, detail=detail)
+
+
+_LIST_SECTIONS = {"medications", "discharge_medications"}
+
+
+def _bare(mention: Mention) -> bool:
+    """A drug's name that no word calls current, with no dose, route, frequency or date,
+    outside a medication list ("despite OCS, HCQ and belimumab")."""
+    fact = mention.fact
+    details = fact.medication
+    return (
+        details is not None
+        and fact.attrs.get("status_stated") is False
+        and fact.evidence.section not in _LIST_SECTIONS
+        and fact.time is None
+        and details.dose is None
+        and details.route is None
+        and details.frequency is None
+        and details.start is None
+    )
 
 
 def _regimens(mentions: list[Mention]) -> dict[str, int]:
@@ -177,7 +206,8 @@ def medication(params: MedicationParams, context: Context) -> Finding:
     mentions = context.patient.find(params.concept, params.classes, exclude=params.exclude)
     regimens = _regimens(mentions)
     statements = [
-        s for m in mentions if (s := exposure(m, params.response, regimens.get(m.fact.concept))) is not None
+        s for m in mentions
+        if (s := exposure(m, params.response, regimens.get(m.fact.concept), window=params.when == "ever")) is not None
     ]
     resolutions = []
     for group in _by_ingredient(statements).values():

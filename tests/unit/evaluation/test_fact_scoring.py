@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,3 +260,33 @@ def test_report_shows_per_kind_rows_and_limits_the_error_list() -> None:
     assert attributes.rows == ()
     assert len(errors.rows) == 2
     assert errors.caption == "showing 2 of 4 errors"
+
+
+def test_a_gold_scope_sets_aside_unmatched_facts_of_other_concepts() -> None:
+    lone = Fact(  # the closing full stop: overlaps no gold fact
+        kind=Kind.CONDITION, concept="chest_pain", label="chest pain",
+        evidence=Evidence(note_id="n1", char_start=len(TEXT) - 1, char_end=len(TEXT), text=TEXT[-1]),
+    )
+    scope = frozenset(e.concept for e in gold_note().entities)
+    unscoped = evaluate_facts([gold_note()], {"n1": [*perfect(), lone]})
+    scoped = evaluate_facts([gold_note()], {"n1": [*perfect(), lone]}, scope)
+    assert unscoped.overlap[Kind.CONDITION].fp == 1
+    assert (scoped.overlap[Kind.CONDITION].fp, scoped.outside_gold) == (0, 1)
+
+
+def test_a_gold_scope_does_not_judge_the_concept_of_an_outside_match() -> None:
+    facts = [*perfect()]
+    facts[1] = facts[1].model_copy(update={"concept": "glomerulonephritis"})
+    scope = frozenset(e.concept for e in gold_note().entities)
+    assert evaluate_facts([gold_note()], {"n1": facts}).attributes["concept"].accuracy < 1.0
+    scoped = evaluate_facts([gold_note()], {"n1": facts}, scope)
+    assert (scoped.attributes["concept"].accuracy, scoped.concept_outside_gold) == (1.0, 1)
+
+
+def test_the_dev_corpus_declares_its_scope() -> None:
+    from extractor.evaluation.facts import read_scope
+
+    scope = read_scope(Path(__file__).parents[3] / "corpora" / "dev")
+    assert scope is not None and {"sle", "hemoglobin", "age", "tobacco_use"} <= scope
+    assert "chest_pain" not in scope
+    assert read_scope(Path(__file__).parent) is None

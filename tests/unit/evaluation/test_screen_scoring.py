@@ -76,6 +76,19 @@ def test_perfect_prediction() -> None:
     assert result.errors == []
 
 
+def test_eligible_patients_called_ineligible_are_counted() -> None:
+    """A false exclusion is the costliest error: its share is a metric of its own."""
+    gold = [GOLD[0], verdict("P3", "candidate", inc_consent=("unknown", []))]
+    predicted = [
+        verdict("P1", "ineligible", inc_hemoglobin=("not_met", []), inc_sle=("met", []), inc_consent=("unknown", [])),
+        verdict("P3", "candidate", inc_consent=("unknown", [])),
+    ]
+    metrics = evaluate_screen(gold, predicted, {**NOTES, "P3-N1": ""}).metrics()
+    assert metrics["eligible_kept"] == pytest.approx(1 / 2)
+    assert metrics["candidates_found"] == 1.0
+    assert evaluate_screen(GOLD, GOLD, NOTES).metrics()["candidates_found"] is None  # no gold candidate
+
+
 def test_statuses_confusion_overall_and_evidence_overlap() -> None:
     predicted = [
         verdict(

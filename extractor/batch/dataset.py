@@ -1,0 +1,156 @@
+"""A sharded run's directory: Parquet files written by workers, committed atomically.
+
+A run directory is a local path or any fsspec URL (``s3://bucket/runs/2026-12``,
+``gs://...``, ``file:///shared/run``) that every worker can reach. Its layout::
+
+    run.json                  what the run is (input, trial, options, pipeline) and its state
+    notes/shard-000042.parquet, facts/..., errors/...     one file of each per input shard
+    verdicts/part-0003.parquet, screen-errors/...         one file of each per patient partition
+    duplicates.parquet        note ids read twice (the later copies), found after extraction
+    _commits/extract-000042.json, _commits/screen-0003.json, _commits/duplicates.json
+    _tmp/                     files being written
+
+A file is written under ``_tmp/`` with a unique name, then moved to its place; once all of
+a task's files are in place, its commit record goes to ``_commits/`` (itself written then
+moved). Readers read only files named by a commit record, so a task killed halfway is
+never read: its files are either absent, or present but uncommitted (and rewritten, byte
+for byte the same notes and facts, when the task runs again). A move is a rename on a
+local or POSIX filesystem; on an object store it is a copy, and a commit record is one
+object put whole.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+COMMITS = "_commits"
+TMP = "_tmp"
+LOCAL_PROTOCOLS = {"file", "local"}
+WORKER_DUCKDB_MB = 128  # DuckDB's memory in a worker reading its patients' partition
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """A run directory, as a plain picklable value (a URL or path): tasks open it themselves."""
+
+    url: str
+
+    @property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        fs, _ = fsspec.core.url_to_fs(self.url)
+        return fs
+
+    @property
+    def root(self) -> str:
+        _, root = fsspec.core.url_to_fs(self.url)
+        return root.rstrip("/")
+
+    @property
+    def is_local(self) -> bool:
+        protocol = self.fs.protocol
+        names = {protocol} if isinstance(protocol, str) else set(protocol)
+        return bool(names & LOCAL_PROTOCOLS)
+
+    def path(self, name: str) -> str:
+        """Where ``name`` (a path relative to the run directory) is, for the filesystem."""
+        return f"{self.root}/{name}"
+
+    def location(self, name: str) -> str:
+        """``name`` as DuckDB reads it: a local path, or a URL of a registered filesystem."""
+        if self.is_local:
+            return self.path(name)
+        protocol = self.fs.protocol
+        return f"{protocol if isinstance(protocol, str) else protocol[0]}://{self.path(name)}"
+
+    def exists(self, name: str) -> bool:
+        return self.fs.exists(self.path(name))
+
+    def read_json(self, name: str) -> dict[str, Any]:
+        with self.fs.open(self.path(name), "rb") as handle:
+            return json.loads(handle.read().decode("utf-8"))
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        """Write ``data`` to ``name`` atomically: to a unique temporary file, then moved."""
+        fs = self.fs
+        temporary = self.path(f"{TMP}/{uuid.uuid4().hex}-{name.replace('/', '-')}")
+        fs.makedirs(self.path(TMP), exist_ok=True)
+        parent = self.path(name).rsplit("/", 1)[0]
+        fs.makedirs(parent, exist_ok=True)
+        fs.pipe_file(temporary, data)
+        fs.mv(temporary, self.path(name))
+
+    def write_json(self, name: str, value: dict[str, Any]) -> None:
+        self.write_bytes(name, json.dumps(value, indent=1, sort_keys=True).encode("utf-8"))
+
+    def write_table(self, name: str, table: pa.Table) -> None:
+        """A Parquet file, ZSTD-compressed (note text, facts and verdicts are long strings)."""
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        self.write_bytes(name, buffer.getvalue())
+
+    # ------------------------------------------------------------------ commits
+    def commit(self, name: str, record: dict[str, Any]) -> None:
+        """Record a task's files as committed (its files are already in place)."""
+        self.write_json(f"{COMMITS}/{name}.json", record)
+
+    def committed(self, prefix: str) -> dict[str, dict[str, Any]]:
+        """The commit records whose name starts with ``prefix``, by name."""
+        fs = self.fs
+        folder = self.path(COMMITS)
+        if not fs.exists(folder):
+            return {}
+        records = {}
+        for entry in sorted(fs.ls(folder, detail=False)):
+            name = entry.rsplit("/", 1)[-1]
+            if name.startswith(prefix) and name.endswith(".json"):
+                records[name[: -len(".json")]] = self.read_json(f"{COMMITS}/{name}")
+        return records
+
+    def uncommit(self, prefix: str) -> None:
+        """Withdraw the commit records whose name starts with ``prefix`` (their files stay,
+        unread, until rewritten)."""
+        fs = self.fs
+        folder = self.path(COMMITS)
+        if fs.exists(folder):
+            for entry in fs.ls(folder, detail=False):
+                if entry.rsplit("/", 1)[-1].startswith(prefix):
+                    fs.rm(entry)
+
+    def clear_temporary(self) -> None:
+        """Remove what killed tasks left half-written (call when no task of the run is running)."""
+        if self.fs.exists(self.path(TMP)):
+            self.fs.rm(self.path(TMP), recursive=True)
+
+
+def connect(
+    run: RunDir | None = None, memory_mb: float = WORKER_DUCKDB_MB, threads: int | None = 1
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection holding at most ``memory_mb`` MiB, able to read ``run``'s
+    files; one thread by default (a worker has one core; ``None``: DuckDB's default)."""
+    config = {"memory_limit": f"{memory_mb:g}MiB"}
+    if threads is not None:
+        config["threads"] = str(threads)
+    con = duckdb.connect(config=config)
+    if run is not None:
+        register(con, run)
+    return con
+
+
+def register(con: duckdb.DuckDBPyConnection, run: RunDir) -> None:
+    """Let DuckDB read a remote run directory through fsspec (a local one needs nothing)."""
+    if not run.is_local:
+        con.register_filesystem(run.fs)
+
+
+def parquet_list(run: RunDir, names: list[str]) -> str:
+    """A SQL list literal of the files, for ``read_parquet(...)``."""
+    return "[" + ", ".join("'" + run.location(name).replace("'", "''") + "'" for name in names) + "]"

@@ -1,0 +1,434 @@
+"""A sharded batch run: workers write Parquet under a run directory; the main process only
+schedules and counts.
+
+Phase 1, extraction: the input is cut into shards by position (``shards``); a task reads
+its shard, extracts every note and writes the shard's notes, facts and errors as three
+Parquet files, then commits them (``dataset``). Phase 2, after note ids read twice are
+found (a query over the ``note_id`` column only): patients are partitioned by a hash of
+their id into ``BUCKETS`` buckets, written with every note and fact row; a screening
+task reads its buckets' notes and facts from the dataset, screens each patient and
+writes and commits their verdicts. A killed run, rerun with the same command, skips the
+committed tasks; the note text and facts never pass through the main process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import resource
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from extractor.batch.dataset import RunDir, connect, parquet_list
+from extractor.batch.dispatch import Dispatcher
+from extractor.batch.executors import WORKER_MEMORY_MB, WorkersUnavailable, open_executor
+from extractor.batch.progress import Counts, Reporter, Silent
+from extractor.batch.runner import RunSummary, content_hash, pipeline_fingerprint, trial_file
+from extractor.batch.shards import Shard, input_kind, plan, read_shard
+from extractor.batch.work import Limits, WorkerStats, extract_note, pipeline, screen_batch, worker_stats
+from extractor.errors import Errors
+from extractor.notes import ReadReport
+from extractor.screening import load_trial
+from extractor.store import (
+    ERROR_SCHEMA,
+    FACT_SCHEMA,
+    MEMORY_LIMIT_MB,
+    NOTE_SCHEMA,
+    VERDICT_SCHEMA,
+    RunKey,
+    Store,
+    StoreError,
+    arrow_rows,
+    now,
+)
+
+RUN_ID = 1  # a run directory holds one run
+BUCKETS = 256  # patients' hash buckets; a screening task takes a range of them
+SHARD_MB = 8.0  # input bytes per extraction task (about 2,000 notes of 4 kB)
+SCREEN_PARTITIONS = 64  # at most this many screening tasks (bucket ranges) by default
+SHARDS_PER_PARTITION = 4  # ... and about one per this many shards (each task reads every shard's footer)
+LOST_SHARD = "the worker died twice on this shard"
+
+# what workers add to the store's columns: where a row came from, and its patient's bucket
+SHARD_COLUMNS = [("shard", pa.int32()), ("rel_line", pa.int64()), ("bucket", pa.int16())]
+SHARD_NOTE_SCHEMA = pa.schema([*NOTE_SCHEMA, *(pa.field(n, t) for n, t in SHARD_COLUMNS)])
+SHARD_FACT_SCHEMA = pa.schema([*FACT_SCHEMA, pa.field("shard", pa.int32()), pa.field("bucket", pa.int16())])
+SHARD_ERROR_SCHEMA = pa.schema([*ERROR_SCHEMA, pa.field("shard", pa.int32())])
+DUPLICATE_SCHEMA = pa.schema([("note_id", pa.string()), ("shard", pa.int32()), ("rel_line", pa.int64())])
+
+
+def bucket_of(patient_id: str) -> int:
+    """The patient's bucket: the same on every worker and every run (crc32, not ``hash()``)."""
+    return zlib.crc32(patient_id.encode("utf-8")) % BUCKETS
+
+
+def shard_files(number: int) -> dict[str, str]:
+    return {table: f"{table}/shard-{number:06d}.parquet" for table in ("notes", "facts", "errors")}
+
+
+def partition_files(number: int) -> dict[str, str]:
+    return {"verdicts": f"verdicts/part-{number:04d}.parquet", "errors": f"screen-errors/part-{number:04d}.parquet"}
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    """What a task tells the main process: counts, never notes or facts."""
+
+    shard: int
+    counts: dict[str, int]
+    stats: WorkerStats
+
+
+# ---------------------------------------------------------------------- extraction (worker)
+def extract_shard(shard: Shard, run: RunDir, pipeline_id: str, limits: Limits) -> ShardResult:
+    """Extract every note of ``shard`` and commit its notes, facts and errors to ``run``."""
+    nlp = pipeline()
+    report = ReadReport()
+    at = now()
+    notes, facts, errors = [], [], []
+    first_line: dict[str, int] = {}
+    processed = failed = 0
+    for line, note in read_shard(shard, report):
+        if note.note_id in first_line:
+            report.rejected.append((line, Errors.E016.format(line=line, note_id=note.note_id)))
+            continue
+        first_line[note.note_id] = line
+        try:
+            digest = content_hash(note)
+        except UnicodeEncodeError:
+            report.rejected.append((line, Errors.E019.format(line=line)))
+            continue
+        date = note.date.isoformat() if note.date else None
+        result = extract_note(nlp, (note.note_id, note.patient_id, date, note.text), limits)
+        bucket = bucket_of(note.patient_id)
+        notes.append((
+            note.note_id, note.patient_id, note.date, note.type, note.sex, note.birth_date,
+            json.dumps(note.extra, ensure_ascii=True, default=str) if note.extra else None,
+            note.text, digest, pipeline_id, "done" if result.failure is None else "failed",
+            RUN_ID, line, RUN_ID, at, len(result.facts), result.milliseconds, shard.number, line, bucket,
+        ))
+        facts.extend((*row, shard.number, bucket) for row in result.facts)
+        if result.failure is None:
+            processed += 1
+        else:
+            failed += 1
+            errors.append((RUN_ID, "extract", "failed", line, note.note_id, note.patient_id, result.failure, at,
+                           shard.number))
+    for level, messages in (("rejected", report.rejected), ("warning", report.warnings)):
+        errors.extend(
+            (RUN_ID, "read", level, line, None, None, message, at, shard.number) for line, message in messages
+        )
+    # sorted by bucket: a screening task's reads skip the row groups of other buckets
+    notes.sort(key=lambda row: (row[-1], row[1], row[0]))
+    facts.sort(key=lambda row: (row[-1], row[1], row[0], row[2]))
+    files = shard_files(shard.number)
+    run.write_table(files["notes"], arrow_rows(SHARD_NOTE_SCHEMA, notes))
+    run.write_table(files["facts"], arrow_rows(SHARD_FACT_SCHEMA, facts))
+    run.write_table(files["errors"], arrow_rows(SHARD_ERROR_SCHEMA, errors))
+    counts = {
+        "lines": report.size, "read": report.read, "processed": processed, "failed": failed,
+        "rejected": len(report.rejected), "facts": len(facts),
+    }
+    stats = worker_stats()
+    run.commit(f"extract-{shard.number:06d}", {
+        "shard": shard.number, "start": shard.start, "end": shard.end, "pipeline": pipeline_id,
+        "files": files, "counts": counts, "worker": stats.worker,
+    })
+    return ShardResult(shard.number, counts, stats)
+
+
+# ---------------------------------------------------------------------- screening (worker)
+def screen_partition(
+    part: tuple[int, tuple[int, int]], run: RunDir, tables: dict[str, Any], trial: Any,
+    screening_date: dt.date | None, basis_suffix: str,
+) -> ShardResult:
+    """Screen every patient of partition ``(number, (lo, hi))``, buckets ``lo`` to ``hi - 1``,
+    from the dataset's committed files (``tables``); commit their verdicts."""
+    number, (lo, hi) = part
+    with connect(run) as con:
+        con.execute(f"CREATE TEMP VIEW dup AS SELECT * FROM read_parquet({parquet_list(run, tables['duplicates'])})")
+        kept = "ANTI JOIN dup d ON d.note_id = t.note_id AND d.shard = t.shard"
+        where = f"WHERE t.bucket >= {lo} AND t.bucket < {hi}"
+        notes = con.execute(
+            "SELECT t.patient_id, t.note_id, t.text, t.date, t.type, t.sex, t.birth_date, t.status, t.content_hash, "
+            f"t.pipeline FROM read_parquet({parquet_list(run, tables['notes'])}) t {kept} {where} "
+            "ORDER BY t.patient_id, t.note_id"
+        ).fetchall()
+        facts = con.execute(
+            f"SELECT t.patient_id, t.fact FROM read_parquet({parquet_list(run, tables['facts'])}) t {kept} {where} "
+            "ORDER BY t.patient_id, t.note_id, t.seq"
+        ).fetchall()
+    material: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
+    keys: dict[str, list[str]] = {}
+    fields = ("patient_id", "note_id", "text", "date", "type", "sex", "birth_date")
+    for row in notes:
+        own_notes, _ = material.setdefault(row[0], ([], []))
+        keys.setdefault(row[0], []).append(f"{row[1]}:{row[8]}:{row[9]}:{row[7]}")
+        if row[7] == "done":
+            own_notes.append(dict(zip(fields, row[:7], strict=True)))
+    for patient_id, fact in facts:
+        material[patient_id][1].append(fact)
+    # the basis a single store computes (``Store.patients_to_screen``): notes in id order
+    bases = {
+        pid: hashlib.md5((",".join(own) + basis_suffix).encode(), usedforsecurity=False).hexdigest()
+        for pid, own in keys.items()
+    }
+    with_notes = [(pid, own_notes, own_facts) for pid, (own_notes, own_facts) in material.items() if own_notes]
+    results = {result.patient_id: result for result in screen_batch(with_notes, trial, screening_date).patients}
+    at = now()
+    verdicts, errors = [], []
+    for patient_id in sorted(bases):
+        result = results.get(patient_id)
+        failure = "no note of this patient could be processed" if result is None else result.failure
+        verdict_date = dt.date.fromisoformat(result.screening_date) if result and result.screening_date else None
+        verdicts.append((
+            patient_id, trial.name, verdict_date, result.overall if result else None, bases[patient_id], RUN_ID,
+            result.verdict if result else None,
+        ))
+        if failure is not None:
+            errors.append((RUN_ID, "screen", "failed", None, None, patient_id, failure, at, None))
+    files = partition_files(number)
+    run.write_table(files["verdicts"], arrow_rows(VERDICT_SCHEMA, verdicts))
+    run.write_table(files["errors"], arrow_rows(SHARD_ERROR_SCHEMA, errors))
+    counts = {"screened": len(verdicts) - len(errors), "screen_failed": len(errors)}
+    stats = worker_stats()
+    run.commit(f"screen-{number:04d}", {"partition": number, "buckets": [lo, hi], "files": files, "counts": counts})
+    return ShardResult(number, counts, stats)
+
+
+def partitions(count: int) -> list[tuple[int, int]]:
+    """``count`` contiguous bucket ranges covering every bucket."""
+    count = max(1, min(count, BUCKETS))
+    edges = [round(i * BUCKETS / count) for i in range(count + 1)]
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
+
+
+# ---------------------------------------------------------------------- the main process
+def dataset_tables(run: RunDir) -> dict[str, Any]:
+    """The committed files of a run by table, and each shard's line count, from the commit records."""
+    extract = run.committed("extract-")
+    screened = run.committed("screen-")
+    duplicates = run.committed("duplicates")
+    return {
+        "notes": [record["files"]["notes"] for record in extract.values()],
+        "facts": [record["files"]["facts"] for record in extract.values()],
+        "errors": [record["files"]["errors"] for record in extract.values()]
+        + [record["files"]["errors"] for record in screened.values()],
+        "verdicts": [record["files"]["verdicts"] for record in screened.values()],
+        "duplicates": ["duplicates.parquet"] if duplicates else [],
+        "lines": {record["shard"]: record["counts"]["lines"] for record in extract.values()},
+    }
+
+
+def find_duplicates(run: RunDir, memory_mb: float) -> None:
+    """Commit ``duplicates.parquet``: each note id read in several shards, all copies but the
+    first (reads the ``note_id``, ``shard`` and ``rel_line`` columns only)."""
+    notes = dataset_tables(run)["notes"]
+    rows: list[tuple[Any, ...]] = []
+    if notes:
+        with connect(run, memory_mb) as con:
+            rows = con.execute(
+                f"SELECT note_id, shard, rel_line FROM read_parquet({parquet_list(run, notes)}) "
+                "QUALIFY row_number() OVER (PARTITION BY note_id ORDER BY shard, rel_line) > 1 "
+                "ORDER BY shard, rel_line"
+            ).fetchall()
+    run.write_table("duplicates.parquet", arrow_rows(DUPLICATE_SCHEMA, rows))
+    run.commit("duplicates", {"files": {"duplicates": "duplicates.parquet"}, "count": len(rows)})
+
+
+def _begin(run: RunDir, key: RunKey, settings: dict[str, Any], executor: str, workers: int) -> dict[str, Any]:
+    """Start the run recorded in ``run.json``, or resume it; refuse a directory of another run."""
+    if run.exists("run.json"):
+        state = run.read_json("run.json")
+        if state["run_key"] != key.digest:
+            raise StoreError(
+                f"the run directory {run.url} holds a run of another input, trial or screening date; "
+                "use a new directory"
+            )
+        state.update(attempts=state["attempts"] + 1, executor=executor, workers=workers)
+    else:
+        state = {
+            "run_id": RUN_ID, "run_key": key.digest, "input": key.input, "trial": key.trial,
+            "screening_date": key.screening_date.isoformat() if key.screening_date else None,
+            "status": "started", "attempts": 1, "started_at": now().isoformat(),
+            "executor": executor, "workers": workers, **settings,
+        }
+    run.write_json("run.json", state)
+    return state
+
+
+def _source_url(source: str | Path) -> str:
+    return str(source.resolve()) if isinstance(source, Path) else source
+
+
+def run_sharded(
+    source: str | Path,
+    run_dir: str | Path,
+    trial: str | Path,
+    *,
+    catalog: Path | None = None,
+    workers: int = 1,
+    dask: str | Any | None = None,
+    shard_mb: float = SHARD_MB,
+    screen_partitions: int | None = None,
+    worker_memory_mb: float = WORKER_MEMORY_MB,
+    limits: Limits | None = None,
+    screening_date: dt.date | None = None,
+    reporter: Reporter | None = None,
+    memory_mb: float = MEMORY_LIMIT_MB,
+) -> RunSummary:
+    """Extract ``source`` (JSON Lines or Parquet, a path or URL every worker can read) into
+    the run directory ``run_dir`` (a path or fsspec URL), then screen every patient for
+    ``trial``; then write ``catalog`` (default ``run_dir/results.duckdb`` for a local
+    directory), a DuckDB file whose views show the run as the store's tables.
+
+    Rerun the same command after a kill: committed shards and partitions are not run again.
+    ``shard_mb`` and ``screen_partitions`` (default: one per 4 shards, at least 2 per worker,
+    at most 64) are fixed by a run's first attempt.
+    """
+    from extractor.batch.views import attach
+
+    started = time.monotonic()
+    reporter = reporter or Silent()
+    run = RunDir(str(run_dir.resolve()) if isinstance(run_dir, Path) else run_dir)
+    if catalog is None:
+        if not run.is_local:
+            raise StoreError("a run directory on object storage needs a local catalog file: give --store")
+        catalog = Path(run.path("results.duckdb"))
+    url = _source_url(source)
+    loaded_trial = load_trial(trial)
+    trial_digest = hashlib.sha256(trial_file(trial).read_bytes()).hexdigest()
+    fs_signature = _signature(input_kind(url)[1])  # of a directory: its manifest
+    key = RunKey(url, fs_signature, loaded_trial.name, screening_date)
+    pipeline_id = pipeline_fingerprint()
+    basis_suffix = f"|{trial_digest}|{screening_date.isoformat() if screening_date else 'latest-note'}"
+    counts = Counts()
+    peaks: dict[str, float] = {}
+    try:
+        with open_executor(workers, dask, worker_memory_mb) as executor:
+            state = _begin(run, key, {"shard_bytes": max(int(shard_mb * 2**20), 1),
+                                      "partitions": screen_partitions}, executor.name, executor.workers)
+            shards, size = plan(url, state["shard_bytes"])
+            if state["partitions"] is None:
+                wanted = max(2 * executor.workers, -(-len(shards) // SHARDS_PER_PARTITION))
+                state["partitions"] = min(wanted, SCREEN_PARTITIONS)
+                run.write_json("run.json", state)
+            setup = resource.getrusage(resource.RUSAGE_SELF)  # imports, trial, rules digest, workers started
+            done = set()
+            for record in run.committed("extract-").values():
+                if record["pipeline"] == pipeline_id:  # a shard written with other rules is run again
+                    done.add(record["shard"])
+                    _add(counts, record["counts"])
+            if len(done) < len(shards):  # what rests on the notes (duplicates, verdicts) is redone after them
+                run.uncommit("duplicates")
+                run.uncommit("screen-")
+            lost: list[int] = []
+            position = sum(s.end - s.start for s in shards if s.number in done)
+
+            def delivered(pairs: list[tuple[Shard, ShardResult | None]]) -> None:
+                nonlocal position
+                for shard, result in pairs:
+                    if result is None:
+                        lost.append(shard.number)
+                        continue
+                    position += shard.end - shard.start
+                    _add(counts, result.counts)
+
+            def tick() -> None:
+                total = round(counts.read * size / position) if position else None
+                reporter.update(counts, counts.notes_done, total)
+
+            reporter.phase("extract", None)
+            extraction: Dispatcher[Shard, ShardResult | None] = Dispatcher(
+                executor, extract_shard, (run, pipeline_id, limits or Limits()), lambda items: items[0],
+                lambda result: [result], lambda shard: None, delivered, tick,
+            )
+            for shard in shards:
+                if shard.number not in done:
+                    extraction.put([shard])
+            extraction.finish()
+            tick()
+            peaks.update(extraction.peaks)
+            if lost:
+                raise WorkersUnavailable(
+                    f"{len(lost)} shard(s) lost their worker twice ({LOST_SHARD}; shards "
+                    f"{', '.join(map(str, lost[:10]))}): rerun the same command to retry them"
+                )
+            extracted = time.monotonic()
+            if not run.committed("duplicates"):
+                find_duplicates(run, memory_mb)
+            tables = dataset_tables(run)
+            ranges = partitions(state["partitions"])
+            screened = {record["partition"] for record in run.committed("screen-").values()}
+            reporter.phase("screen", len(ranges))
+
+            def screened_part(pairs: list[tuple[int, ShardResult | None]]) -> None:
+                for number, result in pairs:
+                    if result is None:
+                        lost.append(number)
+                    else:
+                        _add(counts, result.counts)
+
+            screening: Dispatcher[int, ShardResult | None] = Dispatcher(
+                executor, screen_partition,
+                (run, executor.share(tables), executor.share(loaded_trial), screening_date, basis_suffix),
+                lambda items: (items[0], ranges[items[0]]), lambda result: [result], lambda number: None,
+                screened_part,
+                lambda: reporter.update(counts, counts.screened + counts.screen_failed, None),
+            )
+            for number in range(len(ranges)):
+                if number not in screened:
+                    screening.put([number])
+            screening.finish()
+            peaks.update(screening.peaks)
+            if lost:
+                raise WorkersUnavailable(f"{len(lost)} screening partition(s) lost their worker twice: rerun")
+    finally:
+        reporter.close()
+    main = worker_stats()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    measures = {
+        "seconds": time.monotonic() - started,
+        "extract_seconds": extracted - started,
+        "screen_seconds": time.monotonic() - extracted,
+        "worker_peak_rss_mb": max(peaks.values(), default=None),
+        "main_peak_rss_mb": main.peak_rss_mb,
+        "main_cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "main_cpu_start_seconds": setup.ru_utime + setup.ru_stime,
+    }
+    run.write_json("run.json", {**state, **measures, "status": "finished", "finished_at": now().isoformat(),
+                                "notes_read": counts.read, "pipeline": pipeline_id})
+    run.clear_temporary()
+    attach(run, catalog, memory_mb)
+    with Store.open(catalog, read_only=True, memory_mb=memory_mb) as store:
+        row = store.run_row(RUN_ID)
+        errors, error_count = store.run_errors(RUN_ID, limit=20)
+    return RunSummary(
+        run_id=RUN_ID, resumed=state["attempts"] > 1, attempts=state["attempts"], notes_read=row["notes_read"],
+        processed=row["processed"], skipped=row["skipped"], failed=row["failed"], rejected=row["rejected"],
+        patients_screened=row["patients_screened"], screen_failed=row["screen_failed"], seconds=row["seconds"],
+        worker_peak_rss_mb=row["worker_peak_rss_mb"], main_peak_rss_mb=row["main_peak_rss_mb"],
+        errors=errors, error_count=error_count,
+    )
+
+
+def _signature(url: str) -> str:
+    """Size and modification time of the input, as its filesystem gives them."""
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(url)
+    info = fs.info(path)
+    return f"{info.get('size')}:{info.get('mtime') or info.get('LastModified') or info.get('created')}"
+
+
+def _add(counts: Counts, found: dict[str, int]) -> None:
+    for name in ("read", "processed", "failed", "rejected", "screened", "screen_failed"):
+        setattr(counts, name, getattr(counts, name) + found.get(name, 0))
+

@@ -1,0 +1,180 @@
+"""Cutting an archive into shards that workers read themselves, and reading one shard.
+
+The main process of a sharded run never reads a note: it cuts the input by position
+(a JSON Lines file into byte ranges that start at a line, a Parquet file into runs of
+row groups) and each worker reads its own range. A JSON Lines cut needs one short read
+per shard (to find the next line start after each cut), not a pass over the file.
+
+Lines are numbered within their shard (``rel_line``, from 0, and so are the ``line N:``
+of error messages); a shard's commit record gives how many lines it held, and the
+absolute line of each note and message is counted from those once every shard is in
+(``extractor.batch.views``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import fsspec
+
+from extractor.errors import Errors
+from extractor.notes import Note, ReadReport, _iso_dates, note_from_record
+
+SEEK_READ = 1 << 16  # bytes read after a cut to find the next line start
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A slice of the input: bytes ``[start, end)`` of a JSON Lines file, or row groups
+    ``[start, end)`` of a Parquet file."""
+
+    number: int
+    source: str  # path or URL every worker can open
+    kind: str  # "jsonl", "parquet", or "manifest" (``source`` is a directory's manifest.jsonl)
+    start: int
+    end: int
+
+
+NOT_SHARDABLE = (
+    "a sharded run (--run-dir) reads JSON Lines, Parquet, or a directory of .txt files with a "
+    "manifest.jsonl, by position: convert CSV (or a manifest.csv) to JSON Lines first, or use --store"
+)
+
+
+def input_kind(source: str) -> tuple[str, str]:
+    """What a sharded run reads by position, and the file it cuts: ``("parquet", source)``,
+    ``("jsonl", source)`` or ``("manifest", source/manifest.jsonl)``. Raises ValueError otherwise."""
+    fs, path = fsspec.core.url_to_fs(source)
+    if fs.isdir(path):
+        manifest = source.rstrip("/") + "/manifest.jsonl"
+        if not fs.exists(path.rstrip("/") + "/manifest.jsonl"):
+            raise ValueError(NOT_SHARDABLE)
+        return "manifest", manifest
+    lowered = source.lower()
+    if lowered.endswith((".parquet", ".pq")):
+        return "parquet", source
+    if lowered.endswith((".csv", ".txt")):
+        raise ValueError(NOT_SHARDABLE)
+    return "jsonl", source
+
+
+def plan(source: str, shard_bytes: int) -> tuple[list[Shard], int]:
+    """The shards of ``source`` (about ``shard_bytes`` each) and its size (bytes, or rows of Parquet)."""
+    kind, source = input_kind(source)
+    if kind == "parquet":
+        return _plan_parquet(source, shard_bytes)
+    fs, path = fsspec.core.url_to_fs(source)
+    size = fs.size(path)
+    cuts = [0]
+    with fs.open(path, "rb") as handle:
+        target = shard_bytes
+        while target < size:
+            handle.seek(target - 1)
+            found = -1
+            position = target - 1
+            while found < 0 and position < size:
+                block = handle.read(SEEK_READ)
+                found = block.find(b"\n")
+                if found < 0:
+                    position += len(block)
+            if found < 0:
+                break
+            cut = position + found + 1
+            if cut >= size:
+                break
+            cuts.append(cut)
+            target = max(cut + shard_bytes, target + shard_bytes)
+    cuts.append(size)
+    shards = [Shard(i, source, kind, a, b) for i, (a, b) in enumerate(itertools.pairwise(cuts)) if b > a]
+    return shards, size
+
+
+def _plan_parquet(source: str, shard_bytes: int) -> tuple[list[Shard], int]:
+    import pyarrow.parquet as pq
+
+    with fsspec.open(source, "rb") as handle:
+        metadata = pq.ParquetFile(handle).metadata
+    shards: list[Shard] = []
+    start, size = 0, 0
+    for group in range(metadata.num_row_groups):
+        size += metadata.row_group(group).total_byte_size
+        if size >= shard_bytes or group == metadata.num_row_groups - 1:
+            shards.append(Shard(len(shards), source, "parquet", start, group + 1))
+            start, size = group + 1, 0
+    return shards, metadata.num_rows
+
+
+def read_shard(shard: Shard, report: ReadReport) -> Iterator[tuple[int, Note]]:
+    """The valid notes of a shard with their line (row) within it, from 0; faults go to
+    ``report`` with the same numbering. ``report.read`` counts records, ``report.size`` lines."""
+    if shard.kind == "parquet":
+        yield from _read_parquet(shard, report)
+        return
+    for line, record in _jsonl_range(shard, report):
+        if shard.kind == "manifest":
+            record = _with_text(shard, line, record, report)
+            if record is None:
+                continue
+        note = note_from_record(record, line, report)
+        if note is not None:
+            yield line, note
+
+
+def _with_text(shard: Shard, line: int, record: object, report: ReadReport) -> dict[str, object] | None:
+    """A manifest record with its file's text (decoded UTF-8, exactly), or None (recorded in ``report``)."""
+    name = record.get("file") if isinstance(record, dict) else None
+    if not isinstance(name, str) or not name:
+        report.rejected.append((line, Errors.E011.format(line=line, field="file")))
+        return None
+    directory = shard.source.rsplit("/", 1)[0]
+    try:
+        with fsspec.open(f"{directory}/{name}", "rb") as handle:
+            text = handle.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        report.rejected.append((line, Errors.E021.format(line=line, file=name, problem=type(exc).__name__)))
+        return None
+    return {**record, "text": text}
+
+
+def _jsonl_range(shard: Shard, report: ReadReport) -> Iterator[tuple[int, object]]:
+    """The decoded JSON values of a shard's byte range with their line within it; undecodable lines go to ``report``."""
+    import json
+
+    with fsspec.open(shard.source, "rb") as handle:
+        handle.seek(shard.start)
+        position = shard.start
+        line = -1
+        while position < shard.end:
+            raw = handle.readline()
+            if not raw:
+                break
+            position += len(raw)
+            line += 1
+            if not raw.strip():
+                continue
+            report.read += 1
+            try:
+                record = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                report.rejected.append((line, Errors.E010.format(line=line, problem=type(exc).__name__)))
+                continue
+            yield line, record
+    report.size = line + 1
+
+
+def _read_parquet(shard: Shard, report: ReadReport) -> Iterator[tuple[int, Note]]:
+    import pyarrow.parquet as pq
+
+    with fsspec.open(shard.source, "rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        row = -1
+        for batch in parquet.iter_batches(batch_size=1024, row_groups=range(shard.start, shard.end)):
+            for record in batch.to_pylist():
+                row += 1
+                report.read += 1
+                note = note_from_record(_iso_dates(record), row, report)
+                if note is not None:
+                    yield row, note
+    report.size = row + 1

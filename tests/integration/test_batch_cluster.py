@@ -1,0 +1,118 @@
+"""A sharded run on a real Dask cluster (a scheduler and two workers, separate processes on
+127.0.0.1) survives ``kill -9`` of a worker mid-run: every note is processed exactly once,
+with the same facts and verdicts as a run in one process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from distributed import Client
+from spacy.language import Language
+from test_batch_inputs import archive_records, write_jsonl
+from test_batch_resume import FILLER, snapshot
+
+from extractor.batch import run_batch, work
+from extractor.batch.dataset import RunDir
+
+TRIAL = "blinatumomab-sle"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """A process in its own session, so that a kill takes its children (a worker's nanny's) too."""
+    with log.open("wb") as output:
+        return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = start(
+        [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        tmp_path / "scheduler.log",
+    )
+    workers = [
+        start(
+            [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard",
+             "--name", f"w{i}"],
+            tmp_path / f"worker{i}.log",
+        )
+        for i in range(2)
+    ]
+    try:
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address, workers
+    finally:
+        for process in (*workers, scheduler):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture
+def reference(tmp_path: Path, nlp: Language, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, Any]]:
+    records = archive_records(patients=6, per_patient=4)
+    for record in records:
+        record["text"] += FILLER * 2
+    source = write_jsonl(tmp_path / "notes.jsonl", records)
+    monkeypatch.setattr(work._local, "nlp", nlp, raising=False)
+    run_batch(source, tmp_path / "reference.duckdb", TRIAL, workers=0)
+    return source, snapshot(tmp_path / "reference.duckdb")
+
+
+def test_a_worker_killed_mid_run_loses_no_note_and_repeats_none(
+    tmp_path: Path, cluster: tuple[str, list[subprocess.Popen[bytes]]], reference: tuple[Path, dict[str, Any]]
+) -> None:
+    address, workers = cluster
+    source, expected = reference
+    run_dir = tmp_path / "run"
+    command = [
+        str(BIN / "extractor"), "batch", str(source), "--trial", TRIAL, "--run-dir", str(run_dir),
+        "--dask", address, "--shard-mb", "0.001", "--partitions", "4", "--log-every", "0.5",
+    ]
+    run = RunDir(str(run_dir))
+    with (tmp_path / "batch.log").open("w") as log, Client(address, timeout=60) as watcher:
+        batch = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.monotonic() + 120
+        victim = None
+        while victim is None and batch.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            busy = busy_workers(watcher)
+            if busy and run.committed("extract-"):
+                victim = busy[0]  # a worker holding a task, once the run has committed a shard
+        assert victim is not None and batch.poll() is None, (tmp_path / "batch.log").read_text()
+        killed = workers[int(victim[1:])]
+        os.killpg(killed.pid, signal.SIGKILL)  # the worker and its nanny: no restart
+        assert batch.wait(timeout=180) == 0, (tmp_path / "batch.log").read_text()
+    committed = run.committed("extract-")
+    assert len(committed) > 4 and sum(record["counts"]["processed"] for record in committed.values()) == 24
+    assert snapshot(run_dir / "results.duckdb") == expected  # the same notes, facts and verdicts
+    files = [str(run_dir / record["files"]["notes"]) for record in committed.values()]
+    with duckdb.connect() as con:  # each note in exactly one committed file, once
+        rows = con.execute("SELECT count(*), count(DISTINCT note_id) FROM read_parquet(?)", [files]).fetchall()
+    assert rows == [(24, 24)]
+    assert [worker.poll() is None for worker in workers].count(True) == 1 and killed.poll() is not None
+
+
+def busy_workers(client: Client) -> list[str]:
+    """Names of the workers that hold a task (running or queued)."""
+    names = {address: info["name"] for address, info in client.scheduler_info()["workers"].items()}
+    return [names[address] for address, keys in client.processing().items() if keys and address in names]

@@ -1,0 +1,331 @@
+"""Sharded runs (``--run-dir``): workers write Parquet, committed shard by shard; the catalog's
+views show exactly what a single-store run holds; a stopped run resumes without redoing
+committed shards and never reads a half-written one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psutil
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from spacy.language import Language
+from test_batch_inputs import archive_records, write_jsonl, write_parquet
+from test_batch_resume import FILLER, Stop, snapshot, stopping_after
+from test_batch_store import query, readme_queries
+
+from extractor.batch import ExportFormat, export_store, run_batch, sharded, work
+from extractor.batch.dataset import RunDir
+from extractor.batch.shards import plan, read_shard
+from extractor.batch.views import attach, compact
+from extractor.notes import ReadReport
+from extractor.report import build_views, material_from_store, reviews
+from extractor.report.reviews import Decision, ReviewIn, Target
+from extractor.store import Store, StoreError
+
+TRIAL = "blinatumomab-sle"
+EXTRACTOR = Path(sys.executable).parent / "extractor"
+
+
+@pytest.fixture
+def inline(nlp: Language, monkeypatch: pytest.MonkeyPatch) -> Language:
+    monkeypatch.setattr(work._local, "nlp", nlp, raising=False)
+    return nlp
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    """24 notes of 6 patients over several shards, a corrupted line and a note id read twice
+    (in two different shards)."""
+    records = archive_records(patients=6, per_patient=4)
+    for record in records:
+        record["text"] += FILLER
+    duplicate = json.dumps({**records[2], "text": "another note under an id already read"})
+    return write_jsonl(tmp_path / "notes.jsonl", records, extra_lines={5: "{corrupted", 20: duplicate})
+
+
+@pytest.fixture
+def reference(tmp_path: Path, source: Path, inline: Language) -> dict[str, Any]:
+    store = tmp_path / "reference.duckdb"
+    run_batch(source, store, TRIAL, workers=0)
+    expected = snapshot(store)
+    assert expected["counts"] == [(26, 24, 0, 0, 2, 6, "finished")]
+    return expected
+
+
+def sharded_run(source: Path | str, run_dir: Path | str, **options: Any) -> Any:
+    return sharded.run_sharded(source, run_dir, TRIAL, **{"workers": 0, "shard_mb": 0.002, "screen_partitions": 3,
+                                                            **options})
+
+
+def test_a_sharded_run_shows_exactly_what_a_store_holds(
+    tmp_path: Path, source: Path, reference: dict[str, Any]
+) -> None:
+    summary = sharded_run(source, tmp_path / "run")
+    assert len(RunDir(str(tmp_path / "run")).committed("extract-")) >= 4  # several shards
+    assert (summary.notes_read, summary.processed, summary.rejected, summary.patients_screened) == (26, 24, 2, 6)
+    assert summary.main_peak_rss_mb is not None and summary.main_peak_rss_mb > 0
+    catalog = tmp_path / "run" / "results.duckdb"
+    assert snapshot(catalog) == reference  # lines, duplicates, verdicts and their basis included
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        assert con.execute("SELECT seen_line FROM notes WHERE note_id = 'P0-N2'").fetchall() == [(3,)]
+        assert con.execute("SELECT count(*) FROM criteria").fetchone()[0] > 6
+    for name, store in (("single", tmp_path / "reference.duckdb"), ("sharded", catalog)):
+        export_store(store, tmp_path / name, ExportFormat.JSONL)
+    for name in ("facts.jsonl", "verdicts.jsonl"):
+        assert (tmp_path / "sharded" / name).read_bytes() == (tmp_path / "single" / name).read_bytes()
+    merged = tmp_path / "merged.duckdb"
+    copied = compact(RunDir(str(tmp_path / "run")), merged)
+    assert copied["notes"] == 24 and snapshot(merged) == reference
+    with Store.open(merged) as store:  # an ordinary store: a later run gets the next run id
+        assert store.con.execute("SELECT nextval('run_ids')").fetchone()[0] == 2
+
+
+def test_a_stopped_run_resumes_without_redoing_shards_or_reading_half_written_ones(
+    tmp_path: Path, source: Path, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(sharded, "extract_shard", stopping_after(2, sharded.extract_shard))
+        with pytest.raises(Stop):
+            sharded_run(source, run_dir)
+    run = RunDir(str(run_dir))
+    committed = run.committed("extract-")
+    assert len(committed) == 2
+    # a task killed after writing a file but before its commit: the file is never read
+    run.write_table("notes/shard-000002.parquet", sharded.arrow_rows(sharded.SHARD_NOTE_SCHEMA, []))
+    attach(run, tmp_path / "mid-run.duckdb")  # what is committed so far, no verdict yet
+    processed = sum(record["counts"]["processed"] for record in committed.values())
+    assert query(tmp_path / "mid-run.duckdb", "SELECT count(*) FROM notes") == [(processed,)]
+    assert query(tmp_path / "mid-run.duckdb", "SELECT count(*) FROM criteria") == [(0,)]
+    calls: list[int] = []
+
+    def counting(shard: Any, *args: Any) -> Any:
+        calls.append(shard.number)
+        return work_extract(shard, *args)
+
+    work_extract = sharded.extract_shard
+    monkeypatch.setattr(sharded, "extract_shard", counting)
+    summary = sharded_run(source, run_dir)
+    assert summary.resumed and summary.attempts == 2
+    assert not set(calls) & {record["shard"] for record in committed.values()}
+    assert snapshot(run_dir / "results.duckdb") == reference
+    assert not (run_dir / "_tmp").exists()
+
+
+def test_a_run_directory_url_and_a_parquet_input(tmp_path: Path, inline: Language) -> None:
+    records = archive_records(patients=3, per_patient=4)
+    source = write_parquet(tmp_path / "notes.parquet", records)  # row groups of 7: two shards at least
+    with pytest.raises(StoreError, match="--store"):
+        sharded_run(source, "memory://h20-run")
+    summary = sharded_run(source, "memory://h20-run", catalog=tmp_path / "catalog.duckdb")
+    assert (summary.processed, summary.patients_screened) == (12, 3)
+    with Store.open(tmp_path / "catalog.duckdb", read_only=True) as store:  # registers the filesystem itself
+        lines = store.con.execute("SELECT count(DISTINCT note_id), min(seen_line), max(seen_line) FROM notes")
+        assert lines.fetchall() == [(12, 1, 12)]
+    with pytest.raises(StoreError, match="another input"):
+        sharded_run(tmp_path / "notes.parquet", "memory://h20-run", catalog=tmp_path / "c.duckdb",
+                    screening_date=dt.date(2025, 1, 1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lengths=st.lists(st.integers(min_value=0, max_value=90), min_size=1, max_size=40),
+    shard_bytes=st.integers(min_value=1, max_value=400),
+    last_newline=st.booleans(),
+)
+def test_shards_cover_every_line_once_and_count_lines(
+    tmp_path_factory: pytest.TempPathFactory, lengths: list[int], shard_bytes: int, last_newline: bool
+) -> None:
+    path = tmp_path_factory.mktemp("plan") / "notes.jsonl"
+    lines = [json.dumps({"patient_id": "P", "note_id": f"N{i}", "text": "x" * n}) if n % 7 else "" for i, n in
+             enumerate(lengths)]
+    text = "\n".join(lines) + ("\n" if last_newline else "")
+    path.write_text(text, encoding="utf-8")
+    shards, size = plan(str(path), shard_bytes)
+    assert size == len(text.encode())
+    if not text:
+        assert shards == []
+        return
+    assert shards[0].start == 0 and shards[-1].end == size
+    assert all(a.end == b.start for a, b in itertools.pairwise(shards))
+    seen, total_lines = [], 0
+    for shard in shards:
+        report = ReadReport()
+        seen.extend((total_lines + line + 1, note.note_id) for line, note in read_shard(shard, report))
+        total_lines += report.size
+    assert total_lines == text.count("\n") + (not text.endswith("\n"))
+    assert seen == [(i + 1, f"N{i}") for i, n in enumerate(lengths) if n % 7]
+
+
+def test_buckets_are_stable_and_partitions_cover_them() -> None:
+    assert [sharded.bucket_of(p) for p in ("P0", "P1", "BP0000001")] == [
+        sharded.bucket_of(p) for p in ("P0", "P1", "BP0000001")
+    ]
+    assert sharded.bucket_of("P0") == zlib.crc32(b"P0") % sharded.BUCKETS
+    for count in (1, 3, 64, 256, 1000):
+        ranges = sharded.partitions(count)
+        assert ranges[0][0] == 0 and ranges[-1][1] == sharded.BUCKETS
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+
+
+def test_the_cli_runs_sharded_and_reports_memory(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "notes.jsonl", archive_records(patients=2, per_patient=3))
+    command = [
+        str(EXTRACTOR), "batch", str(source), "--trial", TRIAL, "--run-dir", str(tmp_path / "run"),
+        "--workers", "0", "--shard-mb", "0.001", "--partitions", "2", "--memory-limit", "64",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "processed: 6" in done.stderr and "peak memory: main process " in done.stderr
+    merged = tmp_path / "merged.duckdb"
+    done = subprocess.run([str(EXTRACTOR), "compact", str(tmp_path / "run"), "-o", str(merged)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0 and "notes 6" in done.stderr, done.stderr
+    refused = subprocess.run([str(EXTRACTOR), "compact", str(tmp_path / "run"), "-o", str(merged)],
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 2 and "exists" in refused.stderr
+    done = subprocess.run([str(EXTRACTOR), "attach", str(tmp_path / "run"), "--store", str(tmp_path / "c.duckdb")],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert query(tmp_path / "c.duckdb", "SELECT count(*) FROM facts") == query(merged, "SELECT count(*) FROM facts")
+    refused = subprocess.run([str(EXTRACTOR), "attach", str(tmp_path / "run"), "--store", str(merged)],
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 2 and "not the catalog of a sharded run" in refused.stderr
+
+
+def test_the_store_holds_duckdb_to_its_memory_limit(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.duckdb", memory_mb=100) as store:
+        assert store.con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "100.0 MiB"
+
+
+def test_the_catalog_serves_the_readme_queries_the_report_and_keeps_reviews(
+    tmp_path: Path, source: Path, inline: Language
+) -> None:
+    sharded_run(source, tmp_path / "run")
+    catalog = tmp_path / "run" / "results.duckdb"
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        answers = [con.execute(sql.replace("current_date", "DATE '2025-04-20'")).fetchall() for sql in readme_queries()]
+    reference = tmp_path / "single.duckdb"
+    run_batch(source, reference, TRIAL, workers=0)
+    with duckdb.connect(str(reference), read_only=True) as con:
+        expected = [
+            con.execute(sql.replace("current_date", "DATE '2025-04-20'")).fetchall() for sql in readme_queries()
+        ]
+    assert answers == expected and answers[0] == [("P0",)]
+    with Store.open(catalog, read_only=True) as store:
+        material = material_from_store(store, TRIAL)
+    assert len(build_views(material)) == 6
+    review = ReviewIn(reviewer="ann", patient_id="P0", trial=TRIAL, target=Target.CRITERION, target_id="inc-age",
+                      predicted="met", decision=Decision.CORRECT)
+    with Store.open(catalog) as store:  # the review app opens it for writing
+        reviews.ensure_table(store)
+        reviews.save(store, review)
+    attach(RunDir(str(tmp_path / "run")), catalog)  # rewritten: the views anew, the reviews kept
+    with Store.open(catalog, read_only=True) as store:
+        assert reviews.export(store, tmp_path / "reviews.jsonl") == 1
+        assert store.con.execute("SELECT count(*) FROM notes").fetchone()[0] == 24
+    with pytest.raises(StoreError, match="not the catalog"):
+        attach(RunDir(str(tmp_path / "run")), reference)  # never over an ordinary store
+
+
+def test_a_killed_main_process_resumes_exactly(tmp_path: Path, source: Path, reference: dict[str, Any]) -> None:
+    """kill -9 of the main process once a shard is committed, with a local worker; the same
+    command again finishes the run with every note once."""
+    run_dir = tmp_path / "run"
+    command = [
+        str(EXTRACTOR), "batch", str(source), "--trial", TRIAL, "--run-dir", str(run_dir), "--workers", "1",
+        "--shard-mb", "0.002", "--partitions", "3",
+    ]
+    run = RunDir(str(run_dir))
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not run.committed("extract-") and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert first.poll() is None
+    children = psutil.Process(first.pid).children(recursive=True)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    _, alive = psutil.wait_procs(children, timeout=60)
+    assert alive == []
+    committed = len(run.committed("extract-"))
+    assert 0 < committed < 8
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert second.returncode == 1, second.stderr  # exit 1: the source has two rejected lines
+    assert "(resumed, attempt 2)" in second.stderr
+    assert "notes read: 26  processed: 24  skipped: 0  failed: 0  rejected: 2  patients screened: 6" in second.stderr
+    assert snapshot(run_dir / "results.duckdb") == reference
+
+
+def test_shards_written_with_other_rules_are_run_again_and_screened_anew(
+    tmp_path: Path, source: Path, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = tmp_path / "run"
+    sharded_run(source, run_dir)
+    run = RunDir(str(run_dir))
+    before = {name: record["pipeline"] for name, record in run.committed("extract-").items()}
+    old_bases = dict(query(run_dir / "results.duckdb", "SELECT patient_id, basis FROM verdicts"))
+    monkeypatch.setattr(sharded, "pipeline_fingerprint", lambda: "other-rules")
+    summary = sharded_run(source, run_dir)
+    assert summary.attempts == 2 and summary.processed == 24
+    after = run.committed("extract-")
+    assert set(after) == set(before) and {record["pipeline"] for record in after.values()} == {"other-rules"}
+    assert query(run_dir / "results.duckdb", "SELECT DISTINCT pipeline FROM notes") == [("other-rules",)]
+    new_bases = dict(query(run_dir / "results.duckdb", "SELECT patient_id, basis FROM verdicts"))
+    assert new_bases.keys() == old_bases.keys() and not set(new_bases.values()) & set(old_bases.values())
+    assert snapshot(run_dir / "results.duckdb") == reference
+
+
+def test_a_directory_with_a_manifest_is_sharded_by_manifest_line(tmp_path: Path, inline: Language) -> None:
+    records = archive_records(patients=3, per_patient=4)
+    directory = tmp_path / "notes"
+    directory.mkdir()
+    with (directory / "manifest.jsonl").open("w", encoding="utf-8") as manifest:
+        for record in records:
+            (directory / f"{record['note_id']}.txt").write_bytes(record["text"].encode("utf-8"))
+            entry = {k: v for k, v in record.items() if k != "text"}
+            manifest.write(json.dumps({"file": f"{record['note_id']}.txt", **entry}) + "\n")
+        manifest.write(json.dumps({"file": "missing.txt", "patient_id": "P9", "note_id": "X"}) + "\n")
+    sharded_run(directory, tmp_path / "run", shard_mb=0.0005)
+    run_batch(directory, tmp_path / "single.duckdb", TRIAL, workers=0)
+    assert len(RunDir(str(tmp_path / "run")).committed("extract-")) >= 2
+    assert snapshot(tmp_path / "run" / "results.duckdb") == snapshot(tmp_path / "single.duckdb")
+    errors = query(tmp_path / "run" / "results.duckdb", "SELECT line, reason FROM errors")
+    reason = "[E021] line 13: cannot read note file 'missing.txt' (FileNotFoundError). The note was skipped."
+    assert errors == [(13, reason)]
+
+
+def test_a_local_worker_killed_mid_run_loses_no_note_and_repeats_none(
+    tmp_path: Path, source: Path, reference: dict[str, Any]
+) -> None:
+    run_dir = tmp_path / "run"
+    command = [
+        str(EXTRACTOR), "batch", str(source), "--trial", TRIAL, "--run-dir", str(run_dir), "--workers", "2",
+        "--shard-mb", "0.002", "--partitions", "3", "--allow-failures",
+    ]
+    run = RunDir(str(run_dir))
+    batch = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not run.committed("extract-") and batch.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [
+        child for child in psutil.Process(batch.pid).children()
+        if any("spawn_main" in part for part in child.cmdline())
+    ]
+    assert batch.poll() is None and len(workers) == 2
+    workers[0].send_signal(signal.SIGKILL)
+    _, stderr = batch.communicate(timeout=300)
+    assert batch.returncode == 0, stderr
+    assert "notes read: 26  processed: 24  skipped: 0  failed: 0  rejected: 2  patients screened: 6" in stderr
+    assert snapshot(run_dir / "results.duckdb") == reference
