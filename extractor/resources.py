@@ -164,6 +164,10 @@ VOCABULARY_FILES: tuple[str, ...] = (
 )
 
 
+# every file ``concepts_by_id`` reads: what a stage that looks concepts up carries with it
+CONCEPT_FILES: tuple[str, ...] = (*VOCABULARY_FILES, "drug_classes.yaml")
+
+
 @functools.cache
 def load_vocabularies(directory: Path | None = None) -> tuple[VocabularyFile, ...]:
     """Load every vocabulary file; concept ids must be unique across files."""
@@ -207,15 +211,10 @@ class DrugClass(_Strict):
     members: tuple[str, ...] = Field(min_length=1)
 
 
-class DrugClassesFile(_Strict):
+class DrugClassesFile(Header):
     """``drug_classes.yaml``: pharmacological classes as data, each with its source."""
 
     schema_: Literal["drug-classes/v1"] = Field(alias="schema")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
     classes: tuple[DrugClass, ...]
 
 
@@ -225,15 +224,10 @@ def load_drug_classes(directory: Path | None = None) -> DrugClassesFile:
     return load_model(DrugClassesFile, (directory or patterns_dir()) / "drug_classes.yaml")
 
 
-class ConceptAliasesFile(_Strict):
+class ConceptAliasesFile(Header):
     """``concept_aliases.yaml``: other ids that name a concept (older ids, ICD-10-CM-title ids)."""
 
     schema_: Literal["concept-aliases/v1"] = Field(alias="schema")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
     aliases: dict[str, str]
 
 

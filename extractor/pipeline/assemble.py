@@ -32,7 +32,7 @@ from extractor.pipeline.note_text import note_text
 from extractor.pipeline.qualifiers import QualifierReader, qualifier_reader
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
-from extractor.resources import VOCABULARY_FILES, Concept, concepts_by_id
+from extractor.resources import CONCEPT_FILES, Concept, concepts_by_id
 
 _OUR_KEYS = set(DOC_EXTENSIONS) | set(SPAN_EXTENSIONS)
 
@@ -101,7 +101,7 @@ def build_fact(
 class FactAssembler(RuleFileComponent):
     """Writes ``doc._.fact_records`` and leaves the Doc serialisable."""
 
-    rule_files = (INFECTION_STATES, "qualifiers.yaml", *VOCABULARY_FILES)
+    rule_files = (INFECTION_STATES, "qualifiers.yaml", *CONCEPT_FILES)
 
     def __init__(self, nlp: Language, name: str = "extractor_facts", patterns: str = "") -> None:
         register_extensions()

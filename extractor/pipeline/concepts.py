@@ -40,7 +40,7 @@ from extractor.pipeline.concept_filters import ConceptFilters
 from extractor.pipeline.note_text import note_text
 from extractor.pipeline.phrase_index import PhraseIndex
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
-from extractor.resources import VOCABULARY_FILES, Concept, concepts_by_id, load_vocabularies
+from extractor.resources import CONCEPT_FILES, Concept, concepts_by_id, load_vocabularies
 
 _RESULT_KINDS = {"LAB", "SCORE", "VITAL"}
 
@@ -48,7 +48,7 @@ _RESULT_KINDS = {"LAB", "SCORE", "VITAL"}
 class ConceptMatcher(RuleFileComponent):
     """Marks vocabulary concepts as entities labelled by kind, with ``span._.concept`` set."""
 
-    rule_files = (*VOCABULARY_FILES, "concept_filters.yaml")
+    rule_files = (*CONCEPT_FILES, "concept_filters.yaml")
 
     def __init__(self, nlp: Language, name: str = "extractor_concepts", patterns: str = "") -> None:
         register_extensions()

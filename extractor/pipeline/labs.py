@@ -25,7 +25,7 @@ from extractor.payloads import LabPayload, TimePayload, get_payload, set_payload
 from extractor.pipeline.note_text import note_text
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sections import SectionIndex
-from extractor.resources import VOCABULARY_FILES, Concept, Header, concepts_by_id, load_model
+from extractor.resources import CONCEPT_FILES, Concept, Header, concepts_by_id, load_model
 from extractor.units import UnitConverter, converter
 
 VALUE_KINDS = {"LAB", "SCORE", "VITAL"}
@@ -61,7 +61,7 @@ def _float(raw: str | None) -> float | None:
 class LabValueReader(RuleFileComponent):
     """Reads values for lab and score mentions into ``span._.lab``."""
 
-    rule_files = ("lab_values.yaml", "units.yaml", *VOCABULARY_FILES)
+    rule_files = ("lab_values.yaml", "units.yaml", *CONCEPT_FILES)
 
     def __init__(self, nlp: Language, name: str = "extractor_labs", patterns: str = "") -> None:
         register_extensions()

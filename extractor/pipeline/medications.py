@@ -25,7 +25,7 @@ from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sections import load_sections
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
 from extractor.resources import (
-    VOCABULARY_FILES,
+    CONCEPT_FILES,
     Concept,
     Header,
     concepts_by_id,
@@ -64,7 +64,7 @@ def _cue_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
 class MedicationReader(RuleFileComponent):
     """Fills ``span._.medication`` for every medication mention."""
 
-    rule_files = ("medication_details.yaml", "steroid_equivalence.yaml", "sections.yaml", *VOCABULARY_FILES)
+    rule_files = ("medication_details.yaml", "steroid_equivalence.yaml", "sections.yaml", *CONCEPT_FILES)
 
     def __init__(self, nlp: Language, name: str = "extractor_medications", patterns: str = "") -> None:
         register_extensions()

@@ -25,7 +25,7 @@ from extractor.payloads import TimePayload, context_of, set_payload
 from extractor.pipeline.note_text import note_text
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sentence_index import SentenceIndex
-from extractor.resources import VOCABULARY_FILES, Header, concepts_by_id, load_model
+from extractor.resources import CONCEPT_FILES, Header, concepts_by_id, load_model
 
 Resolver = Literal[
     "range", "date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age", "this_unit",
@@ -74,7 +74,7 @@ def shift(anchor: dt.date, amount: int, unit: str) -> dt.date:
 class TimeNormalizer(RuleFileComponent):
     """Finds time expressions (``doc._.time_expressions``) and links them (``span._.time``)."""
 
-    rule_files = ("time.yaml", *VOCABULARY_FILES)
+    rule_files = ("time.yaml", *CONCEPT_FILES)
 
     def __init__(
         self,

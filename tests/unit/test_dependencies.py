@@ -36,8 +36,12 @@ def test_every_imported_distribution_is_declared() -> None:
     assert sorted(_imported_distributions() - declared) == []
 
 
+# needed at run time though no module of ours imports them by name
+IMPORTED_BY_OTHERS = {"itsdangerous"}  # Starlette's SessionMiddleware (the review app's sessions)
+
+
 def test_every_runtime_dependency_is_imported() -> None:
-    assert sorted(_names(PROJECT["dependencies"]) - _imported_distributions()) == []
+    assert sorted(_names(PROJECT["dependencies"]) - _imported_distributions() - IMPORTED_BY_OTHERS) == []
 
 
 def test_test_only_packages_are_in_the_dev_extra() -> None:
