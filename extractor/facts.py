@@ -79,7 +79,7 @@ class MedStatus(str, Enum):
 
 
 # what a patient's response to a drug was, as the medication stage reads it
-MedResponse = Literal["inadequate_response", "failure", "refractory", "intolerance", "allergy"]
+MedResponse = Literal["inadequate_response", "failure", "refractory", "intolerance", "allergy", "severe_allergy"]
 # which moment of a course a dated expression marks
 TimeRole = Literal["start", "last_dose", "stop", "stable_since"]
 

@@ -202,8 +202,12 @@ class MedicationReader(RuleFileComponent):
             status = best[1]
         else:
             details["_status_from_default"] = True
-        if context_of(ent).assertion is Assertion.HYPOTHETICAL and status == "current":
-            status = "planned"
+        context = context_of(ent)
+        hypothetical_before = any(
+            cue.category == "HYPOTHETICAL" and cue.char_start < ent.start_char for cue in context.cues
+        )
+        if context.assertion is Assertion.HYPOTHETICAL and status == "current" and hypothetical_before:
+            status = "planned"  # "will start X"; "X level pending" says nothing of the drug's status
         details["status"] = status
         responses = [
             name

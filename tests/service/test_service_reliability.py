@@ -169,9 +169,10 @@ def test_duplicate_json_keys_are_422_not_last_wins(client: TestClient, body: byt
 
 
 def test_a_note_over_the_pipeline_limit_is_413_naming_it(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import extractor
+    from extractor.service import routes
 
-    monkeypatch.setattr(extractor, "MAX_NOTE_CHARS", 100)  # as if --max-text-bytes allowed more than the pipeline
+    # as if --max-text-bytes allowed more than the pipeline (patched where the route reads it)
+    monkeypatch.setattr(routes.extractor, "MAX_NOTE_CHARS", 100)
     with serve() as client:
         response = client.post("/v1/extract", json={"notes": [NOTE, {**NOTE, "note_id": "N2", "text": "x" * 101}]})
     assert response.status_code == 413
