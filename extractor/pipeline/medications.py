@@ -318,41 +318,6 @@ def _response_is_own(match: re.Match[str], ent: Span, next_drug: int, drug_ends:
     return behind is None or behind >= ent.start_char or match.start() - behind > _CUE_REACH
 
 
-_CLAUSE_MARKS = re.compile(r"[();]")
-
-
-def _closed_between(text: str, start: int, end: int) -> bool:
-    """Whether a bracket open at ``start`` closes before ``end``."""
-    between = text[start:end]
-    return between.count(")") > between.count("(")
-
-
-def _clause_end(text: str, start: int, limit: int) -> int:
-    """The first ";" after ``start`` outside brackets opened after it: "prednisone (since 1995;
-    flares below 5 mg)" keeps its own bracket."""
-    depth = 0
-    for mark in _CLAUSE_MARKS.finditer(text, start, limit):
-        char = mark.group(0)
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth = max(0, depth - 1)
-        elif depth == 0:
-            return mark.start()
-    return limit
-
-
-def _response_is_own(match: re.Match[str], ent: Span, next_drug: int, drug_ends: list[int]) -> bool:
-    """Whether a response cue speaks of ``ent``: one after it must come before the next drug's
-    name; one before it must not sit right behind another drug ("MTX (stopped for nausea) and
-    belimumab"), while one heading a list ("inadequate response to OCS, AZA and MMF") does."""
-    if match.start() >= ent.end_char:
-        return match.start() < max(next_drug, ent.end_char)
-    index = bisect_right(drug_ends, match.start()) - 1
-    behind = drug_ends[index] if index >= 0 else None
-    return behind is None or behind >= ent.start_char or match.start() - behind > _CUE_REACH
-
-
 def _gap(ent: Span, match: re.Match[str]) -> int:
     if match.start() >= ent.end_char:
         return match.start() - ent.end_char
