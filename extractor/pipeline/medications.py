@@ -30,7 +30,7 @@ from extractor.resources import (
 )
 
 STATUSES = ("current", "past", "planned", "held", "stopped")
-RESPONSES = ("inadequate_response", "failure", "refractory", "intolerance", "allergy")
+RESPONSES = ("inadequate_response", "failure", "refractory", "intolerance", "allergy", "severe_allergy")
 TIME_ROLES = ("start", "last_dose", "stop", "stable_since")
 PAST_AFTER = dt.timedelta(days=90)  # a dated course this old, with no word that it goes on, is past
 _CUE_REACH = 30  # characters after a drug's name within which a response cue is that drug's
@@ -213,8 +213,12 @@ class MedicationReader:
         else:
             details["_status_from_default"] = True
         context = ent._.context or {}
-        if context.get("assertion") == "hypothetical" and status == "current":
-            status = "planned"
+        hypothetical_before = any(
+            cue.get("category") == "HYPOTHETICAL" and cue.get("char_start", ent.start_char) < ent.start_char
+            for cue in context.get("cues", ())
+        )
+        if context.get("assertion") == "hypothetical" and status == "current" and hypothetical_before:
+            status = "planned"  # "will start X"; "X level pending" says nothing of the drug's status
         details["status"] = status
         responses = [
             name

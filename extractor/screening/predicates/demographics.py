@@ -142,7 +142,9 @@ def age(params: AgeParams, context: Context) -> Finding:
     verdict = params.compare if status is Status.MET else (
         f"not {params.compare}" if status is Status.NOT_MET else f"cannot tell against {params.compare}"
     )
-    return Finding(status, f"{estimate.describe()} on {on}: {verdict}", estimate.evidence)
+    # a birth date is a note field, not words to highlight: the notes' own age is cited with it
+    cited = estimate.evidence or (written.evidence if written is not None else ())
+    return Finding(status, f"{estimate.describe()} on {on}: {verdict}", cited)
 
 
 class SexParams(Params):
