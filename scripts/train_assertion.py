@@ -191,6 +191,7 @@ def mtsamples_examples(
     may (test).
     """
     import extractor
+    from extractor.payloads import context_of
     from extractor.pipeline.assertion_model import mention_input
 
     excluded = gold_sources()
@@ -212,7 +213,7 @@ def mtsamples_examples(
             }
             if id(ent) not in chosen and not any(corrected.values()):
                 continue
-            context = ent._.context or {}
+            context = context_of(ent).model_dump(mode="json")
             gold = {}
             for attribute, fix in corrected.items():
                 if fix is not None:

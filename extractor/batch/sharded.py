@@ -415,15 +415,9 @@ def run_sharded(
     run.clear_temporary()
     attach(run, catalog, memory_mb)
     with Store.open(catalog, read_only=True, memory_mb=memory_mb) as store:
-        row = store.run_row(RUN_ID)
-        errors, error_count = store.run_errors(RUN_ID, limit=20)
-    return RunSummary(
-        run_id=RUN_ID, resumed=state["attempts"] > 1, attempts=state["attempts"], notes_read=row["notes_read"],
-        processed=row["processed"], skipped=row["skipped"], failed=row["failed"], rejected=row["rejected"],
-        patients_screened=row["patients_screened"], screen_failed=row["screen_failed"], seconds=row["seconds"],
-        worker_peak_rss_mb=row["worker_peak_rss_mb"], main_peak_rss_mb=row["main_peak_rss_mb"],
-        errors=errors, error_count=error_count,
-    )
+        return RunSummary.from_store(
+            store, store.run_row(RUN_ID), run_id=RUN_ID, resumed=state["attempts"] > 1, attempts=state["attempts"]
+        )
 
 
 def _signature(url: str) -> str:

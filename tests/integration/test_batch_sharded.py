@@ -9,7 +9,6 @@ import itertools
 import json
 import signal
 import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -22,11 +21,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.language import Language
 from test_batch_inputs import archive_records, write_jsonl, write_parquet
-from test_batch_resume import FILLER, Stop, snapshot, stopping_after
+from test_batch_resume import EXTRACTOR, FILLER, TRIAL, Stop, snapshot, stopping_after
 from test_batch_store import query, readme_queries
 from typer.testing import CliRunner
 
-from extractor.batch import ExportFormat, export_store, run_batch, sharded, work
+from extractor.batch import ExportFormat, export_store, run_batch, sharded
 from extractor.batch.dataset import RunDir
 from extractor.batch.shards import plan, read_shard
 from extractor.batch.views import attach, compact
@@ -35,15 +34,6 @@ from extractor.notes import ReadReport
 from extractor.report import build_views, material_from_store, reviews
 from extractor.report.reviews import Decision, ReviewIn, Target
 from extractor.store import Store, StoreError
-
-TRIAL = "blinatumomab-sle"
-EXTRACTOR = Path(sys.executable).parent / "extractor"
-
-
-@pytest.fixture
-def inline(nlp: Language, monkeypatch: pytest.MonkeyPatch) -> Language:
-    monkeypatch.setattr(work._local, "nlp", nlp, raising=False)
-    return nlp
 
 
 @pytest.fixture
