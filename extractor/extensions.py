@@ -1,6 +1,8 @@
 """Every custom ``._`` attribute the pipeline sets, in one table.
 
-Values stored on docs and spans are plain data (str, numbers, dicts, lists) so a Doc
+Values stored on docs and spans are plain data (str, numbers, dicts, lists) or the
+stages' frozen payload models (``extractor.payloads``, read and written only through
+``get_payload`` / ``set_payload``, serialised by ``extractor.msgpack_codec``), so a Doc
 serialises with ``doc.to_bytes()``: that is what lets ``nlp.pipe(..., n_process=2)``
 send results back from worker processes. Registering twice is harmless; a conflicting
 earlier definition raises instead of being silently replaced.
@@ -24,11 +26,11 @@ DOC_EXTENSIONS: dict[str, dict[str, Any]] = {
 SPAN_EXTENSIONS: dict[str, dict[str, Any]] = {
     "concept": {"default": None},
     "note_section": {"default": None},
-    "context": {"default": None},  # dict: assertion, experiencer, temporality, cues
-    "time": {"default": None},  # dict of a TimeRef
-    "lab": {"default": None},  # dict of a LabResult
+    "context": {"default": None},  # ContextPayload: assertion, experiencer, temporality, cues
+    "time": {"default": None},  # TimePayload
+    "lab": {"default": None},  # LabPayload
     "lab_series": {"default": None},  # more values of the same row: [{"lab": {...}, "time": {...}}]
-    "medication": {"default": None},  # dict of MedicationDetails
+    "medication": {"default": None},  # MedicationPayload
     "infection_state": {"default": None},
     "detail": {"default": None},  # kind-specific attributes read from the text
 }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -76,6 +76,12 @@ class MedStatus(str, Enum):
     PLANNED = "planned"
     HELD = "held"
     STOPPED = "stopped"
+
+
+# what a patient's response to a drug was, as the medication stage reads it
+MedResponse = Literal["inadequate_response", "failure", "refractory", "intolerance", "allergy", "severe_allergy"]
+# which moment of a course a dated expression marks
+TimeRole = Literal["start", "last_dose", "stop", "stable_since"]
 
 
 class _Frozen(BaseModel):
@@ -187,7 +193,7 @@ class MedicationDetails(_Frozen):
     last_dose: TimeRef | None = None
     stable_since: TimeRef | None = None
     dose_changes: tuple[DoseChange, ...] = ()
-    response: tuple[str, ...] = ()  # inadequate_response|failure|refractory|intolerance|allergy
+    response: tuple[MedResponse, ...] = ()
     course_count: int | None = None  # "rituximab x2"
 
 

@@ -12,8 +12,11 @@ Both stay importable: torch is hidden only while thinc checks for it (the assert
 imports it for real), and NLTK is deferred, imported for real on first use of one of its
 names (so QuickUMLS still works in a pipeline that asks for it).
 
-Importing this module does it (``extractor/__init__.py`` imports it before spaCy); it
-imports nothing heavy itself.
+Nothing happens on import: a process that owns itself opts in by calling
+``prepare_process()`` before spaCy is imported. The command line does
+(``extractor/cli/__init__.py``), and so do the batch workers (``extractor/batch/__init__.py``,
+imported by every worker before the pipeline); a library user's process is left as it
+is unless it calls it too. This module imports nothing heavy itself.
 """
 
 from __future__ import annotations
@@ -73,10 +76,26 @@ def defer(name: str) -> None:
 
 
 def keep_unused_libraries_out() -> None:
-    """Everything this module's docstring describes; safe to call more than once."""
+    """Hide torch from thinc's probe and defer NLTK; safe to call more than once."""
     hide_torch_from_thinc()
     for name in DEFERRED:
         defer(name)
 
 
-keep_unused_libraries_out()
+# libraries whose loguru messages may carry note text: PyRuSH logs every token when asked to
+QUIET_LOGGERS = ("PyRuSH", "medspacy")
+
+
+def silence_libraries() -> None:
+    """Disable the loguru messages of ``QUIET_LOGGERS``: note text must never reach a log."""
+    from loguru import logger
+
+    for name in QUIET_LOGGERS:
+        logger.disable(name)
+
+
+def prepare_process() -> None:
+    """What a process the extractor owns (the command line, a batch worker) opts in to:
+    unused libraries kept out and chatty ones silenced. Call it before spaCy is imported."""
+    keep_unused_libraries_out()
+    silence_libraries()

@@ -145,18 +145,23 @@ def note_from_record(record: Any, line: int, report: ReadReport) -> Note | None:
     )
 
 
-class _DuplicateKey(ValueError):
+class DuplicateKey(ValueError):
+    """A JSON object gave ``key`` twice (raised by ``no_duplicate_keys``)."""
+
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object, refusing a key given twice (``json`` would keep the last silently)."""
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (``json`` would keep the last silently).
+
+    The ``object_pairs_hook`` of every JSON the project reads notes from: note files here,
+    request bodies in ``service.guards``."""
     record: dict[str, Any] = {}
     for key, value in pairs:
         if key in record:
-            raise _DuplicateKey(key)
+            raise DuplicateKey(key)
         record[key] = value
     return record
 
@@ -166,8 +171,8 @@ def decode_record(raw: bytes, line_no: int, report: ReadReport) -> Any:
     if line_no == 1:
         raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark, as editors write it
     try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
-    except _DuplicateKey as exc:
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicate_keys)
+    except DuplicateKey as exc:
         report.rejected.append((line_no, Errors.E025.format(line=line_no, key=_shown(exc.key))))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         report.rejected.append((line_no, Errors.E010.format(line=line_no, problem=type(exc).__name__)))

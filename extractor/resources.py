@@ -2,8 +2,10 @@
 
 Every file opens with a header naming what it is and where its knowledge comes from
 (``schema``, ``name``, ``description``, ``version``, ``source``, ``license``), then its
-entries. Models forbid unknown keys so a typo in a rule file fails loudly, with the
-file and entry named, instead of silently matching nothing.
+entries. Every file's model subclasses ``Header`` and fixes its own ``schema`` with a
+``Literal``; models forbid unknown keys and give closed sets a ``Literal`` or enum type,
+so a typo in a rule file fails loudly at load, with the file and entry named, instead
+of silently matching nothing.
 """
 
 from __future__ import annotations
@@ -29,14 +31,23 @@ class _Strict(BaseModel):
 
 
 class Header(_Strict):
-    """What every pattern file says about itself."""
+    """What every pattern file says about itself; each file's model subclasses this one
+    and narrows ``schema_`` to its own ``Literal["<kind>/v1"]``."""
 
     schema_: str = Field(alias="schema")
-    name: str
-    description: str
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
     version: int | str
-    source: str
-    license: str
+    source: str = Field(min_length=1)
+    license: str = Field(min_length=1)
+
+
+HEADER_KEYS = ("schema", "name", "description", "version", "source", "license")
+
+
+def header_of(data: Any) -> Header:
+    """The header of a parsed rule file (its entries left out)."""
+    return Header.model_validate({key: data[key] for key in HEADER_KEYS if key in data})
 
 
 class CodeEntry(_Strict):
@@ -67,13 +78,8 @@ class Concept(_Strict):
         return values
 
 
-class VocabularyFile(_Strict):
+class VocabularyFile(Header):
     schema_: Literal["vocabulary/v1"] = Field(alias="schema")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
     entries: tuple[Concept, ...]
 
 
@@ -158,6 +164,10 @@ VOCABULARY_FILES: tuple[str, ...] = (
 )
 
 
+# every file ``concepts_by_id`` reads: what a stage that looks concepts up carries with it
+CONCEPT_FILES: tuple[str, ...] = (*VOCABULARY_FILES, "drug_classes.yaml")
+
+
 @functools.cache
 def load_vocabularies(directory: Path | None = None) -> tuple[VocabularyFile, ...]:
     """Load every vocabulary file; concept ids must be unique across files."""
@@ -201,15 +211,10 @@ class DrugClass(_Strict):
     members: tuple[str, ...] = Field(min_length=1)
 
 
-class DrugClassesFile(_Strict):
+class DrugClassesFile(Header):
     """``drug_classes.yaml``: pharmacological classes as data, each with its source."""
 
     schema_: Literal["drug-classes/v1"] = Field(alias="schema")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
     classes: tuple[DrugClass, ...]
 
 
@@ -219,15 +224,10 @@ def load_drug_classes(directory: Path | None = None) -> DrugClassesFile:
     return load_model(DrugClassesFile, (directory or patterns_dir()) / "drug_classes.yaml")
 
 
-class ConceptAliasesFile(_Strict):
+class ConceptAliasesFile(Header):
     """``concept_aliases.yaml``: other ids that name a concept (older ids, ICD-10-CM-title ids)."""
 
     schema_: Literal["concept-aliases/v1"] = Field(alias="schema")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
     aliases: dict[str, str]
 
 
@@ -242,15 +242,10 @@ class SteroidEquivalence(_Strict):
     mg_equivalent_to_prednisone_5mg: float = Field(gt=0)
 
 
-class SteroidEquivalenceFile(_Strict):
+class SteroidEquivalenceFile(Header):
     """``steroid_equivalence.yaml``: the dose of each glucocorticoid equal to 5 mg prednisone."""
 
     schema_: Literal["steroid-equivalence/v1"] = Field(alias="schema")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
     entries: tuple[SteroidEquivalence, ...]
 
 

@@ -5,7 +5,9 @@ of notes changes (the notes' rows with their status, their facts, the errors the
 raised, the notes found unchanged) is written in one transaction, so a run killed at
 any moment leaves every note either wholly written or not at all, and a rerun of the
 same command picks up where it stopped. The tables are documented in the README
-("Batch screening"); ``criteria`` is a view over ``verdicts``.
+("Batch screening"); ``criteria`` is a view over ``verdicts``. A sharded run's catalog
+(``extractor.batch.views``) has the same tables as views over Parquet files, and opens
+the same way.
 
 Note text, facts and verdicts (long strings) are stored with ZSTD compression, about a
 third of their size otherwise; a store needs DuckDB 1.2 or later to be read.

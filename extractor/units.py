@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Literal
 
 import pint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from extractor.resources import concepts_by_id, load_model, patterns_dir
+from extractor.resources import Header, concepts_by_id, load_model, patterns_dir
 
 
-class UnitsFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^units/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class UnitsFile(Header):
+    schema_: Literal["units/v1"] = Field(alias="schema")
     definitions: tuple[str, ...]
     aliases: dict[str, str]
 
@@ -77,9 +71,9 @@ class UnitConverter:
 
 
 @functools.cache
-def converter() -> UnitConverter:
-    """The shared converter for the bundled unit definitions."""
-    return UnitConverter()
+def converter(path: Path | None = None) -> UnitConverter:
+    """The shared converter of a units file (the bundled one by default): pint registries are slow to build."""
+    return UnitConverter(path)
 
 
 def to_canonical(value: float, unit: str, concept: str) -> float | None:

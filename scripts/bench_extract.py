@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from extractor.modes import AssertionMode
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "mtsamples"
 
@@ -62,7 +64,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--limit", type=int, default=None, help="at most this many notes")
-    parser.add_argument("--assertion", default="rules", choices=("rules", "model", "hybrid"), help="assertion mode")
+    parser.add_argument("--assertion", default="rules", choices=[m.value for m in AssertionMode], help="assertion mode")
     args = parser.parse_args()
     texts = read_corpus(args.corpus, args.limit)
     if not texts:
@@ -72,6 +74,9 @@ def main() -> int:
 
     import warnings
 
+    from extractor.imports import prepare_process
+
+    prepare_process()  # as the command line and the batch workers do, before spaCy is imported
     import extractor
 
     warnings.filterwarnings("ignore")

@@ -57,7 +57,7 @@ CHAPTER_KIND = {
     "Q": "condition",
 }
 # acute respiratory and skin infections sit in the organ chapters
-INFECTION_RANGES = (("J00", "J22"), ("L00", "L08"))
+INFECTION_RANGES = (("J00", "J22"), ("L00", "L04"), ("L08", "L08"))  # L05: pilonidal cyst
 CATEGORY = {
     "C": "malignancy", "F": "psychiatric", "G": "neuropsychiatric", "I": "cardiac", "J": "pulmonary",
     "K": "gastrointestinal", "N": "renal", "O": "pregnancy", "E": "metabolic",

@@ -5,8 +5,8 @@
 
 The first form drafts (MiniLM similarity on) the trials of
 corpora/eligibility/fb-clinical-trial-parser/clinical_trials.csv into DIR/<id>.draft.yaml.
-The second writes, for every draft in corpora/trials/drafts/ with a corrected trial
-beside it (corpora/trials/<id>.yaml), the reviewed hand corrections as
+The second writes, for every draft in corpora/trials/drafts/ with a reviewed correction
+beside it (corpora/trials/<id>.yaml, "Reviewed correction of the draft"), the hand corrections as
 corpora/trials/drafts/<id>.diff (unified diff, draft -> corrected).
 """
 
@@ -52,8 +52,8 @@ def diffs() -> None:
     for path in sorted(DRAFTS.glob("*.draft.yaml")):
         name = path.name.removesuffix(".draft.yaml")
         corrected = ROOT / "corpora" / "trials" / f"{name}.yaml"
-        if not corrected.is_file():
-            continue
+        if not corrected.is_file() or "Reviewed correction of the draft" not in corrected.read_text(encoding="utf-8"):
+            continue  # the hand-written bundled trials were not corrected from their drafts
         lines = difflib.unified_diff(
             path.read_text(encoding="utf-8").splitlines(keepends=True),
             corrected.read_text(encoding="utf-8").splitlines(keepends=True),

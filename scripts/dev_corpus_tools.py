@@ -81,12 +81,13 @@ ATTRIBUTES: dict[str, tuple[set[str], set[str] | None]] = {
     ),
 }
 NOTE_KEYS = {
-    "concept", "value", "comparator", "unit", "canonical_value", "canonical_unit", "titer",
+    "concept", "value", "value_high", "comparator", "unit", "canonical_value", "canonical_unit", "titer",
     "qualitative", "uln_multiple", "date", "dose", "dose_unit", "daily_dose", "route",
     "frequency", "years", "sex", "systolic", "diastolic",
 }
 NUMERIC_KEYS = {
-    "value", "canonical_value", "titer", "uln_multiple", "dose", "daily_dose", "years", "systolic", "diastolic",
+    "value", "value_high", "canonical_value", "titer", "uln_multiple", "dose", "daily_dose", "years",
+    "systolic", "diastolic",
 }
 QUALITATIVE = {
     "positive", "negative", "reactive", "nonreactive", "detected", "not_detected",

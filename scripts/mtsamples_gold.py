@@ -25,7 +25,12 @@ ROOT = REPO / "corpora" / "mtsamples"
 # the kinds a sentence-level assertion kit is about (conditions and what happens to the patient)
 TSV_KINDS = ("condition", "infection", "procedure", "social")
 HEADER = "line number\tCondition\tsentence\tnegation_status\ttemporality\texperiencer"
-_BOUNDARY = re.compile(r"\n+|(?<=[.!?])\s+(?=[A-Z0-9])|(?:\s{2,}|(?<=[.!?]))(?=[A-Z][A-Z /&,-]{2,}:)|(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+_BOUNDARY = re.compile(
+    r"\n+"  # line breaks
+    r"|(?<=[.!?])\s+(?=[A-Z0-9])"  # sentence punctuation, space, a capital or digit
+    r"|(?:\s{2,}|(?<=[.!?]))(?=[A-Z][A-Z /&,-]{2,}:)"  # an upper-case heading with a colon
+    r"|(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])"  # run-on sentences: "word.Next"
+)
 
 
 def sentence_bounds(text: str) -> list[tuple[int, int]]:

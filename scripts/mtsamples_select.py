@@ -9,8 +9,8 @@ and the 40 of those with the smallest SHA-256 of ``"split:" + file name`` are de
     python scripts/mtsamples_select.py [--source ../shared/corpora/mtsamples] [--count 80]
 
 writes ``corpora/mtsamples/manifest.yaml`` and copies each chosen note's text, byte for byte,
-to ``corpora/mtsamples/notes/<note_id>.txt`` (the split is in the manifest) (80 of the 1,269 CC0 reports; the rest stay in
-``../shared``).
+to ``corpora/mtsamples/notes/<note_id>.txt`` (the split is in the manifest) (80 of the 1,269 CC0
+reports; the rest stay in ``../shared``).
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ def main() -> None:
         "notes": rows,
     }
     (TARGET / "manifest.yaml").write_text(yaml.safe_dump(header, sort_keys=False), encoding="utf-8")
-    print(f"{len(rows)} notes: {sum(r['split'] == 'dev' for r in rows)} dev, {sum(r['split'] == 'test' for r in rows)} test")
+    dev = sum(r["split"] == "dev" for r in rows)
+    test = sum(r["split"] == "test" for r in rows)
+    print(f"{len(rows)} notes: {dev} dev, {test} test")
 
 
 if __name__ == "__main__":

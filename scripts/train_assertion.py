@@ -4,14 +4,19 @@ Training set, each mention read in its sentence with the section in front:
 - the assertion phrase cases (``tests/regression/cases/context_*.yaml``), except one in five
   (by a CRC32 of the case id) kept back for measurement;
 - the gold facts of ``corpora/dev/`` for every patient not in ``HELD_BACK_PATIENTS``;
-- mentions the rules find in ``../shared/corpora/mtsamples/`` notes, labelled by the rules
-  and corrected by ``corpora/assertion/corrections.yaml`` where they are wrong.
+- the gold facts of the MTSamples gold's DEV split (``corpora/mtsamples``, manifest split
+  ``dev``); its TEST split is never read here;
+- mentions the rules find in ``../shared/corpora/mtsamples/`` notes that are NOT in the
+  MTSamples gold (neither split), labelled by the rules and corrected by
+  ``corpora/assertion/corrections.yaml`` where they are wrong (corrections on gold notes
+  are not used).
 The encoder (all-MiniLM-L6-v2) stays frozen; its pooled vectors are computed once and a
 small head is trained on them with fixed seeds on CPU. Writes ``models/assertion/`` (head,
 settings, training summary) and the held-back material as assertion TSVs for
 ``extractor evaluate assertion``.
 
-    .venv/bin/python scripts/train_assertion.py [--mtsamples-notes 200] [--epochs 25] [--max-length 64]
+    .venv/bin/python scripts/train_assertion.py [--mtsamples-notes 200] [--epochs 25] [--max-length 64] \
+        [--mtsamples-dir ../shared/corpora/mtsamples]
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = ROOT / "tests" / "regression" / "cases"
 DEV_DIR = ROOT / "corpora" / "dev"
 MTSAMPLES = ROOT.parent / "shared" / "corpora" / "mtsamples"
+MTSAMPLES_GOLD = ROOT / "corpora" / "mtsamples"
 CORRECTIONS = ROOT / "corpora" / "assertion" / "corrections.yaml"
 TSV_DIR = ROOT / "corpora" / "assertion"
 # Dev patients never trained on: every fourth patient, both annotators' halves.
@@ -144,20 +150,58 @@ def dev_examples(nlp: Any) -> tuple[list[Example], list[Example], list[tuple[str
     return trained, held, tsv
 
 
-def mtsamples_examples(nlp: Any, notes: int, per_note: int, corrections: CorrectionFile) -> tuple[list[Example], int]:
-    """Rule-labelled mentions of the first ``notes`` mtsamples notes, with the corrections applied.
+def gold_sources() -> set[str]:
+    """Source file names of every MTSamples gold note, dev and test: never rule-labelled here."""
+    manifest = yaml.safe_load((MTSAMPLES_GOLD / "manifest.yaml").read_text(encoding="utf-8"))
+    return {entry["source_file"] for entry in manifest["notes"]}
+
+
+def rule_labelled_notes(directory: Path, notes: int) -> list[Path]:
+    """The first ``notes`` mtsamples texts by name that are not MTSamples gold notes (dev or test)."""
+    if not directory.is_dir():
+        raise SystemExit(f"no mtsamples notes at {directory}: pass --mtsamples-dir")
+    excluded = gold_sources()
+    return [path for path in sorted(directory.glob("*.txt")) if path.name not in excluded][:notes]
+
+
+def mtsamples_gold_examples(nlp: Any) -> list[Example]:
+    """Every gold mention of the MTSamples DEV split, with its annotated attributes."""
+    from extractor.evaluation.gold import read_gold_dir, read_split
+
+    examples = []
+    for note in read_gold_dir(MTSAMPLES_GOLD, read_split(MTSAMPLES_GOLD, "dev")):
+        doc = sentence_stages(nlp, note.text)
+        for entity in note.entities:
+            gold = {
+                "assertion": entity.attributes.get("Assertion", "present"),
+                "temporality": entity.attributes.get("Temporality", "current"),
+                "experiencer": entity.attributes.get("Experiencer", "patient"),
+            }
+            examples.append(Example(item_at(doc, entity.start, entity.end), gold, f"mtsamples-gold:{note.note_id}"))
+    return examples
+
+
+def mtsamples_examples(
+    nlp: Any, notes: int, per_note: int, corrections: CorrectionFile, directory: Path = MTSAMPLES
+) -> tuple[list[Example], int]:
+    """Rule-labelled mentions of the first ``notes`` mtsamples notes outside the gold, corrected.
 
     A correction whose mention the rules no longer find stops the run: it must be re-read.
+    Corrections on gold notes are dropped with the notes: the gold labels them (dev) or nothing
+    may (test).
     """
     import extractor
+    from extractor.payloads import context_of
     from extractor.pipeline.assertion_model import mention_input
 
-    fixes = {(c.source, c.char_start, c.char_end, c.attribute): c for c in corrections.corrections}
+    excluded = gold_sources()
+    kept = [c for c in corrections.corrections if c.source not in excluded]
+    fixes = {(c.source, c.char_start, c.char_end, c.attribute): c for c in kept}
     used: set[tuple[str, int, int, str]] = set()
     agreed = 0  # corrections the rules meet by now (a rule fix since the correction was written)
     rng = random.Random(SEED)
     examples = []
-    for path in sorted(MTSAMPLES.glob("*.txt"))[:notes]:
+    for path in rule_labelled_notes(directory, notes):
         text = path.read_text(encoding="utf-8", errors="replace")
         doc = nlp(extractor.make_doc(nlp, text, path.stem))
         ents = [ent for ent in doc.ents if ent.label_ not in ("DEMOGRAPHIC", "LAB", "SCORE")]
@@ -169,7 +213,7 @@ def mtsamples_examples(nlp: Any, notes: int, per_note: int, corrections: Correct
             }
             if id(ent) not in chosen and not any(corrected.values()):
                 continue
-            context = ent._.context or {}
+            context = context_of(ent).model_dump(mode="json")
             gold = {}
             for attribute, fix in corrected.items():
                 if fix is not None:
@@ -249,6 +293,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "models" / "assertion")
     parser.add_argument("--mtsamples-notes", type=int, default=200)
+    parser.add_argument(
+        "--mtsamples-dir", type=Path, default=MTSAMPLES, help="the shared MTSamples texts"
+    )
     parser.add_argument("--per-note", type=int, default=12, help="rule-labelled mentions sampled per note")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--hidden", type=int, default=256)
@@ -267,10 +314,12 @@ def main() -> int:
     corrections = CorrectionFile.model_validate(yaml.safe_load(CORRECTIONS.read_text(encoding="utf-8")))
     phrase_train, phrase_held = phrase_examples(nlp)
     dev_train, dev_held, dev_tsv = dev_examples(nlp)
-    mt_train, corrected = mtsamples_examples(nlp, args.mtsamples_notes, args.per_note, corrections)
-    examples = [*phrase_train, *dev_train, *mt_train]
-    print(f"examples: {len(phrase_train)} phrase, {len(dev_train)} dev, {len(mt_train)} mtsamples "
-          f"({corrected} corrected labels); held back {len(phrase_held)} phrase, {len(dev_held)} dev")
+    mt_train, corrected = mtsamples_examples(nlp, args.mtsamples_notes, args.per_note, corrections, args.mtsamples_dir)
+    mt_gold = mtsamples_gold_examples(nlp)
+    examples = [*phrase_train, *dev_train, *mt_gold, *mt_train]
+    print(f"examples: {len(phrase_train)} phrase, {len(dev_train)} dev, {len(mt_gold)} mtsamples dev gold, "
+          f"{len(mt_train)} mtsamples rule-labelled ({corrected} corrected labels); "
+          f"held back {len(phrase_held)} phrase, {len(dev_held)} dev")
 
     encoder = MentionEncoder(max_length=args.max_length)
     features = encoder.encode([e.item for e in examples])
@@ -290,7 +339,12 @@ def main() -> int:
     save_head(head, args.out, settings)
     summary = {
         "trained": dt.date.today().isoformat(),
-        "examples": {"phrase_cases": len(phrase_train), "dev_gold": len(dev_train), "mtsamples": len(mt_train)},
+        "examples": {
+            "phrase_cases": len(phrase_train),
+            "dev_gold": len(dev_train),
+            "mtsamples_dev_gold": len(mt_gold),
+            "mtsamples": len(mt_train),
+        },
         "mtsamples_notes": args.mtsamples_notes,
         "corrected_labels": corrected,
         "held_back": {"phrase_cases": len(phrase_held), "dev_gold": len(dev_held)},

@@ -20,13 +20,18 @@ they run (this process, local processes, Dask), ``dispatch`` how tasks are fed t
 
 from __future__ import annotations
 
-from extractor.batch.dataset import RunDir
-from extractor.batch.executors import WorkersUnavailable
-from extractor.batch.export import ExportFormat, export_store
-from extractor.batch.runner import RunSummary, run_batch
-from extractor.batch.sharded import run_sharded
-from extractor.batch.views import attach, compact
-from extractor.batch.work import Limits
+from extractor.imports import prepare_process
+
+prepare_process()  # every worker imports this package before the pipeline (and spaCy)
+
+# isort: split
+from extractor.batch.dataset import RunDir  # noqa: E402
+from extractor.batch.executors import WorkersUnavailable  # noqa: E402
+from extractor.batch.export import ExportFormat, export_store  # noqa: E402
+from extractor.batch.runner import RunSummary, run_batch  # noqa: E402
+from extractor.batch.sharded import run_sharded  # noqa: E402
+from extractor.batch.views import attach, compact  # noqa: E402
+from extractor.batch.work import Limits  # noqa: E402
 
 __all__ = [
     "ExportFormat",

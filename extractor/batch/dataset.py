@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,11 @@ class RunDir:
     """A run directory, as a plain picklable value (a URL or path): tasks open it themselves."""
 
     url: str
+
+    def __post_init__(self) -> None:
+        # a relative path would mean another directory to a worker started elsewhere
+        if "://" not in self.url:
+            object.__setattr__(self, "url", os.path.abspath(self.url))
 
     @property
     def fs(self) -> fsspec.AbstractFileSystem:
@@ -91,10 +97,11 @@ class RunDir:
     def write_json(self, name: str, value: dict[str, Any]) -> None:
         self.write_bytes(name, json.dumps(value, indent=1, sort_keys=True).encode("utf-8"))
 
-    def write_table(self, name: str, table: pa.Table) -> None:
-        """A Parquet file, ZSTD-compressed (note text, facts and verdicts are long strings)."""
+    def write_table(self, name: str, table: pa.Table, row_group_rows: int | None = None) -> None:
+        """A Parquet file, ZSTD-compressed (note text, facts and verdicts are long strings), in row
+        groups of ``row_group_rows`` (a reader filtering on a sorted column skips the others)."""
         buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
+        pq.write_table(table, buffer, compression="zstd", row_group_size=row_group_rows)
         self.write_bytes(name, buffer.getvalue())
 
     # ------------------------------------------------------------------ commits

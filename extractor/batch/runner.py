@@ -46,6 +46,19 @@ MATERIAL_CHUNK = 1024  # patients whose notes and facts are read from the store 
 COMMIT_SECONDS = 1.0  # write what came back at least this often
 COMMIT_NOTES = 1024  # ... or when this many notes (verdicts) are waiting to be written
 LOST_WORKER = "the worker process died while processing this note"
+ERRORS_SHOWN = 20  # errors and warnings a run summary lists as text (it counts them all)
+RUN_ROW_FIELDS = (  # what a run summary takes from the run's row of the ``runs`` table
+    "notes_read",
+    "processed",
+    "skipped",
+    "failed",
+    "rejected",
+    "patients_screened",
+    "screen_failed",
+    "seconds",
+    "worker_peak_rss_mb",
+    "main_peak_rss_mb",
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,16 @@ class RunSummary:
         worker = f"{self.worker_peak_rss_mb:.0f} MB" if self.worker_peak_rss_mb is not None else "-"
         main = f"{self.main_peak_rss_mb:.0f} MB" if self.main_peak_rss_mb is not None else "-"
         return f"peak memory: main process {main}, largest worker {worker}"
+
+    @classmethod
+    def from_store(cls, store: Store, row: dict[str, Any], *, run_id: int, resumed: bool, attempts: int) -> RunSummary:
+        """A finished run's summary: counts and measures from its ``runs`` row, its first errors from
+        the store; one builder for both the single-store and the sharded run, so they report alike."""
+        errors, error_count = store.run_errors(run_id, limit=ERRORS_SHOWN)
+        counted = {name: row[name] for name in RUN_ROW_FIELDS}
+        return cls(
+            run_id=run_id, resumed=resumed, attempts=attempts, errors=errors, error_count=error_count, **counted
+        )
 
 
 def content_hash(note: Note) -> str:
@@ -438,23 +461,9 @@ def run_batch(
                 "main_peak_rss_mb": main.peak_rss_mb,
                 "main_cpu_seconds": usage.ru_utime + usage.ru_stime,
             })
-            errors, error_count = store.run_errors(run.run_id, limit=20)
+            summary = RunSummary.from_store(
+                store, row, run_id=row["run_id"], resumed=run.resumed, attempts=row["attempts"]
+            )
     finally:
         reporter.close()
-    return RunSummary(
-        run_id=row["run_id"],
-        resumed=run.resumed,
-        attempts=row["attempts"],
-        notes_read=row["notes_read"],
-        processed=row["processed"],
-        skipped=row["skipped"],
-        failed=row["failed"],
-        rejected=row["rejected"],
-        patients_screened=row["patients_screened"],
-        screen_failed=row["screen_failed"],
-        seconds=row["seconds"],
-        worker_peak_rss_mb=row["worker_peak_rss_mb"],
-        main_peak_rss_mb=row["main_peak_rss_mb"],
-        errors=errors,
-        error_count=error_count,
-    )
+    return summary

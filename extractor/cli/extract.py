@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,15 +12,8 @@ import typer
 
 from extractor.cli.runs import AllowFailuresOption, MaxFailuresOption, finish, print_summary
 from extractor.cli.runs import err as err  # report and review print through it
+from extractor.modes import AssertionMode
 from extractor.notes import STDIN, ReadReport, read_numbered
-
-
-class AssertionMode(str, Enum):
-    """Who decides assertion, temporality and experiencer (see ``extractor.load``)."""
-
-    RULES = "rules"
-    MODEL = "model"
-    HYBRID = "hybrid"
 
 
 def load_pipeline(assertion: AssertionMode) -> Any:
@@ -30,7 +22,7 @@ def load_pipeline(assertion: AssertionMode) -> Any:
 
     if assertion is AssertionMode.RULES:
         return extractor.load()
-    return extractor.load(assertion=assertion.value)
+    return extractor.load(assertion=assertion)
 
 
 AssertionOption = Annotated[

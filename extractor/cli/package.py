@@ -2,8 +2,10 @@
 
 The directory (``nlp.to_disk``) loads with plain ``spacy.load()`` wherever this
 package is installed: its components are registered through the ``spacy_factories``
-entry points. The rule and vocabulary files in force are copied beside the pipeline
-(``patterns/``) so the directory records exactly what it was built with.
+entry points, and each rule-reading component has written the rule files it was built
+from into its own subdirectory, from which it rebuilds itself on load (see
+``extractor/pipeline/rule_files.py``). ``meta.json`` names every rule file with its
+version, source, licence and checksum, the labels, and the pipeline's licence.
 """
 
 from __future__ import annotations
@@ -14,28 +16,31 @@ from typing import Annotated
 
 import typer
 
+from extractor.cli.extract import AssertionOption
+from extractor.modes import AssertionMode
+
+LICENSE = "Apache-2.0"
+
 
 def package(
     output: Annotated[Path, typer.Option("-o", "--output", help="directory to write, e.g. models/extractor_sle")],
     force: Annotated[bool, typer.Option("--force", help="replace an existing directory")] = False,
+    assertion: AssertionOption = AssertionMode.RULES,
 ) -> None:
     """Write the pipeline with its rules as a spaCy pipeline directory."""
     import extractor
-    from extractor.resources import patterns_dir
+    from extractor.packaging import describe_rules
 
     if output.exists():
         if not force:
             raise typer.BadParameter(f"{output} exists; pass --force to replace it")
         shutil.rmtree(output)
-    nlp = extractor.load()
+    nlp = extractor.load(assertion=assertion)
     nlp.meta["name"] = output.name.replace("-", "_")
-    nlp.meta["version"] = "0.1.0"
+    nlp.meta["version"] = extractor.__version__
     nlp.meta["description"] = "Clinical-note facts for trial pre-screening (extractor)."
-    nlp.meta["requirements"] = ["extractor>=0.1.0"]
+    nlp.meta["license"] = LICENSE
+    nlp.meta["requirements"] = [f"extractor>={extractor.__version__}"]
+    nlp.meta["sources"] = describe_rules(nlp)
     nlp.to_disk(output)
-    rules = output / "patterns"
-    rules.mkdir()
-    for source in sorted(patterns_dir().iterdir()):
-        if source.suffix in {".yaml", ".csv"}:
-            shutil.copy2(source, rules / source.name)
     typer.echo(f"pipeline written to {output} ({len(nlp.pipe_names)} components)")

@@ -32,8 +32,10 @@ def draft(
     trial_id: Annotated[str | None, typer.Option("--id", help="trial id (default: from the file name)")] = None,
     title: Annotated[str | None, typer.Option("--title", help="trial title")] = None,
     similar: Annotated[
-        bool, typer.Option("--similar/--no-similar", help="map unseen phrasings with the MiniLM encoder")
-    ] = True,
+        bool,
+        typer.Option("--similar/--no-similar",
+                     help="also map unseen phrasings with the MiniLM encoder (embeds every concept name first)"),
+    ] = False,
     threshold: Annotated[
         float, typer.Option("--threshold", min=0.0, max=1.0, help="least cosine similarity for a mapping")
     ] = 0.85,

@@ -1,7 +1,7 @@
 """Compiling published eligibility text into the criteria language (``extractor trial draft``).
 
 Public API:
-    draft_trial(text, name=..., title=..., source=..., similar=True) -> Draft   (``Draft.to_yaml()``)
+    draft_trial(text, name=..., title=..., source=..., similar=False) -> Draft  (``Draft.to_yaml()``)
     lint(trial) -> list[Problem]                                   (``extractor.compiler.check``)
 """
 
@@ -29,7 +29,7 @@ def draft_trial(
     name: str,
     title: str,
     source: str,
-    similar: bool = True,
+    similar: bool = False,
     threshold: float = DEFAULT_THRESHOLD,
     silence: SilencePolicy | None = None,
 ) -> Draft:

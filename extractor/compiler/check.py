@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from extractor.resources import concepts_by_id
 from extractor.screening import PERSON_ONLY_REASON, evaluate_criterion
 from extractor.screening.engine import (
     AllNode,
@@ -64,34 +63,30 @@ def walk(node: Node) -> Iterator[Node]:
         yield from walk(child)
 
 
-def _known_names() -> tuple[dict[str, str], set[str]]:
-    concepts = concepts_by_id()
-    classes = {
-        name for c in concepts.values()
-        if isinstance(c.attrs.get("classes"), list) for name in c.attrs["classes"]
-    }
-    return {cid: c.kind.value for cid, c in concepts.items()}, classes
-
-
 def unknown_names(criterion: Criterion) -> list[Problem]:
-    """Concept ids and class names the vocabularies do not have."""
+    """Concept ids and class names the vocabulary (``extractor.vocabulary``) does not know,
+    with its "did you mean"."""
+    from extractor.vocabulary import vocabulary
+
     if criterion.rule is None:
         return []
-    concepts, classes = _known_names()
+    known = vocabulary()
     problems = []
     for node in walk(criterion.rule):
         if not isinstance(node, PredicateNode):
             continue
         params = node.params
-        for field in ("concept", "exclude"):
-            for name in getattr(params, field, ()) or ():
-                if name not in concepts and name not in classes:
-                    problems.append(Problem(criterion.id, node.line, "error",
-                                            f"{node.spec.name}: unknown concept id {name!r}"))
-        for name in getattr(params, "classes", ()) or ():
-            if name not in classes:
-                problems.append(Problem(criterion.id, node.line, "error",
-                                        f"{node.spec.name}: unknown class {name!r}"))
+        names = [(n, False) for f in ("concept", "exclude") for n in getattr(params, f, ()) or ()]
+        names += [(n, True) for n in getattr(params, "classes", ()) or ()]
+        for name, is_class in names:
+            if known.is_class(name) or (not is_class and known.resolve(name) is not None):
+                continue
+            hint = known.suggest(name, classes=is_class)
+            what = "class" if is_class else "concept id"
+            problems.append(Problem(
+                criterion.id, node.line, "error",
+                f"{node.spec.name}: unknown {what} {name!r}" + (f" (did you mean {', '.join(hint)}?)" if hint else ""),
+            ))
     return problems
 
 
@@ -180,10 +175,11 @@ def describe_node(node: Node) -> str:
         return f"unexpressed {node.text!r}"
     assert isinstance(node, PredicateNode)
     shown = []
-    for key, value in node.params.model_dump(exclude_defaults=True).items():
+    for key in sorted(node.params.model_fields_set, key=list(type(node.params).model_fields).index):
+        value = getattr(node.params, key)
         if isinstance(value, list | tuple):
             value = ", ".join(str(getattr(v, "text", v)) for v in value)
-        shown.append(f"{key}={value}")
+        shown.append(f"{key}={getattr(value, 'value', value)}")
     return f"{node.spec.name} " + " ".join(shown)
 
 

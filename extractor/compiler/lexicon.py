@@ -1,7 +1,8 @@
 """Concept lookup for the trial compiler: phrases of eligibility text → vocabulary concepts.
 
 Behind one small interface (``Lexicon``) so the compiler does not care where concepts come
-from: today the vocabularies of ``patterns/`` (``extractor.resources.load_vocabularies``).
+from: the vocabularies of ``patterns/`` (``extractor.resources.load_vocabularies``) and the
+drug classes of ``extractor.vocabulary`` (``drug_classes.yaml``, with their names).
 Exact and synonym matches come first (whole tokens, case-insensitive, hyphens and a
 final plural "s" ignored; ``case_sensitive`` abbreviations in their written case);
 ``similar`` ranks the vocabulary's terms by cosine similarity of MiniLM sentence
@@ -97,6 +98,11 @@ class Lexicon:
                 cased.extend(Term(text, concept.id, concept.kind) for text in concept.case_sensitive)
                 for name in concept.attrs.get("classes", ()) if isinstance(concept.attrs.get("classes"), list) else ():
                     classes.setdefault(name, concept.kind)
+        from extractor.vocabulary import vocabulary  # drug classes with their written names
+
+        for name, written in vocabulary().class_names.items():
+            classes.setdefault(name, Kind.MEDICATION)
+            terms += [Term(written, name, classes[name], is_class=True)]
         for name, kind in classes.items():
             words = name.replace("_", " ")
             terms += [Term(words, name, kind, is_class=True), Term(words + "s", name, kind, is_class=True)]

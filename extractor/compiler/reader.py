@@ -11,6 +11,7 @@ when what was understood decides it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,7 @@ _RAW_UNIT = re.compile(
     r"\s*(°\s?[CF]|[%µμ/][^\s,;)]*|[A-Za-z]{1,5}/[^\s,;)]+|mmHg|kg|cm|mm|ms|msecs?|milliseconds|seconds|bpm)(?![A-Za-z])"
 )
 _COORDINATED = re.compile(r"\b([A-Za-z]{3,})\s+(?:and|or|and/or|/)\s+$", re.IGNORECASE)
+_GENERIC = frozenset({"infection", "malignancy"})  # head nouns that follow a specific concept
 _SPLIT = re.compile(r"\s*(?:[,;:()\[\]]|\bor\b|\band\b|\bnor\b|/|\.(?:\s|$))\s*", re.IGNORECASE)
 
 
@@ -119,7 +121,9 @@ class Reader:
         self._purpose = re.compile(rf"\b{alternation(rules.purpose_words)}\b{clause_end}", re.IGNORECASE)
         self._stable_word = re.compile(r"\bstable\b(?:\s+dose\b)?", re.IGNORECASE)
         self._basis = re.compile(rf"\b{alternation(rules.basis_words)}\b{clause_end}", re.IGNORECASE)
-        self._any_value = re.compile(r"^\W*any\b|\bany\s+(?:\w+\s+){0,4}(?:value|result|measurement)s?\b", re.IGNORECASE)
+        self._any_value = re.compile(
+            r"^\W*any\b|\bany\s+(?:\w+\s+){0,4}(?:value|result|measurement)s?\b", re.IGNORECASE
+        )
         self._any_sex = re.compile(rf"\b{alternation(rules.any_sex)}\b", re.IGNORECASE)
         self._sex = {sex: re.compile(rf"\b{alternation(words)}\b", re.IGNORECASE)
                      for sex, words in rules.sex_words.items()}
@@ -465,7 +469,7 @@ class Reader:
         """One test's thresholds: all must hold, unless written as alternatives ("> 94% ... OR
         < 94%"), then any."""
         groups: list[list[Threshold]] = [[own[0]]]
-        for previous, threshold in zip(own, own[1:], strict=False):
+        for previous, threshold in itertools.pairwise(own):
             if re.search(r"\bor\b", text[previous.end:threshold.start], re.IGNORECASE):
                 groups.append([])
             groups[-1].append(threshold)
@@ -549,10 +553,8 @@ def _drop_generic(text: str, hits: list[Hit]) -> list[Hit]:
     kept: list[Hit] = []
     for hit in hits:
         if kept and kept[-1].term.kind is hit.term.kind and kept[-1].term.concept != hit.term.concept:
-            between = re.sub(r"\([^)]*\)", "", text[kept[-1].end:hit.start]).strip()
-            if not between and len(hit.term.text.split()) == 1 and hit.term.literal is False and hit.term.concept in (
-                "infection", "malignancy", "cancer"
-            ):
+            between = re.sub(r"[()\[\]\s]", "", re.sub(r"\([^)]*\)", "", text[kept[-1].end:hit.start]))
+            if not between and len(hit.term.text.split()) == 1 and hit.term.concept in _GENERIC:
                 continue
         kept.append(hit)
     return kept

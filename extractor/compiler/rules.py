@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from extractor.resources import load_model, patterns_dir
+from extractor.resources import Header, load_model, patterns_dir
 from extractor.screening.language import SilencePolicy
 
 Op = Literal[">=", "<=", ">", "<"]
@@ -35,15 +35,10 @@ class States(_Strict):
     ever: tuple[str, ...]
 
 
-class EligibilityRules(_Strict):
+class EligibilityRules(Header):
     """Everything ``trial draft`` knows about how eligibility text is written."""
 
     schema_: Literal["eligibility/v1"] = Field(alias="schema")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
     sections: Sections
     stop_lines: tuple[str, ...]
     preambles: tuple[str, ...]

@@ -65,7 +65,8 @@ class SimilarityIndex:
 
     def __init__(self, lexicon: Lexicon, encoder: SentenceEncoder | None = None) -> None:
         self.encoder = encoder or SentenceEncoder()
-        self.terms = tuple({(t.text.lower(), t.concept): t for t in lexicon.terms}.values())
+        # names of four letters or more: abbreviations are matched exactly or not at all
+        self.terms = tuple({(t.text.lower(), t.concept): t for t in lexicon.terms if len(t.text) >= 4}.values())
         self.matrix = self.encoder.encode([t.text for t in self.terms])
 
     def nearest(self, phrases: Sequence[str]) -> list[Similar | None]:

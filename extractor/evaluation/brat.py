@@ -112,6 +112,7 @@ def _text(value: str) -> str:
 NOTE_KEYS: dict[str, Callable[[str], Any]] = {
     "concept": _concept,
     "value": _number,
+    "value_high": _number,
     "comparator": _one_of("<", ">", "<=", ">="),
     "unit": _text,
     "canonical_value": _number,

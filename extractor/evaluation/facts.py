@@ -125,6 +125,7 @@ ATTRIBUTE_SPECS: tuple[AttributeSpec, ...] = (
         lambda f: frozenset(f.medication.response if f.medication else ()),
     ),
     AttributeSpec("value", lambda g: g.values.get("value"), _lab_value("value"), within_tolerance),
+    AttributeSpec("value_high", lambda g: g.values.get("value_high"), _lab_value("value_high"), within_tolerance),
     AttributeSpec(
         "canonical_value",
         lambda g: g.values.get("canonical_value"),

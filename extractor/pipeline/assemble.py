@@ -7,6 +7,7 @@ works. Nothing downstream of this stage touches spaCy.
 """
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,29 +17,29 @@ from spacy.tokens import Doc, Span
 from extractor.extensions import DOC_EXTENSIONS, SPAN_EXTENSIONS, register_extensions
 from extractor.facts import (
     Code,
-    DoseChange,
     Evidence,
     Fact,
+    InfectionState,
     Kind,
     LabResult,
-    MedicationDetails,
     TimeRef,
 )
-from extractor.pipeline.infections import infection_state
+from extractor.payloads import LabPayload, MedicationPayload, TimePayload, context_of, get_payload
+from extractor.pipeline.infections import RULE_FILE as INFECTION_STATES
+from extractor.pipeline.infections import cue_patterns, infection_state
 from extractor.pipeline.note_text import KEY as TEXT_KEY
 from extractor.pipeline.note_text import note_text
-from extractor.pipeline.qualifiers import qualifier_reader
+from extractor.pipeline.qualifiers import QualifierReader, qualifier_reader
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
-from extractor.resources import Concept, concepts_by_id
+from extractor.resources import CONCEPT_FILES, Concept, concepts_by_id
 
 _OUR_KEYS = set(DOC_EXTENSIONS) | set(SPAN_EXTENSIONS)
 
 
-def _time_ref(data: dict[str, Any] | None) -> TimeRef | None:
-    if not data or data.get("precision") == "unresolved":
-        return None
-    keys = ("text", "char_start", "char_end", "date", "start", "end", "precision")
-    return TimeRef(**{k: data[k] for k in keys if k in data})
+def _time_ref(time: TimePayload | None) -> TimeRef | None:
+    """The fact's time: none for an expression that did not resolve to a date."""
+    return None if time is None or time.precision == "unresolved" else time.ref()
 
 
 def build_fact(
@@ -48,28 +49,29 @@ def build_fact(
     note_date: dt.date | None,
     sent: SentenceBounds,
     text: str,
+    infection_cues: tuple[tuple[InfectionState, re.Pattern[str]], ...] = (),
+    qualifiers: QualifierReader | None = None,
 ) -> Fact:
     """One Fact from one annotated entity in its sentence."""
-    context = ent._.context or {}
+    context = context_of(ent)
     kind = Kind(ent.label_.lower())
     attrs: dict[str, Any] = dict(concept.attrs) if concept else {}
     attrs.update(ent._.detail or {})
-    for name, value in qualifier_reader().read(
+    for name, value in (qualifiers or qualifier_reader()).read(
         text, ent._.concept, ent.start_char, ent.end_char, sent.start_char, sent.end_char
     ).items():
         attrs.setdefault(name, value)
-    cues = context.get("cues")
-    if cues:
-        attrs["context_cues"] = cues
-    time = _time_ref(ent._.time)
+    if context.cues:
+        attrs["context_cues"] = [cue.model_dump() for cue in context.cues]
+    time = _time_ref(get_payload(ent, TimePayload))
     fact: dict[str, Any] = {
         "kind": kind,
         "concept": ent._.concept,
         "label": concept.literal if concept else ent._.concept,
         "codes": tuple(Code(**c.model_dump()) for c in concept.codes) if concept else (),
-        "assertion": context.get("assertion", "present"),
-        "experiencer": context.get("experiencer", "patient"),
-        "temporality": context.get("temporality", "current"),
+        "assertion": context.assertion,
+        "experiencer": context.experiencer,
+        "temporality": context.temporality,
         "time": time,
         "attrs": attrs,
         "note_date": note_date,
@@ -83,34 +85,34 @@ def build_fact(
             sentence_end=sent.end_char,
         ),
     }
-    if kind in (Kind.LAB, Kind.SCORE, Kind.VITAL) and ent._.lab:
-        lab = {k: v for k, v in ent._.lab.items() if k in LabResult.model_fields}
-        fact["lab"] = LabResult(**lab)
-    if kind is Kind.MEDICATION and ent._.medication:
-        fact["medication"] = _medication(ent._.medication)
+    lab = get_payload(ent, LabPayload)
+    if kind in (Kind.LAB, Kind.SCORE, Kind.VITAL) and lab is not None:
+        fact["lab"] = lab.result()
+    medication = get_payload(ent, MedicationPayload)
+    if kind is Kind.MEDICATION and medication is not None:
+        fact["medication"] = medication.details()
     if kind is Kind.INFECTION:
-        fact["infection_state"] = infection_state(ent, fact["assertion"], fact["temporality"], sent, text)
+        fact["infection_state"] = infection_state(
+            ent, fact["assertion"], fact["temporality"], sent, text, infection_cues
+        )
     return Fact(**fact)
 
 
-def _medication(data: dict[str, Any]) -> MedicationDetails:
-    values = {k: v for k, v in data.items() if k in MedicationDetails.model_fields}
-    for role in ("start", "stop", "last_dose", "stable_since"):
-        if role in values:
-            values[role] = _time_ref(values[role])
-    values["classes"] = tuple(values.get("classes", ()))
-    values["response"] = tuple(values.get("response", ()))
-    values["dose_changes"] = tuple(DoseChange(**c) for c in values.get("dose_changes", ()))
-    return MedicationDetails(**values)
-
-
-class FactAssembler:
+class FactAssembler(RuleFileComponent):
     """Writes ``doc._.fact_records`` and leaves the Doc serialisable."""
 
-    def __init__(self, nlp: Language, name: str = "extractor_facts") -> None:
+    rule_files = (INFECTION_STATES, "qualifiers.yaml", *CONCEPT_FILES)
+
+    def __init__(self, nlp: Language, name: str = "extractor_facts", patterns: str = "") -> None:
         register_extensions()
         self.name = name
-        self.concepts = concepts_by_id()
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        self.rules_dir = directory
+        self.concepts = concepts_by_id(directory)
+        self.infection_cues = cue_patterns(directory)
+        self.qualifiers = QualifierReader(directory / "qualifiers.yaml")
 
     def __call__(self, doc: Doc) -> Doc:
         note_id = doc._.note_id or "note"
@@ -119,25 +121,23 @@ class FactAssembler:
         sentences = SentenceIndex(doc)
         text = note_text(doc)
         for ent in doc.ents:
-            if ent._.concept is None or (ent.label_ == "VITAL" and not ent._.lab):
+            if ent._.concept is None or (ent.label_ == "VITAL" and get_payload(ent, LabPayload) is None):
                 continue  # a vital sign is a fact only with its value
             concept = self.concepts.get(ent._.concept)
-            fact = build_fact(ent, concept, note_id, note_date, sentences.sent(ent), text)
+            fact = build_fact(
+                ent, concept, note_id, note_date, sentences.sent(ent), text, self.infection_cues, self.qualifiers
+            )
             records.append(fact.model_dump_json(exclude_none=True))
             for extra in ent._.lab_series or ():
                 # another value of the same table row: same words cited, its own value and date
-                lab = {k: v for k, v in extra["lab"].items() if k in LabResult.model_fields}
-                update = {"lab": LabResult(**lab), "time": _time_ref(extra["time"])}
+                update = {
+                    "lab": LabResult.model_validate(extra["lab"]),
+                    "time": _time_ref(TimePayload.model_validate(extra["time"])),
+                }
                 records.append(fact.model_copy(update=update).model_dump_json(exclude_none=True))
         doc._.fact_records = records
         _drop_foreign_user_data(doc)
         return doc
-
-    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
-        """Stateless."""
-
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> "FactAssembler":
-        return self
 
 
 def _drop_foreign_user_data(doc: Doc) -> None:
@@ -149,8 +149,11 @@ def _drop_foreign_user_data(doc: Doc) -> None:
 
 
 @Language.factory(
-    "extractor_facts", assigns=["doc._.fact_records"], requires=["doc.ents", "span._.context"]
+    "extractor_facts",
+    default_config={"patterns": ""},
+    assigns=["doc._.fact_records"],
+    requires=["doc.ents", "span._.context"],
 )
-def make_facts(nlp: Language, name: str) -> FactAssembler:
-    """Registered factory."""
-    return FactAssembler(nlp, name)
+def make_facts(nlp: Language, name: str, patterns: str) -> FactAssembler:
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
+    return FactAssembler(nlp, name, patterns)

@@ -21,6 +21,7 @@ Either way the section and the cues stay the rules', and each attribute's source
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,17 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
+from extractor.facts import Assertion, Experiencer, Temporality
+from extractor.modes import MODEL_MODES, AssertionMode
+from extractor.payloads import ContextPayload, context_of, set_payload
 from extractor.pipeline.note_text import note_text
 from extractor.pipeline.sentence_index import SentenceIndex
 
+# the head's outputs, in the order it was trained with: the fact model's values
 LABELS: dict[str, tuple[str, ...]] = {
-    "assertion": ("present", "absent", "possible", "hypothetical"),
-    "temporality": ("current", "historical"),
-    "experiencer": ("patient", "family", "other"),
+    "assertion": tuple(value.value for value in Assertion),
+    "temporality": tuple(value.value for value in Temporality),
+    "experiencer": tuple(value.value for value in Experiencer),
 }
 # ConText categories whose cue decides each attribute (their scope is what hybrid doubts).
 CUE_CATEGORIES: dict[str, frozenset[str]] = {
@@ -43,14 +48,13 @@ CUE_CATEGORIES: dict[str, frozenset[str]] = {
     "experiencer": frozenset({"FAMILY", "OTHER_EXPERIENCER"}),
 }
 SCOPE_BREAKS = (",", ";", " and ", " or ", " but ")
-MODES = ("model", "hybrid")
 MARK_OPEN, MARK_CLOSE = "<< ", " >>"
 HEAD_FILE, CONFIG_FILE = "head.safetensors", "head.json"
 
 
 def default_model_dir() -> Path:
-    """``models/assertion`` of the source checkout (weights are not package data)."""
-    return Path(__file__).resolve().parents[2] / "models" / "assertion"
+    """The trained head, installed as package data (``models/assertion`` of the checkout)."""
+    return Path(str(files("extractor.assertion_head")))
 
 
 def encoder_path() -> Path:
@@ -193,17 +197,17 @@ def load_head(directory: Path) -> tuple[Any, dict[str, Any]]:
     return head.eval(), settings
 
 
-def scope_uncertain(item: MentionInput, context: dict[str, Any], attribute: str, long_sentence: int) -> bool:
+def scope_uncertain(item: MentionInput, context: ContextPayload, attribute: str, long_sentence: int) -> bool:
     """Whether the rules' decision on ``attribute`` rests on a scope they may have misjudged."""
     if len(item.text[item.sent_start : item.sent_end].split()) >= long_sentence:
         return True
-    for cue in context.get("cues", ()):
-        if cue["category"] not in CUE_CATEGORIES[attribute]:
+    for cue in context.cues:
+        if cue.category not in CUE_CATEGORIES[attribute]:
             continue
-        if cue["char_end"] <= item.start:
-            between = item.text[cue["char_end"] : item.start]
+        if cue.char_end <= item.start:
+            between = item.text[cue.char_end : item.start]
         else:
-            between = item.text[item.end : cue["char_start"]]
+            between = item.text[item.end : cue.char_start]
         between = between.lower()
         if any(mark in between for mark in SCOPE_BREAKS):
             return True
@@ -223,11 +227,11 @@ class AssertionModel:
         long_sentence: int = 20,
         batch_size: int = 32,
     ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"assertion model mode must be one of {MODES}, not {mode!r}")
+        if mode not in MODEL_MODES:
+            raise ValueError(f"assertion model mode must be one of {[m.value for m in MODEL_MODES]}, not {mode!r}")
         register_extensions()
         self.name = name
-        self.mode = mode
+        self.mode = AssertionMode(mode)
         self.threshold = threshold
         self.long_sentence = long_sentence
         self.batch_size = batch_size
@@ -256,26 +260,26 @@ class AssertionModel:
             for row in range(len(items))
         ]
 
-    def uncertain(self, item: MentionInput, context: dict[str, Any]) -> set[str]:
+    def uncertain(self, item: MentionInput, context: ContextPayload) -> set[str]:
         """The attributes whose rule decision the model should check (``hybrid``)."""
         return {a for a in LABELS if scope_uncertain(item, context, a, self.long_sentence)}
 
     def decide(
-        self, context: dict[str, Any], probs: dict[str, dict[str, float]], attributes: set[str]
-    ) -> dict[str, Any]:
+        self, context: ContextPayload, probs: dict[str, dict[str, float]], attributes: set[str]
+    ) -> ContextPayload:
         """The new context: the model's label for each of ``attributes`` it is sure enough of."""
-        decided = dict(context)
+        decided = context.model_dump()
         sources = {}
         for attribute in LABELS:
             use_model = False
             if attribute in attributes:
                 best = max(probs[attribute], key=probs[attribute].__getitem__)
-                use_model = self.mode == "model" or probs[attribute][best] >= self.threshold
+                use_model = self.mode == AssertionMode.MODEL or probs[attribute][best] >= self.threshold
             if use_model:
                 decided[attribute] = best
             sources[attribute] = "model" if use_model else "rules"
         decided["sources"] = sources
-        return decided
+        return ContextPayload.model_validate(decided)
 
     def __call__(self, doc: Doc) -> Doc:
         todo = []
@@ -283,13 +287,13 @@ class AssertionModel:
         for ent in doc.ents:
             if not ent.text.strip():
                 continue
-            item, context = mention_input(ent, sentences), dict(ent._.context or {})
-            attributes = set(LABELS) if self.mode == "model" else self.uncertain(item, context)
+            item, context = mention_input(ent, sentences), context_of(ent)
+            attributes = set(LABELS) if self.mode == AssertionMode.MODEL else self.uncertain(item, context)
             if attributes:
                 todo.append((ent, item, context, attributes))
         predictions = self.predict([item for _, item, _, _ in todo])
         for (ent, _item, context, attributes), probs in zip(todo, predictions, strict=True):
-            ent._.context = self.decide(context, probs, attributes)
+            set_payload(ent, self.decide(context, probs, attributes))
         return doc
 
     def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
@@ -323,5 +327,5 @@ def make_assertion_model(
     long_sentence: int,
     batch_size: int,
 ) -> AssertionModel:
-    """Registered factory; an empty ``model_dir`` means ``models/assertion`` of the checkout."""
+    """Registered factory; an empty ``model_dir`` means the installed head (``models/assertion``)."""
     return AssertionModel(nlp, name, mode, model_dir, threshold, long_sentence, batch_size)

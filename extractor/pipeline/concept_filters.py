@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from spacy.tokens import Span
 
-from extractor.resources import Concept, load_model, patterns_dir
+from extractor.resources import Concept, Header, load_model, patterns_dir
 
 
 class ConceptFilter(BaseModel):
@@ -27,15 +28,8 @@ class ConceptFilter(BaseModel):
     preceded_by: tuple[str, ...] = ()
 
 
-class ConceptFiltersFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^concept-filters/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class ConceptFiltersFile(Header):
+    schema_: Literal["concept-filters/v1"] = Field(alias="schema")
     skip_lines_starting: tuple[str, ...] = ()
     filters: tuple[ConceptFilter, ...] = ()
 

@@ -39,18 +39,26 @@ from extractor.extensions import register_extensions
 from extractor.pipeline.concept_filters import ConceptFilters
 from extractor.pipeline.note_text import note_text
 from extractor.pipeline.phrase_index import PhraseIndex
-from extractor.resources import Concept, concepts_by_id, load_vocabularies
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
+from extractor.resources import CONCEPT_FILES, Concept, concepts_by_id, load_vocabularies
 
 _RESULT_KINDS = {"LAB", "SCORE", "VITAL"}
 
 
-class ConceptMatcher:
+class ConceptMatcher(RuleFileComponent):
     """Marks vocabulary concepts as entities labelled by kind, with ``span._.concept`` set."""
+
+    rule_files = (*CONCEPT_FILES, "concept_filters.yaml")
 
     def __init__(self, nlp: Language, name: str = "extractor_concepts", patterns: str = "") -> None:
         register_extensions()
         self.name = name
-        directory = Path(patterns) if patterns else None
+        self.nlp = nlp
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        nlp = self.nlp
+        self.rules_dir = directory
         self.concepts: dict[str, Concept] = concepts_by_id(directory)
         self._lower = PhraseIndex()
         self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
@@ -62,8 +70,13 @@ class ConceptMatcher:
             for concept in vocab.entries:
                 self._add(nlp, concept)
         self._anchor_ids = {attr: np.fromiter(ids, dtype=np.uint64) for attr, ids in self._anchors.items() if ids}
-        self._filters = ConceptFilters(self.concepts)
+        self._filters = ConceptFilters(self.concepts, directory / "concept_filters.yaml")
         self._kinds = {c.kind.value.upper() for c in self.concepts.values()}
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The entity labels this stage assigns (its concepts' kinds); spaCy copies them into meta.json."""
+        return tuple(sorted({concept.kind.value.upper() for concept in self.concepts.values()}))
 
     def _add(self, nlp: Language, concept: Concept) -> None:
         phrases = {concept.literal, *concept.synonyms} - set(concept.case_sensitive)
@@ -140,12 +153,6 @@ class ConceptMatcher:
                 spans.append(self._span(doc, short.start, short.end, concept_id))
         return spans
 
-    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
-        """Vocabularies are package data; nothing to save."""
-
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> "ConceptMatcher":
-        return self
-
 
 # words the tokenizer leaves whole (letters, or digits), or splits only at their hyphens
 _PLAIN = re.compile(r"(?:[A-Za-z]+(?:-[A-Za-z]+)*|[0-9]+)(?: (?:[A-Za-z]+(?:-[A-Za-z]+)*|[0-9]+))*")
@@ -197,7 +204,7 @@ def _words(value: Any) -> set[str]:
 
 @Language.factory("extractor_concepts", default_config={"patterns": ""}, assigns=["doc.ents", "span._.concept"])
 def make_concepts(nlp: Language, name: str, patterns: str) -> ConceptMatcher:
-    """Registered factory; ``patterns`` is a vocabulary directory, empty for the bundled one."""
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
     return ConceptMatcher(nlp, name, patterns)
 
 

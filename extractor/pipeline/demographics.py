@@ -6,41 +6,40 @@ Patterns come from ``patterns/demographics.yaml``. Matches become entities label
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from extractor.extensions import register_extensions
 from extractor.pipeline.note_text import note_text
-from extractor.resources import load_model, patterns_dir
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
+from extractor.resources import Header, load_model
 
 
-class DemographicsFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^demographics/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class DemographicsFile(Header):
+    schema_: Literal["demographics/v1"] = Field(alias="schema")
     age: tuple[str, ...]
     sex: tuple[str, ...]
-    sex_words: dict[str, str]
+    sex_words: dict[str, Literal["F", "M"]]
 
 
-class DemographicsTagger:
+class DemographicsTagger(RuleFileComponent):
     """Adds ``age`` and ``sex`` entities with ``span._.detail`` holding the value."""
 
-    def __init__(self, nlp: Language, name: str = "extractor_demographics", rules: str = "") -> None:
+    rule_files = ("demographics.yaml",)
+    labels = ("DEMOGRAPHIC",)  # spaCy copies a component's labels into meta.json
+
+    def __init__(self, nlp: Language, name: str = "extractor_demographics", patterns: str = "") -> None:
         register_extensions()
         self.name = name
-        self.rules: DemographicsFile = load_model(
-            DemographicsFile, Path(rules) if rules else patterns_dir() / "demographics.yaml"
-        )
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        self.rules: DemographicsFile = load_model(DemographicsFile, directory / "demographics.yaml")
+        self.rules_dir = directory
         self._age = [re.compile(p) for p in self.rules.age]
         self._sex = [re.compile(p) for p in self.rules.sex]
 
@@ -80,14 +79,9 @@ class DemographicsTagger:
         entity._.detail = detail
         return entity
 
-    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
-        """Rules are package data; nothing to save."""
-
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> "DemographicsTagger":
-        return self
 
 
-@Language.factory("extractor_demographics", default_config={"rules": ""}, assigns=["doc.ents"])
-def make_demographics(nlp: Language, name: str, rules: str) -> DemographicsTagger:
-    """Registered factory; ``rules`` is a path to a demographics file, empty for the bundled one."""
-    return DemographicsTagger(nlp, name, rules)
+@Language.factory("extractor_demographics", default_config={"patterns": ""}, assigns=["doc.ents"])
+def make_demographics(nlp: Language, name: str, patterns: str) -> DemographicsTagger:
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
+    return DemographicsTagger(nlp, name, patterns)

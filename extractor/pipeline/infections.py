@@ -7,30 +7,30 @@ and ``active`` otherwise; a negated or family-history mention has no state.
 
 import functools
 import re
+from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from spacy.tokens import Span
 
-from extractor.facts import InfectionState
+from extractor.facts import Assertion, Experiencer, InfectionState
+from extractor.payloads import context_of
 from extractor.pipeline.sentence_index import SentenceBounds
-from extractor.resources import load_model, patterns_dir
+from extractor.resources import Header, load_model
 
 
-class InfectionStatesFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^infection-states/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class InfectionStatesFile(Header):
+    schema_: Literal["infection-states/v1"] = Field(alias="schema")
     cues: dict[InfectionState, tuple[str, ...]]
 
 
+RULE_FILE = "infection_states.yaml"
+
+
 @functools.cache
-def _cue_patterns() -> tuple[tuple[InfectionState, re.Pattern[str]], ...]:
-    spec = load_model(InfectionStatesFile, patterns_dir() / "infection_states.yaml")
+def cue_patterns(directory: Path) -> tuple[tuple[InfectionState, re.Pattern[str]], ...]:
+    """Each state's cue phrases of ``directory``'s rule file, as one regex per state."""
+    spec = load_model(InfectionStatesFile, directory / RULE_FILE)
     return tuple(
         (
             state,
@@ -44,14 +44,18 @@ def _cue_patterns() -> tuple[tuple[InfectionState, re.Pattern[str]], ...]:
 
 
 def infection_state(
-    ent: Span, assertion: str, temporality: str, sent: SentenceBounds, text: str
+    ent: Span,
+    assertion: str,
+    temporality: str,
+    sent: SentenceBounds,
+    text: str,
+    cues: tuple[tuple[InfectionState, re.Pattern[str]], ...],
 ) -> InfectionState | None:
     """The state of the infection ``ent`` names, or None when it is not the patient's or not there."""
-    context = ent._.context or {}
-    if assertion != "present" or context.get("experiencer", "patient") != "patient":
+    if assertion != Assertion.PRESENT or context_of(ent).experiencer is not Experiencer.PATIENT:
         return None
     best: tuple[int, InfectionState] | None = None
-    for state, regex in _cue_patterns():
+    for state, regex in cues:
         for match in regex.finditer(text, sent.start_char, sent.end_char):
             if match.start() >= ent.end_char:
                 distance = match.start() - ent.end_char

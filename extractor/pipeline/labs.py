@@ -14,16 +14,18 @@ import bisect
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
+from extractor.payloads import LabPayload, TimePayload, get_payload, set_payload
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sections import SectionIndex
-from extractor.resources import Concept, concepts_by_id, load_model, patterns_dir
+from extractor.resources import CONCEPT_FILES, Concept, Header, concepts_by_id, load_model
 from extractor.units import UnitConverter, converter
 
 VALUE_KINDS = {"LAB", "SCORE", "VITAL"}
@@ -32,15 +34,8 @@ _PAIR_JOIN = re.compile(r"[ \t]*(?:/|and|&)[ \t]*", re.IGNORECASE)
 _CELL = re.compile(r"(?<![\w.,/:])(?P<num>\d+(?:\.\d+)?)(?:[ \t]*(?P<flag>\b[HL]\b|\*))?(?![\w.,/:])")
 
 
-class LabValuesFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^lab-values/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class LabValuesFile(Header):
+    schema_: Literal["lab-values/v1"] = Field(alias="schema")
     max_chars_after: int
     label_qualifier: str
     separator: str
@@ -55,7 +50,7 @@ class LabValuesFile(BaseModel):
     pattern_words: str
     qualitative_after: str
     qualitative_before: str
-    comparators: dict[str, str]
+    comparators: dict[str, Literal["<", ">", "<=", ">="]]
     qualitative: dict[str, str]
 
 
@@ -63,17 +58,21 @@ def _float(raw: str | None) -> float | None:
     return float(raw.replace(",", "")) if raw else None
 
 
-class LabValueReader:
+class LabValueReader(RuleFileComponent):
     """Reads values for lab and score mentions into ``span._.lab``."""
 
-    def __init__(self, nlp: Language, name: str = "extractor_labs", rules: str = "") -> None:
+    rule_files = ("lab_values.yaml", "units.yaml", *CONCEPT_FILES)
+
+    def __init__(self, nlp: Language, name: str = "extractor_labs", patterns: str = "") -> None:
         register_extensions()
         self.name = name
-        self.grammar: LabValuesFile = load_model(
-            LabValuesFile, Path(rules) if rules else patterns_dir() / "lab_values.yaml"
-        )
-        self.units: UnitConverter = converter()
-        self.concepts: dict[str, Concept] = concepts_by_id()
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        self.rules_dir = directory
+        self.grammar: LabValuesFile = load_model(LabValuesFile, directory / "lab_values.yaml")
+        self.units: UnitConverter = converter(directory / "units.yaml")
+        self.concepts: dict[str, Concept] = concepts_by_id(directory)
         g = self.grammar
         units = "|".join(re.escape(u) for u in self.units.written_units if u != "K")
         unit = rf"(?P<unit>{units})(?![A-Za-z0-9])"
@@ -112,12 +111,14 @@ class LabValueReader:
             result = paired.get(index) or self.read(text, ent, limit)
             if not result:
                 continue
-            ent._.lab = result
+            set_payload(ent, LabPayload.model_validate(result))
             columns = self._column_dates(text, ent, dates, date_starts)
             if columns:
-                self._read_row(text, ent, limit, columns)
-            elif ent._.time is None:
-                ent._.time = preceding.before(ent)
+                self._read_row(text, ent, limit, columns, result.get("unit"))
+            elif get_payload(ent, TimePayload) is None:
+                before = preceding.before(ent)
+                if before is not None:
+                    set_payload(ent, TimePayload.model_validate(before))
         return doc
 
     def _pairs(self, text: str, ents: list[Span]) -> dict[int, dict[str, Any]]:
@@ -167,13 +168,12 @@ class LabValueReader:
         )
         return on_line if cells and aligned and len(cells) <= len(on_line) else []
 
-    def _read_row(self, text: str, ent: Span, limit: int, columns: list[dict[str, Any]]) -> None:
+    def _read_row(self, text: str, ent: Span, limit: int, columns: list[dict[str, Any]], unit: str | None) -> None:
         """Values of a table row, each tied to the date heading its column."""
         line_start = text.rfind("\n", 0, ent.start_char) + 1
         header_start = text.rfind("\n", 0, columns[0]["char_start"]) + 1
         concept = self.concepts.get(ent._.concept or "")
         attrs = concept.attrs if concept else {}
-        unit = ent._.lab.get("unit")
         series = []
         for cell in _CELL.finditer(text, ent.end_char, limit):
             column = cell.start() - line_start
@@ -191,7 +191,8 @@ class LabValueReader:
             self._normalise(lab, value, unit, attrs, ent._.concept)
             series.append({"lab": lab, "time": nearest})
         if series:
-            ent._.lab, ent._.time = series[0]["lab"], series[0]["time"]
+            set_payload(ent, LabPayload.model_validate(series[0]["lab"]))
+            set_payload(ent, TimePayload.model_validate(series[0]["time"]))
             ent._.lab_series = series[1:]
 
     def _window_end(self, text: str, ent: Span, following: Span | None) -> int:
@@ -324,12 +325,6 @@ class LabValueReader:
             result["canonical_value"] = round(converted, 6)
             result["canonical_unit"] = canonical
 
-    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
-        """Rules are package data; nothing to save."""
-
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> "LabValueReader":
-        return self
-
 
 class _PrecedingDates:
     """The last full date written before a lab in its section ("Labs (01/08/2025):").
@@ -382,7 +377,7 @@ def _infer_unit(value: float, ranges: Any) -> str | None:
     return fitting[0] if len(fitting) == 1 else None
 
 
-@Language.factory("extractor_labs", default_config={"rules": ""}, assigns=["span._.lab"])
-def make_labs(nlp: Language, name: str, rules: str) -> LabValueReader:
-    """Registered factory; ``rules`` is a path to a lab-value grammar file, empty for the bundled one."""
-    return LabValueReader(nlp, name, rules)
+@Language.factory("extractor_labs", default_config={"patterns": ""}, assigns=["span._.lab"])
+def make_labs(nlp: Language, name: str, patterns: str) -> LabValueReader:
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
+    return LabValueReader(nlp, name, patterns)

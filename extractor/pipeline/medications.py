@@ -11,42 +11,36 @@ import datetime as dt
 import re
 from bisect import bisect_right
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
+from extractor.facts import Assertion, MedResponse, MedStatus, TimeRole
+from extractor.payloads import MedicationPayload, TimePayload, context_of, get_payload, set_payload
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sections import load_sections
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
 from extractor.resources import (
+    CONCEPT_FILES,
     Concept,
+    Header,
     concepts_by_id,
     load_model,
     load_steroid_equivalence,
-    patterns_dir,
 )
 
-STATUSES = ("current", "past", "planned", "held", "stopped")
-RESPONSES = ("inadequate_response", "failure", "refractory", "intolerance", "allergy", "severe_allergy")
-TIME_ROLES = ("start", "last_dose", "stop", "stable_since")
 PAST_AFTER = dt.timedelta(days=90)  # a dated course this old, with no word that it goes on, is past
 _CUE_REACH = 30  # characters after a drug's name within which a response cue is that drug's
 _TABLET_GAP = re.compile(r"[ \t]*(?:tabs?|tablets?|caps?|capsules?)?[ \t]*")  # "5 mg tab, 3 tabs"
 MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "gm": 1000.0, "gram": 1000.0, "grams": 1000.0, "mcg": 0.001, "µg": 0.001}
 
 
-class MedicationDetailsFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^medication-details/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class MedicationDetailsFile(Header):
+    schema_: Literal["medication-details/v1"] = Field(alias="schema")
     max_chars_after: int
     dose: str
     route: str
@@ -57,19 +51,9 @@ class MedicationDetailsFile(BaseModel):
     course: str
     taper: str
     frequencies: dict[str, float]
-    status_cues: dict[str, tuple[str, ...]]
-    response_cues: dict[str, tuple[str, ...]]
-    time_roles: dict[str, tuple[str, ...]]
-
-    def model_post_init(self, __context: Any) -> None:
-        for key, allowed in (
-            (self.status_cues, STATUSES),
-            (self.response_cues, RESPONSES),
-            (self.time_roles, TIME_ROLES),
-        ):
-            unknown = set(key) - set(allowed)
-            if unknown:
-                raise ValueError(f"unknown categories {sorted(unknown)}")
+    status_cues: dict[MedStatus, tuple[str, ...]]
+    response_cues: dict[MedResponse, tuple[str, ...]]
+    time_roles: dict[TimeRole, tuple[str, ...]]
 
 
 def _cue_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
@@ -77,15 +61,19 @@ def _cue_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<![\w/])(?:" + "|".join(re.escape(p) for p in ordered) + r")(?![\w/])", re.IGNORECASE)
 
 
-class MedicationReader:
+class MedicationReader(RuleFileComponent):
     """Fills ``span._.medication`` for every medication mention."""
 
-    def __init__(self, nlp: Language, name: str = "extractor_medications", rules: str = "") -> None:
+    rule_files = ("medication_details.yaml", "steroid_equivalence.yaml", "sections.yaml", *CONCEPT_FILES)
+
+    def __init__(self, nlp: Language, name: str = "extractor_medications", patterns: str = "") -> None:
         register_extensions()
         self.name = name
-        self.rules: MedicationDetailsFile = load_model(
-            MedicationDetailsFile, Path(rules) if rules else patterns_dir() / "medication_details.yaml"
-        )
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        self.rules_dir = directory
+        self.rules: MedicationDetailsFile = load_model(MedicationDetailsFile, directory / "medication_details.yaml")
         r = self.rules
         self._dose = re.compile(r.dose, re.IGNORECASE)
         self._route = re.compile(r.route, re.IGNORECASE)
@@ -97,9 +85,10 @@ class MedicationReader:
         self._response = {k: _cue_regex(v) for k, v in r.response_cues.items()}
         self._roles = {k: _cue_regex(v) for k, v in r.time_roles.items()}
         self._frequencies = {k.replace(".", "").replace(" ", ""): v for k, v in r.frequencies.items()}
-        self.concepts: dict[str, Concept] = concepts_by_id()
-        self.equivalence = {e.ingredient: e.mg_equivalent_to_prednisone_5mg for e in load_steroid_equivalence().entries}
-        self.sections = {s.category: s for s in load_sections().sections}
+        self.concepts: dict[str, Concept] = concepts_by_id(directory)
+        equivalence = load_steroid_equivalence(directory).entries
+        self.equivalence = {e.ingredient: e.mg_equivalent_to_prednisone_5mg for e in equivalence}
+        self.sections = {s.category: s for s in load_sections(directory).sections}
 
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
@@ -112,7 +101,8 @@ class MedicationReader:
             following = next(
                 (e for e in ents[index + 1 :] if e.label_ == "MEDICATION" and e._.concept != ent._.concept), None
             )
-            ent._.medication = self.read(doc, text, ent, following, sentences.sent(ent), drug_ends)
+            details = self.read(doc, text, ent, following, sentences.sent(ent), drug_ends)
+            set_payload(ent, MedicationPayload.model_validate(details))
         return doc
 
     def read(
@@ -212,12 +202,11 @@ class MedicationReader:
             status = best[1]
         else:
             details["_status_from_default"] = True
-        context = ent._.context or {}
+        context = context_of(ent)
         hypothetical_before = any(
-            cue.get("category") == "HYPOTHETICAL" and cue.get("char_start", ent.start_char) < ent.start_char
-            for cue in context.get("cues", ())
+            cue.category == "HYPOTHETICAL" and cue.char_start < ent.start_char for cue in context.cues
         )
-        if context.get("assertion") == "hypothetical" and status == "current" and hypothetical_before:
+        if context.assertion is Assertion.HYPOTHETICAL and status == "current" and hypothetical_before:
             status = "planned"  # "will start X"; "X level pending" says nothing of the drug's status
         details["status"] = status
         responses = [
@@ -235,8 +224,8 @@ class MedicationReader:
     def _dose_changes(self, text: str, ent: Span, sent: SentenceBounds, details: dict[str, Any]) -> None:
         """Written changes ("increase prednisolone 5 mg -> 10 mg today"): the new dose is the
         dose taken from then on, dated by the mention's own day when it has one."""
-        time = ent._.time or {}
-        changed_on = time.get("date") if time.get("precision") == "day" else None
+        time = get_payload(ent, TimePayload)
+        changed_on = time.date if time is not None and time.precision == "day" else None
         changes = []
         for match in self._taper.finditer(text, sent.start_char, sent.end_char):
             raw_from = match.group("from") or match.group("from2")
@@ -255,8 +244,8 @@ class MedicationReader:
                 details["dose"] = last["to_dose"]
 
     def _time(self, doc: Doc, text: str, ent: Span, details: dict[str, Any], sent: SentenceBounds) -> None:
-        time = ent._.time
-        if not time:
+        time = get_payload(ent, TimePayload)
+        if time is None:
             details.pop("_status_from_default", None)
             return
         best: tuple[int, int, str] | None = None
@@ -264,7 +253,7 @@ class MedicationReader:
             for match in regex.finditer(text, sent.start_char, sent.end_char):
                 # the cue nearest the time wins; of cues ending together, the longest
                 # ("unchanged since" over "since")
-                key = (abs(match.end() - time["char_start"]), -(match.end() - match.start()))
+                key = (abs(match.end() - (time.char_start or 0)), -(match.end() - match.start()))
                 if best is None or key < best[:2]:
                     best = (*key, role)
         role = best[2] if best is not None else None
@@ -274,13 +263,13 @@ class MedicationReader:
         if (
             role == "start"
             and details["status"] == "planned"
-            and time.get("date") is not None
+            and time.date is not None
             and note_day is not None
-            and time["date"] <= note_day
+            and time.date <= dt.date.fromisoformat(note_day)
         ):
             details["status"] = "current"  # "start today": taken from that day on
         from_default = details.pop("_status_from_default", False)
-        latest = time.get("end") or time.get("date")
+        latest = time.end or time.date
         note_date = doc._.note_date
         if (
             from_default
@@ -288,16 +277,10 @@ class MedicationReader:
             and role not in ("start", "stable_since")
             and latest is not None
             and note_date is not None
-            and dt.date.fromisoformat(latest) < dt.date.fromisoformat(note_date) - PAST_AFTER
+            and latest < dt.date.fromisoformat(note_date) - PAST_AFTER
         ):
             # "rituximab x2 in 2023" with nothing saying it goes on: a past course
             details["status"] = "past"
-
-    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
-        """Rules are package data; nothing to save."""
-
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> "MedicationReader":
-        return self
 
 
 _CLAUSE_MARKS = re.compile(r"[();]")
@@ -341,7 +324,7 @@ def _gap(ent: Span, match: re.Match[str]) -> int:
     return max(0, ent.start_char - match.end())
 
 
-@Language.factory("extractor_medications", default_config={"rules": ""}, assigns=["span._.medication"])
-def make_medications(nlp: Language, name: str, rules: str) -> MedicationReader:
-    """Registered factory; ``rules`` is a path to a medication-details file, empty for the bundled one."""
-    return MedicationReader(nlp, name, rules)
+@Language.factory("extractor_medications", default_config={"patterns": ""}, assigns=["span._.medication"])
+def make_medications(nlp: Language, name: str, patterns: str) -> MedicationReader:
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
+    return MedicationReader(nlp, name, patterns)

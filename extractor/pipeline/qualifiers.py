@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from extractor.resources import load_model, patterns_dir
+from extractor.resources import Header, load_model, patterns_dir
 
 
 class QualifierRule(BaseModel):
@@ -25,15 +26,8 @@ class QualifierRule(BaseModel):
     values: dict[str, tuple[str, ...]]
 
 
-class QualifiersFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^qualifiers/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class QualifiersFile(Header):
+    schema_: Literal["qualifiers/v1"] = Field(alias="schema")
     max_chars: int = Field(gt=0)
     qualifiers: tuple[QualifierRule, ...]
 

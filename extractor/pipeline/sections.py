@@ -1,4 +1,4 @@
-"""Sections: medspaCy's Sectionizer with our header rules, and what each section means.
+"""Sections: header rules matched with medspaCy's matcher, and what each section means.
 
 A header counts only at the start of a line and when a colon or the end of the line
 follows it, so "Medications were reviewed" is text, not a header, and one-letter SOAP
@@ -8,17 +8,21 @@ past medical history → historical, medication list → current medication).
 """
 
 import bisect
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from medspacy.section_detection import Sectionizer, SectionRule
+from medspacy.common.medspacy_matcher import MedspacyMatcher
+from medspacy.section_detection import SectionRule
 from pydantic import BaseModel, ConfigDict, Field
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.extensions import register_extensions
+from extractor.facts import Experiencer, MedResponse, MedStatus, Temporality
 from extractor.pipeline.note_text import note_text
-from extractor.resources import load_model, patterns_dir
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
+from extractor.resources import Header, load_model
 
 
 class SectionEntry(BaseModel):
@@ -26,61 +30,54 @@ class SectionEntry(BaseModel):
 
     category: str = Field(pattern=r"^[a-z_]+$")
     headers: tuple[str, ...]
-    experiencer: str | None = None
-    temporality: str | None = None
-    med_status: str | None = None
-    med_response: str | None = None
+    experiencer: Experiencer | None = None
+    temporality: Temporality | None = None
+    med_status: MedStatus | None = None
+    med_response: MedResponse | None = None
 
 
-class SectionsFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^sections/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class SectionsFile(Header):
+    schema_: Literal["sections/v1"] = Field(alias="schema")
     sections: tuple[SectionEntry, ...]
 
 
-def load_sections(path: Path | None = None) -> SectionsFile:
-    """The section rules file, validated."""
-    return load_model(SectionsFile, path or patterns_dir() / "sections.yaml")
+def load_sections(directory: Path | None = None) -> SectionsFile:
+    """The section rules file of a rule directory (the bundled one by default), validated."""
+    return load_model(SectionsFile, rules_directory(directory) / "sections.yaml")
 
 
-class _HeaderSectionizer(Sectionizer):
-    """medspaCy's Sectionizer whose end-of-header test also accepts a following colon."""
-
-    def filter_end_lines(self, doc: Doc, matches: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        kept = []
-        for match in matches:
-            end = match[2]
-            if end >= len(doc):
-                kept.append(match)
-                continue
-            following = doc[end]
-            if following.text in {":", "-"} or (following.is_space and "\n" in following.text):
-                kept.append(match)
-        return kept
+NEWLINE = re.compile(r"[\n\r]+[\s]*$")  # medspaCy's: a token whose trailing text ends its line
 
 
-class SectionTagger:
+def starts_line(doc: Doc, token: int) -> bool:
+    """Whether token ``token`` opens a line (medspaCy's ``is_start_line``)."""
+    return token == 0 or NEWLINE.search(doc[token - 1].text_with_ws) is not None
+
+
+def ends_header(doc: Doc, end: int) -> bool:
+    """Whether a header ending before token ``end`` is followed by a colon, a dash or the line's end."""
+    if end >= len(doc):
+        return True
+    following = doc[end]
+    return following.text in {":", "-"} or (following.is_space and "\n" in following.text)
+
+
+class SectionTagger(RuleFileComponent):
     """Finds section headers; records each section as plain ``[category, start, end, title_end]``."""
 
-    def __init__(self, nlp: Language, name: str = "extractor_sections", rules: str = "") -> None:
+    rule_files = ("sections.yaml",)
+
+    def __init__(self, nlp: Language, name: str = "extractor_sections", patterns: str = "") -> None:
         register_extensions()
         self.name = name
-        self.rules = load_sections(Path(rules) if rules else None)
-        self._sectionizer = _HeaderSectionizer(
-            nlp,
-            name=f"{name}_medspacy",
-            rules=None,
-            require_start_line=True,
-            require_end_line=True,
-            span_attrs=None,
-        )
-        self._sectionizer.add(
+        self.nlp = nlp
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        self.rules = load_sections(directory)
+        self.rules_dir = directory
+        self._matcher = MedspacyMatcher(self.nlp, name=f"{self.name}_headers", phrase_matcher_attr="LOWER")
+        self._matcher.add(
             [
                 SectionRule(literal=header, category=entry.category)
                 for entry in self.rules.sections
@@ -103,15 +100,17 @@ class SectionTagger:
     def _sections(self, doc: Doc) -> list[tuple[str | None, int, int, int]]:
         """(category, title start, title end, body end) token bounds, as medspaCy's Sectionizer makes them.
 
-        Its matcher and header filters find the headers; the sections are built here
-        because the Sectionizer also writes ``token._.section`` on every token (a fifth
-        of this stage's time) and keeps Section objects that do not serialise.
+        medspaCy's public ``MedspacyMatcher`` finds the header phrases (longest of
+        overlapping matches); a header counts at the start of a line and before a colon,
+        a dash or the line's end. The Sectionizer itself is not used: it also writes
+        ``token._.section`` on every token (a fifth of this stage's time) and keeps
+        Section objects that do not serialise.
         """
-        sectionizer = self._sectionizer
-        matcher = sectionizer._Sectionizer__matcher  # medspaCy keeps its matcher private
-        matches = sectionizer.filter_end_lines(doc, sectionizer.filter_start_lines(doc, matcher(doc)))
+        rule_map = self._matcher.rule_map
         headers = [
-            (matcher.rule_map[doc.vocab.strings[match_id]].category, start, end) for match_id, start, end in matches
+            (rule_map[doc.vocab.strings[match_id]].category, start, end)
+            for match_id, start, end in self._matcher(doc)
+            if starts_line(doc, start) and ends_header(doc, end)
         ]
         sections: list[tuple[str | None, int, int, int]] = []
         if not headers or headers[0][1] != 0:
@@ -147,7 +146,7 @@ class SectionIndex:
         return None
 
 
-@Language.factory("extractor_sections", default_config={"rules": ""}, assigns=["doc._.section_bounds"])
-def make_sections(nlp: Language, name: str, rules: str) -> SectionTagger:
-    """Registered factory; ``rules`` is a path to a sections YAML file, empty for the bundled one."""
-    return SectionTagger(nlp, name, rules)
+@Language.factory("extractor_sections", default_config={"patterns": ""}, assigns=["doc._.section_bounds"])
+def make_sections(nlp: Language, name: str, patterns: str) -> SectionTagger:
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
+    return SectionTagger(nlp, name, patterns)

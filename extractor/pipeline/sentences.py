@@ -9,47 +9,43 @@ boundaries are then mapped to token starts. The text is never modified.
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import numpy
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from spacy.attrs import IDX, IS_SPACE, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.pipeline.note_text import note_text
-from extractor.resources import load_model, patterns_dir
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
+from extractor.resources import Header, load_model
 
 _LIST_NUMBER = re.compile(r"[ \t]*\d{1,3}")
 
 
-class SentenceRules(BaseModel):
+class SentenceRules(Header):
     """``patterns/sentences.yaml``: where sentences end, as data."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^sentences/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+    schema_: Literal["sentences/v1"] = Field(alias="schema")
     abbreviations: tuple[str, ...]
     boundary_after: tuple[str, ...]
     boundary_before: tuple[str, ...]
     no_boundary_before: tuple[str, ...]
 
 
-class SentenceSplitter:
+class SentenceSplitter(RuleFileComponent):
     """Marks ``token.is_sent_start`` on every token from rules over the raw text."""
 
-    def __init__(self, nlp: Language, name: str = "extractor_sentences", rules: str = "") -> None:
-        self.name = name
-        self.rules_path = rules
-        path = Path(rules) if rules else patterns_dir() / "sentences.yaml"
-        self._load(load_model(SentenceRules, path))
+    rule_files = ("sentences.yaml",)
 
-    def _load(self, rules: SentenceRules) -> None:
+    def __init__(self, nlp: Language, name: str = "extractor_sentences", patterns: str = "") -> None:
+        self.name = name
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        rules = load_model(SentenceRules, directory / "sentences.yaml")
+        self.rules_dir = directory
         abbrev = "|".join(re.escape(a) for a in sorted(rules.abbreviations, key=len, reverse=True))
         self._abbrev = re.compile(rf"(?i)(?:^|(?<=[\s(]))(?:{abbrev})$")
         self._after = [re.compile(p) for p in rules.boundary_after]
@@ -108,18 +104,13 @@ class SentenceSplitter:
         doc.from_array([SENT_START], flags)
         return doc
 
-    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
-        """Rules are package data; the component saves only its settings."""
-
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> "SentenceSplitter":
-        return self
 
 
 @Language.factory(
     "extractor_sentences",
-    default_config={"rules": ""},
+    default_config={"patterns": ""},
     assigns=["token.is_sent_start"],
 )
-def make_sentences(nlp: Language, name: str, rules: str) -> SentenceSplitter:
-    """Registered factory; ``rules`` is a path to a sentences YAML file, empty for the bundled one."""
-    return SentenceSplitter(nlp, name, rules)
+def make_sentences(nlp: Language, name: str, patterns: str) -> SentenceSplitter:
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
+    return SentenceSplitter(nlp, name, patterns)

@@ -13,21 +13,24 @@ import re
 from bisect import bisect_left
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractor.extensions import register_extensions
+from extractor.facts import Temporality
+from extractor.payloads import TimePayload, context_of, set_payload
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sentence_index import SentenceIndex
-from extractor.resources import concepts_by_id, load_model, patterns_dir
+from extractor.resources import CONCEPT_FILES, Header, concepts_by_id, load_model
 
-RESOLVERS = (
+Resolver = Literal[
     "range", "date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age", "this_unit",
     "month_day",
-)
+]
 HISTORICAL_KINDS = {"CONDITION", "INFECTION", "PROCEDURE", "VACCINE"}
 
 
@@ -35,27 +38,18 @@ class TimeRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    resolve: str
+    resolve: Resolver
     regex: str
 
     def model_post_init(self, __context: Any) -> None:
-        if self.resolve not in RESOLVERS:
-            raise ValueError(f"unknown resolver {self.resolve!r}")
         re.compile(self.regex)
         # matching runs case-sensitively on the lower-cased note (twice as fast as IGNORECASE)
         if re.search(r"[A-Z]", re.sub(r"\\.|\(\?P[<=]", "", self.regex)):
             raise ValueError(f"time rule {self.name!r}: write the regex in lower case (matching ignores case)")
 
 
-class TimeFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_: str = Field(alias="schema", pattern=r"^time/v1$")
-    name: str
-    description: str
-    version: int | str
-    source: str
-    license: str
+class TimeFile(Header):
+    schema_: Literal["time/v1"] = Field(alias="schema")
     chronic_categories: tuple[str, ...]
     not_result_date_cues: tuple[str, ...]
     months: dict[str, int]
@@ -77,24 +71,30 @@ def shift(anchor: dt.date, amount: int, unit: str) -> dt.date:
     return dt.date(year, month + 1, day)
 
 
-class TimeNormalizer:
+class TimeNormalizer(RuleFileComponent):
     """Finds time expressions (``doc._.time_expressions``) and links them (``span._.time``)."""
+
+    rule_files = ("time.yaml", *CONCEPT_FILES)
 
     def __init__(
         self,
         nlp: Language,
         name: str = "extractor_time",
-        rules: str = "",
+        patterns: str = "",
         historical_after_days: int = 30,
     ) -> None:
         register_extensions()
         self.name = name
-        self.rules: TimeFile = load_model(TimeFile, Path(rules) if rules else patterns_dir() / "time.yaml")
+        self.historical_after = dt.timedelta(days=historical_after_days)
+        self.load_rules(rules_directory(patterns))
+
+    def load_rules(self, directory: Path) -> None:
+        self.rules: TimeFile = load_model(TimeFile, directory / "time.yaml")
         self._compiled = [
             (rule, re.compile(rule.regex), re.compile(rule.regex, re.IGNORECASE)) for rule in self.rules.rules
         ]
-        self.historical_after = dt.timedelta(days=historical_after_days)
-        self._concepts = concepts_by_id()
+        self._concepts = concepts_by_id(directory)
+        self.rules_dir = directory
 
     # ------------------------------------------------------------------ finding
     def find(self, text: str, note_date: dt.date | None) -> list[dict[str, Any]]:
@@ -263,13 +263,12 @@ class TimeNormalizer:
             if not candidates:
                 continue
             nearest = min(candidates, key=lambda e: _distance(ent.start_char, ent.end_char, e))
-            ent._.time = nearest
+            set_payload(ent, TimePayload.model_validate(nearest))
             if self._dates_make_historical(ent) and note_date is not None:
                 latest = nearest.get("end") or nearest.get("date")
                 if latest is not None and _iso(latest) < note_date - self.historical_after:
-                    context = dict(ent._.context or {})
-                    context["temporality"] = "historical"
-                    ent._.context = context
+                    historical = context_of(ent).model_copy(update={"temporality": Temporality.HISTORICAL})
+                    set_payload(ent, historical)
         return doc
 
     def _on_cue_line(self, text: str, char: int) -> bool:
@@ -284,12 +283,6 @@ class TimeNormalizer:
             return False
         concept = self._concepts.get(ent._.concept or "")
         return concept is None or concept.attrs.get("category") not in self.rules.chronic_categories
-
-    def to_disk(self, path: Path, *, exclude: Any = ()) -> None:
-        """Rules are package data; nothing to save."""
-
-    def from_disk(self, path: Path, *, exclude: Any = ()) -> "TimeNormalizer":
-        return self
 
 
 def _point(date: dt.date, precision: str) -> dict[str, Any]:
@@ -354,9 +347,9 @@ def _distance(start: int, end: int, expression: dict[str, Any]) -> int:
 
 @Language.factory(
     "extractor_time",
-    default_config={"rules": "", "historical_after_days": 30},
+    default_config={"patterns": "", "historical_after_days": 30},
     assigns=["doc._.time_expressions", "span._.time"],
 )
-def make_time(nlp: Language, name: str, rules: str, historical_after_days: int) -> TimeNormalizer:
-    """Registered factory; ``rules`` is a path to a time YAML file, empty for the bundled one."""
-    return TimeNormalizer(nlp, name, rules, historical_after_days)
+def make_time(nlp: Language, name: str, patterns: str, historical_after_days: int) -> TimeNormalizer:
+    """Registered factory; ``patterns`` is a rule directory, empty for the bundled one."""
+    return TimeNormalizer(nlp, name, patterns, historical_after_days)

@@ -30,6 +30,8 @@ COLOURS = {
     Effect.TO_CHECK: "#8a6d00",
 }
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+MEDICATION_WINDOW = dt.timedelta(days=730)  # courses: at most the two years before screening
+LAB_WINDOW = dt.timedelta(days=365)  # labs: at most the year before (criteria read 3 to 12 months)
 
 
 def _t(value: object) -> str:
@@ -148,7 +150,12 @@ def _lab_points(facts: Sequence[FactView], threshold: Threshold) -> list[FactVie
 
 
 def timeline(p: PatientView) -> Markup:
-    """Medication courses and thresholded labs of one patient over time; empty when nothing is dated."""
+    """Medication courses and thresholded labs of one patient over time; empty when nothing is dated.
+
+    Each block has its own time axis, ending at the screening date (or the last date):
+    medications over at most ``MEDICATION_WINDOW``, labs over at most ``LAB_WINDOW``, so
+    years of treatment history do not squeeze the labs of the last weeks into a line.
+    """
     courses = _courses(p.facts)
     seen: set[str] = set()
     labs = []
@@ -157,39 +164,54 @@ def timeline(p: PatientView) -> Markup:
         if points and t.concept not in seen:
             seen.add(t.concept)
             labs.append((t, points))
-    days = [f.day for fs in courses.values() for f in fs if f.day]
-    days += [d for fs in courses.values() for f in fs for d in (f.start, f.stop) if d]
-    days += [f.day for _, pts in labs for f in pts if f.day]
-    if not days:
-        return Markup("")
     screening = _screening_day(p.screening_date)
-    if screening:
-        days.append(screening)
-    width, left, lane, lab_h = 760, 200, 24, 64
-    scale = _Scale(days, left, width - 90)
+    med_days = [d for fs in courses.values() for f in fs for d in (f.day, f.start, f.stop) if d]
+    lab_days = [f.day for _, pts in labs for f in pts if f.day]
+    if not med_days and not lab_days:
+        return Markup("")
+    width, left, lane, lab_h = 760, 200, 24, 56
     body: list[str] = []
     y = 8
-    if courses:
+    if med_days:
+        scale = _Scale(_window([*med_days, *([screening] if screening else [])], MEDICATION_WINDOW), left, width - 90)
+        top = y
         body.append(f'<text x="0" y="{y + 12}" font-weight="600">Medications</text>')
         y += lane
-    for name, mentions in sorted(courses.items()):
-        y = _course(body, scale, y, name, mentions)
-        y += lane
-    if labs:
+        for name, mentions in sorted(courses.items()):
+            y = _course(body, scale, y, name, mentions) + lane
+        y = _axis_and_screening(body, scale, top, y, screening) + 12
+    if lab_days:
+        scale = _Scale(_window([*lab_days, *([screening] if screening else [])], LAB_WINDOW), left, width - 90)
+        top = y
         body.append(f'<text x="0" y="{y + 12}" font-weight="600">Labs read by criteria</text>')
         y += lane
-    for threshold, points in labs:
-        _lab(body, scale, y, lab_h, threshold, points)
-        y += lab_h + 12
+        for threshold, points in labs:
+            shown = [f for f in points if f.day and f.day >= scale.first]
+            if not shown:
+                continue  # every value predates the window
+            _lab(body, scale, y, lab_h, threshold, shown, len(points) - len(shown))
+            y += lab_h + 12
+        y = _axis_and_screening(body, scale, top, y, screening)
+    return _svg(width, y + 4, f"Timeline of patient {p.patient_id}: medications and labs", body)
+
+
+def _window(days: Sequence[dt.date], length: dt.timedelta) -> list[dt.date]:
+    """The first and last day to draw: at most ``length`` back from the last."""
+    last = max(days)
+    return [max(min(days), last - length), last]
+
+
+def _axis_and_screening(body: list[str], scale: _Scale, top: int, y: int, screening: dt.date | None) -> int:
+    """A block's date axis at ``y``, and the screening date as a dashed line over the block; returns the new y."""
     body.extend(_axis(scale, y))
     if screening:
         x = scale.x(screening)
         body.append(
-            f'<line x1="{x}" y1="0" x2="{x}" y2="{y}" stroke="#1a5fb4" stroke-dasharray="4 3"/>'
-            f'<text x="{x - 3}" y="{y - 4}" fill="#1a5fb4" font-size="11" text-anchor="end">'
+            f'<line x1="{x}" y1="{top}" x2="{x}" y2="{y}" stroke="#1a5fb4" stroke-dasharray="4 3"/>'
+            f'<text x="{x - 3}" y="{top + 12}" fill="#1a5fb4" font-size="11" text-anchor="end">'
             f"screening {screening.isoformat()}</text>"
         )
-    return _svg(width, y + 28, f"Timeline of patient {p.patient_id}: medications and labs", body)
+    return y + 24
 
 
 def _screening_day(value: str | None) -> dt.date | None:
@@ -200,17 +222,28 @@ def _screening_day(value: str | None) -> dt.date | None:
 
 
 def _course(body: list[str], scale: _Scale, y: int, name: str, mentions: Sequence[FactView]) -> int:
-    """One ingredient's lane: the span from its first start to its last mention or stop, dots per mention."""
+    """One ingredient's lane: the span from its first start to its last mention or stop, dots per mention.
+
+    A course that began before the drawing's window starts at its left edge, its label
+    saying since when; mentions before the window are not drawn.
+    """
     first = min(d for f in mentions for d in (f.start, f.day) if d)
     last = max(d for f in mentions for d in (f.stop, f.day) if d)
     steroid = any(f.prednisone_mg_day is not None for f in mentions)
     label = f"{name} (prednisone-eq.)" if steroid else name
-    x1, x2 = scale.x(first), scale.x(last)
+    clipped = first < scale.first
+    x1, x2 = scale.x(max(first, scale.first)), scale.x(max(last, scale.first))
     body.append(
         f"<g><title>{_t(name)}: {first.isoformat()} to {last.isoformat()}, {len(mentions)} mentions</title>"
         f'<text x="0" y="{y + 12}">{_t(label[:30])}</text>'
-        f'<rect x="{x1}" y="{y + 3}" width="{max(x2 - x1, 3)}" height="10" rx="3" fill="#b9cde8"/></g>'
+        + (
+            f'<text x="{scale.left + 2}" y="{y + 1}" font-size="9" fill="#555">\u2190 since {first.isoformat()}</text>'
+            if clipped
+            else ""
+        )
+        + f'<rect x="{x1}" y="{y + 3}" width="{max(x2 - x1, 3)}" height="10" rx="3" fill="#b9cde8"/></g>'
     )
+    mentions = [f for f in mentions if f.day is None or f.day >= scale.first]
     shown: float | None = None
     labelled = 0
     for f in sorted(mentions, key=lambda m: m.day or first):
@@ -228,13 +261,18 @@ def _course(body: list[str], scale: _Scale, y: int, name: str, mentions: Sequenc
     return y + (12 if steroid else 0)
 
 
-def _lab(body: list[str], scale: _Scale, y: int, height: int, t: Threshold, points: Sequence[FactView]) -> None:
-    """One lab's values as dots over time, with its criterion's threshold as a dashed line when comparable."""
-    unit = points[-1].lab_unit
+def _lab(
+    body: list[str], scale: _Scale, y: int, height: int, t: Threshold, points: Sequence[FactView], older: int
+) -> None:
+    """One lab's values as dots over time, with its criterion's threshold as a dashed line when comparable;
+    ``older`` values fell before the drawing's window and are only counted."""
+    unit = next((f.lab_unit for f in reversed(points)), "")
     comparable = t.value is not None and (not t.unit or t.unit == unit)
     values = [f.lab_value for f in points if f.lab_value is not None]
     if comparable and t.value is not None:
         values.append(t.value)  # the threshold is always inside the drawing
+    if not values:
+        return
     low, high = min(values), max(values)
     pad = (high - low) * 0.15 or abs(high) * 0.2 or 1.0
     low, high = low - pad, high + pad
@@ -243,6 +281,8 @@ def _lab(body: list[str], scale: _Scale, y: int, height: int, t: Threshold, poin
         return round(y + height - (value - low) / (high - low) * height, 1)
 
     rule = f"{t.criterion}: {t.compare}" + ("" if comparable else " (no line)")
+    if older:
+        rule += f"; {older} older"
     body.append(
         f'<text x="0" y="{y + 14}">{_t(t.concept[:28])} ({_t(unit or "no unit")})</text>'
         f'<text x="0" y="{y + 30}" font-size="10" fill="#555">{_t(rule[:40])}</text>'
@@ -266,8 +306,8 @@ def _lab(body: list[str], scale: _Scale, y: int, height: int, t: Threshold, poin
             else f'<rect x="{x - 4}" y="{vy - 4}" width="8" height="8" fill="{colour}"/>'
         )
         body.append(
-            f"<g><title>{_t(f.label)} {f.day}: {value:g} {_t(unit)}{word} {_t(t.compare)}</title>{shape}"
-            f'<text x="{x + 6}" y="{vy - 5}" font-size="10">{value:g}</text></g>'
+            f"<g><title>{_t(f.label)} {f.day}: {value:.4g} {_t(unit)}{word} {_t(t.compare)}</title>{shape}"
+            f'<text x="{x + 6}" y="{vy - 5}" font-size="10">{value:.4g}</text></g>'
         )
 
 

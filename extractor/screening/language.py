@@ -49,6 +49,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from extractor.resources import Header
 from extractor.screening.engine import (
     AllNode,
     AnyNode,
@@ -264,16 +265,14 @@ class CriterionSpec(_Strict):
         return self
 
 
-class TrialFile(_Strict):
+class TrialFile(Header):
     """A trial file: the header every rule file carries, then its criteria."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     schema_: Literal["trial/v1"] = Field(alias="schema")
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
-    description: str
-    version: int | str
-    source: str
-    license: str
     silence: SilencePolicy | None = None
     criteria: tuple[CriterionSpec, ...] = Field(min_length=1)
 

@@ -21,6 +21,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from extractor.notes import DuplicateKey, no_duplicate_keys
 from extractor.service.errors import ServiceErrors
 
 OPEN_PATHS = frozenset({"/healthz"})
@@ -156,28 +157,13 @@ def duplicate_key(body: bytes) -> str | None:
     or None. JSON parsers keep the last value silently; a note with two ``text`` or ``date``
     keys would be judged on whichever came last. A body that is not JSON is left to FastAPI."""
     try:
-        json.loads(body, object_pairs_hook=_refuse_repeats)
-    except _Repeated as exc:
+        json.loads(body, object_pairs_hook=no_duplicate_keys)
+    except DuplicateKey as exc:
         shown = repr(exc.key)
         return shown if len(shown) <= 40 else shown[:37] + "..."
     except (ValueError, RecursionError):
         return None
     return None
-
-
-class _Repeated(Exception):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _refuse_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    record: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in record:
-            raise _Repeated(key)
-        record[key] = value
-    return record
 
 
 class _Disconnected(Exception):

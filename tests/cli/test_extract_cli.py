@@ -54,7 +54,7 @@ def test_package_round_trips_through_spacy_load(tmp_path: Path) -> None:
     target = tmp_path / "extractor_pipeline"
     result = runner.invoke(app, ["package", "-o", str(target)])
     assert result.exit_code == 0, result.output
-    assert (target / "config.cfg").exists() and (target / "patterns" / "context.yaml").exists()
+    assert (target / "config.cfg").exists() and (target / "extractor_context" / "context.yaml").exists()
     loaded = spacy.load(target)
     doc = loaded("No h/o TB. Mother with SLE.")
     facts = {f.concept: f for f in doc._.facts}

@@ -123,7 +123,10 @@ def test_trial_given_as_a_path(notes_file: Path, tmp_path: Path) -> None:
 def test_unknown_trial_exits_with_the_bundled_list(notes_file: Path) -> None:
     result = run("screen", str(notes_file), "--trial", "no-such-trial")
     assert result.exit_code == 2
-    assert "[T004] No bundled trial 'no-such-trial'. Bundled trials: blinatumomab-sle, n2c2-2018" in result.stderr
+    assert (
+        "[T004] No bundled trial 'no-such-trial'. Bundled trials: blinatumomab-sle, n2c2-2018, nct04344444"
+        in result.stderr
+    )
 
 
 def test_trials_lists_the_bundled_trials() -> None:
@@ -133,6 +136,9 @@ def test_trials_lists_the_bundled_trials() -> None:
     assert [(r[0], r[1]) for r in rows] == [
         ("blinatumomab-sle", "17 inclusion, 25 exclusion"),
         ("n2c2-2018", "13 inclusion, 0 exclusion"),
+        ("nct04344444", "5 inclusion, 6 exclusion"),
+        ("nct04344951", "6 inclusion, 6 exclusion"),
+        ("nct04346355", "6 inclusion, 14 exclusion"),
     ]
 
 

@@ -26,7 +26,7 @@ TEXTS = (
 def labels(nlp: Language, text: str) -> list[tuple[int, int, str, str, str]]:
     doc = nlp(extractor.make_doc(nlp, text))
     return [
-        (e.start_char, e.end_char, e._.context["assertion"], e._.context["temporality"], e._.context["experiencer"])
+        (e.start_char, e.end_char, e._.context.assertion, e._.context.temporality, e._.context.experiencer)
         for e in doc.ents
     ]
 
@@ -53,7 +53,7 @@ def test_model_mode_labels_every_mention_and_says_so(model: Language) -> None:
     doc = model(extractor.make_doc(model, TEXTS[1]))
     assert doc.ents
     for ent in doc.ents:
-        assert set(ent._.context["sources"].values()) == {"model"}
+        assert set(ent._.context.sources.values()) == {"model"}
 
 
 def test_reruns_give_the_same_labels(model: Language, hybrid: Language) -> None:

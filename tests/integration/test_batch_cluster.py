@@ -1,6 +1,6 @@
 """A sharded run on a real Dask cluster (a scheduler and two workers, separate processes on
-127.0.0.1) survives ``kill -9`` of a worker mid-run: every note is processed exactly once,
-with the same facts and verdicts as a run in one process."""
+127.0.0.1) survives ``kill -9`` of its main process and of a worker mid-run: every note is
+processed exactly once, with the same facts and verdicts as a run in one process."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,38 +78,49 @@ def reference(tmp_path: Path, nlp: Language, monkeypatch: pytest.MonkeyPatch) ->
     return source, snapshot(tmp_path / "reference.duckdb")
 
 
-def test_a_worker_killed_mid_run_loses_no_note_and_repeats_none(
+def test_killed_mid_run_main_process_then_worker_no_note_lost_or_repeated(
     tmp_path: Path, cluster: tuple[str, list[subprocess.Popen[bytes]]], reference: tuple[Path, dict[str, Any]]
 ) -> None:
+    """``kill -9`` of the main process once a shard is committed; the same command again,
+    and ``kill -9`` of a worker (with its nanny) holding a task; the run ends exactly once."""
     address, workers = cluster
     source, expected = reference
     run_dir = tmp_path / "run"
     command = [
         str(BIN / "extractor"), "batch", str(source), "--trial", TRIAL, "--run-dir", str(run_dir),
-        "--dask", address, "--shard-mb", "0.001", "--partitions", "4", "--log-every", "0.5",
+        "--dask", address, "--shard-mb", "0.0005", "--partitions", "4", "--log-every", "0.5",
     ]
     run = RunDir(str(run_dir))
-    with (tmp_path / "batch.log").open("w") as log, Client(address, timeout=60) as watcher:
-        batch = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
-        deadline = time.monotonic() + 120
-        victim = None
-        while victim is None and batch.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-            busy = busy_workers(watcher)
-            if busy and run.committed("extract-"):
-                victim = busy[0]  # a worker holding a task, once the run has committed a shard
-        assert victim is not None and batch.poll() is None, (tmp_path / "batch.log").read_text()
+    log = tmp_path / "batch.log"
+    with log.open("w") as output, Client(address, timeout=60) as watcher:
+        first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=output)
+        wait_until(lambda: bool(run.committed("extract-")), first)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        before = len(run.committed("extract-"))
+        second = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=output)
+        wait_until(lambda: len(run.committed("extract-")) > before and bool(busy_workers(watcher)), second)
+        victim = busy_workers(watcher)[0]  # a worker holding a task
         killed = workers[int(victim[1:])]
         os.killpg(killed.pid, signal.SIGKILL)  # the worker and its nanny: no restart
-        assert batch.wait(timeout=180) == 0, (tmp_path / "batch.log").read_text()
+        assert second.wait(timeout=180) == 0, log.read_text()
+    assert "(resumed, attempt 2)" in log.read_text()
     committed = run.committed("extract-")
-    assert len(committed) > 4 and sum(record["counts"]["processed"] for record in committed.values()) == 24
+    assert len(committed) > 8 and sum(record["counts"]["processed"] for record in committed.values()) == 24
     assert snapshot(run_dir / "results.duckdb") == expected  # the same notes, facts and verdicts
     files = [str(run_dir / record["files"]["notes"]) for record in committed.values()]
     with duckdb.connect() as con:  # each note in exactly one committed file, once
         rows = con.execute("SELECT count(*), count(DISTINCT note_id) FROM read_parquet(?)", [files]).fetchall()
     assert rows == [(24, 24)]
     assert [worker.poll() is None for worker in workers].count(True) == 1 and killed.poll() is not None
+
+
+def wait_until(condition: Callable[[], bool], batch: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    """Poll ``condition`` while ``batch`` runs; fail if it ends or time runs out first."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert batch.poll() is None and time.monotonic() < deadline, "the run ended before the kill"
+        time.sleep(0.05)
 
 
 def busy_workers(client: Client) -> list[str]:

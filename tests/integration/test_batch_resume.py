@@ -24,12 +24,6 @@ TRIAL = "blinatumomab-sle"
 EXTRACTOR = Path(sys.executable).parent / "extractor"
 
 
-@pytest.fixture
-def inline(nlp: Language, monkeypatch: pytest.MonkeyPatch) -> Language:
-    monkeypatch.setattr(work._local, "nlp", nlp, raising=False)
-    return nlp
-
-
 FILLER = (
     "Review of systems: no fever, chills or night sweats; no chest pain; no dyspnea on exertion; "
     "no abdominal pain, nausea or diarrhea; joints stiff in the morning for 30 minutes.\n"

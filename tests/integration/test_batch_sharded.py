@@ -9,7 +9,6 @@ import itertools
 import json
 import signal
 import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -22,26 +21,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.language import Language
 from test_batch_inputs import archive_records, write_jsonl, write_parquet
-from test_batch_resume import FILLER, Stop, snapshot, stopping_after
+from test_batch_resume import EXTRACTOR, FILLER, TRIAL, Stop, snapshot, stopping_after
 from test_batch_store import query, readme_queries
+from typer.testing import CliRunner
 
-from extractor.batch import ExportFormat, export_store, run_batch, sharded, work
+from extractor.batch import ExportFormat, export_store, run_batch, sharded
 from extractor.batch.dataset import RunDir
 from extractor.batch.shards import plan, read_shard
 from extractor.batch.views import attach, compact
+from extractor.cli.app import app
 from extractor.notes import ReadReport
 from extractor.report import build_views, material_from_store, reviews
 from extractor.report.reviews import Decision, ReviewIn, Target
 from extractor.store import Store, StoreError
-
-TRIAL = "blinatumomab-sle"
-EXTRACTOR = Path(sys.executable).parent / "extractor"
-
-
-@pytest.fixture
-def inline(nlp: Language, monkeypatch: pytest.MonkeyPatch) -> Language:
-    monkeypatch.setattr(work._local, "nlp", nlp, raising=False)
-    return nlp
 
 
 @pytest.fixture
@@ -88,8 +80,8 @@ def test_a_sharded_run_shows_exactly_what_a_store_holds(
     merged = tmp_path / "merged.duckdb"
     copied = compact(RunDir(str(tmp_path / "run")), merged)
     assert copied["notes"] == 24 and snapshot(merged) == reference
-    with Store.open(merged) as store:  # an ordinary store: a later run gets the next run id
-        assert store.con.execute("SELECT nextval('run_ids')").fetchone()[0] == 2
+    later = run_batch(source, merged, TRIAL, workers=0)  # an ordinary store: a later run updates it
+    assert (later.run_id, later.processed, later.skipped, later.patients_screened) == (2, 0, 24, 0)
 
 
 def test_a_stopped_run_resumes_without_redoing_shards_or_reading_half_written_ones(
@@ -134,6 +126,8 @@ def test_a_run_directory_url_and_a_parquet_input(tmp_path: Path, inline: Languag
     with Store.open(tmp_path / "catalog.duckdb", read_only=True) as store:  # registers the filesystem itself
         lines = store.con.execute("SELECT count(DISTINCT note_id), min(seen_line), max(seen_line) FROM notes")
         assert lines.fetchall() == [(12, 1, 12)]
+    copied = compact(RunDir("memory://h20-run"), tmp_path / "merged.duckdb")
+    assert (copied["notes"], copied["verdicts"]) == (12, 3)
     with pytest.raises(StoreError, match="another input"):
         sharded_run(tmp_path / "notes.parquet", "memory://h20-run", catalog=tmp_path / "c.duckdb",
                     screening_date=dt.date(2025, 1, 1))
@@ -329,3 +323,33 @@ def test_a_local_worker_killed_mid_run_loses_no_note_and_repeats_none(
     assert batch.returncode == 0, stderr
     assert "notes read: 26  processed: 24  skipped: 0  failed: 0  rejected: 2  patients screened: 6" in stderr
     assert snapshot(run_dir / "results.duckdb") == reference
+
+
+@pytest.mark.parametrize(
+    ("input_name", "options", "message"),
+    [
+        ("notes.jsonl", [], "give --store (one DuckDB file) or --run-dir"),
+        ("notes.csv", ["--run-dir", "RUN"], "convert CSV"),
+        ("notes", ["--run-dir", "RUN"], "manifest.jsonl"),
+    ],
+)
+def test_sharded_usage_errors_exit_2(tmp_path: Path, input_name: str, options: list[str], message: str) -> None:
+    source = tmp_path / input_name
+    if input_name == "notes":
+        source.mkdir()
+        (source / "manifest.csv").write_text("file,patient_id,note_id\n", encoding="utf-8")
+    else:
+        source.write_text("", encoding="utf-8")
+    arguments = [part.replace("RUN", str(tmp_path / "run")) for part in options]
+    result = CliRunner().invoke(app, ["batch", str(source), "--trial", TRIAL, *arguments])
+    assert result.exit_code == 2 and message in " ".join(result.output.split())
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_relative_run_directory_means_the_same_directory_to_every_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert RunDir("runs/2026-12").url == str(tmp_path / "runs" / "2026-12")
+    assert RunDir("s3://bucket/runs/2026-12").url == "s3://bucket/runs/2026-12"
+    assert sharded._source_url("notes.jsonl") == str(tmp_path / "notes.jsonl")

@@ -16,7 +16,7 @@ from spacy.tokens import Doc
 from test_batch_inputs import archive_records, write_jsonl
 
 import extractor
-from extractor.batch import Limits, run_batch, work
+from extractor.batch import Limits, run_batch
 from extractor.notes import Note
 from extractor.screening import load_trial, screen
 from extractor.store import Store
@@ -33,13 +33,6 @@ def batch_test_faults(doc: Doc) -> Doc:
     if "SLOW-ME" in doc.text:
         time.sleep(5)
     return doc
-
-
-@pytest.fixture
-def inline(nlp: Language, monkeypatch: pytest.MonkeyPatch) -> Language:
-    """Inline workers use the session's pipeline instead of loading their own."""
-    monkeypatch.setattr(work._local, "nlp", nlp, raising=False)
-    return nlp
 
 
 def notes_of(records: list[dict[str, Any]]) -> list[Note]:

@@ -1,7 +1,7 @@
-"""Accuracy on corpora/dev never drops below the floors in floors.yaml.
+"""Accuracy on corpora/dev (and the MTSamples DEV split) never drops below the floors in floors.yaml.
 
 The pipeline is loaded once per session and each evaluation runs once; every floor
-is its own test, named ``facts:<metric>`` or ``screen:<trial>:<metric>``, so a failure
+is its own test, named ``facts:<metric>``, ``mtsamples_dev:<metric>`` or ``screen:<trial>:<metric>``, so a failure
 says which number fell. Evidence that is not the note's text is not a matter of
 degree: it must never happen, whatever the floors.
 """
@@ -19,7 +19,7 @@ import yaml
 
 from extractor.errors import ResourceError
 from extractor.evaluation.facts import FactsResult, evaluate_facts, predict_facts, read_scope
-from extractor.evaluation.gold import read_gold_dir
+from extractor.evaluation.gold import read_gold_dir, read_split
 from extractor.evaluation.screen import (
     ScreenResult,
     check_gold_evidence,
@@ -31,13 +31,15 @@ from extractor.notes import read_jsonl
 
 ROOT = Path(__file__).parents[2]
 DEV = ROOT / "corpora" / "dev"
+MTSAMPLES = ROOT / "corpora" / "mtsamples"
 FLOORS_FILE = Path(__file__).parent / "floors.yaml"
 FLOORS: dict[str, Any] = yaml.safe_load(FLOORS_FILE.read_text(encoding="utf-8"))
 RAISE_FLOORS = os.environ.get("EXTRACTOR_RAISE_FLOORS") == "1"
 TOLERANCE = 1e-9
 
 # (section, trial or None, metric, floor) for every line of floors.yaml
-CASES = [("facts", None, metric, floor) for metric, floor in FLOORS["facts"].items()] + [
+FACT_SECTIONS = ("facts", "mtsamples_dev")  # corpora/dev; the MTSamples DEV split
+CASES = [(section, None, metric, floor) for section in FACT_SECTIONS for metric, floor in FLOORS[section].items()] + [
     ("screen", trial, metric, floor) for trial, floors in FLOORS["screen"].items() for metric, floor in floors.items()
 ]
 reached: dict[tuple[str, str | None, str], float] = {}
@@ -58,6 +60,13 @@ def pipeline(request: pytest.FixtureRequest) -> Any:
 def facts_result(pipeline: Any) -> FactsResult:
     gold = read_gold_dir(DEV)
     return evaluate_facts(gold, predict_facts(gold, pipeline), read_scope(DEV))
+
+
+@pytest.fixture(scope="session")
+def mtsamples_dev_result(pipeline: Any) -> FactsResult:
+    """The MTSamples DEV split only (40 notes, a few seconds): the test split is never a floor."""
+    gold = read_gold_dir(MTSAMPLES, read_split(MTSAMPLES, "dev"))
+    return evaluate_facts(gold, predict_facts(gold, pipeline))
 
 
 def _gold_verdicts(trial: str) -> Path | None:
@@ -134,6 +143,8 @@ def test_metric_stays_at_or_above_its_floor(
 ) -> None:
     if section == "facts":
         metrics = request.getfixturevalue("facts_result").metrics()
+    elif section == "mtsamples_dev":
+        metrics = request.getfixturevalue("mtsamples_dev_result").metrics()
     else:
         metrics = _screen_result(request.getfixturevalue("screen_results"), trial).metrics()
     assert metric in metrics, f"floors.yaml names {metric!r}, which the evaluation does not report"

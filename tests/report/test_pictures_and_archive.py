@@ -197,3 +197,18 @@ def test_review_commands_refuse_what_they_cannot_use(args: list[str], message: s
     result = runner.invoke(app, [str(store_path) if a == "STORE" else a for a in args])
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
+
+
+def test_history_older_than_two_years_is_clipped_with_its_start_said(views: list[PatientView]) -> None:
+    import dataclasses
+    import datetime as dt
+
+    p001 = views[0]
+    first = p001.notes[0]
+    old = tuple(
+        dataclasses.replace(f, start=dt.date(2019, 6, 1)) if f.link.text == "prednisone" else f for f in first.facts
+    )
+    svg = str(timeline(dataclasses.replace(p001, notes=(dataclasses.replace(first, facts=old), *p001.notes[1:]))))
+    assert "since 2019-06-01" in svg
+    assert re.search(r'<text x="[\d.]+" y="[\d.]+" font-size="10" text-anchor="middle">2023-03-0\d</text>', svg)
+    assert "2019-06-01 to 2025-03-01" in svg  # the tooltip keeps the whole course

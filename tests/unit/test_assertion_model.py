@@ -11,6 +11,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from extractor.payloads import ContextPayload, Cue
 from extractor.pipeline.assertion_model import (
     LABELS,
     AssertionModel,
@@ -27,9 +28,9 @@ def _item(text: str, mention: str, section: str | None = None) -> MentionInput:
     return MentionInput(text, 0, len(text), start, start + len(mention), section)
 
 
-def _cue(text: str, words: str, category: str) -> dict[str, object]:
+def _cue(text: str, words: str, category: str) -> Cue:
     start = text.index(words)
-    return {"category": category, "text": words, "char_start": start, "char_end": start + len(words)}
+    return Cue(category=category, text=words, char_start=start, char_end=start + len(words))
 
 
 def test_marked_input_names_section_and_brackets_the_mention() -> None:
@@ -44,15 +45,15 @@ def test_scope_is_uncertain_across_a_comma_not_next_to_the_cue() -> None:
     cue = _cue(TEXT, "Denies", "NEGATED_EXISTENCE")
     far = _item(TEXT, "rash")
     near = _item(TEXT, "fever")
-    assert scope_uncertain(far, {"cues": [cue]}, "assertion", long_sentence=20)
-    assert not scope_uncertain(near, {"cues": [cue]}, "assertion", long_sentence=20)
-    assert not scope_uncertain(far, {"cues": [cue]}, "experiencer", long_sentence=20)
+    assert scope_uncertain(far, ContextPayload(cues=(cue,)), "assertion", long_sentence=20)
+    assert not scope_uncertain(near, ContextPayload(cues=(cue,)), "assertion", long_sentence=20)
+    assert not scope_uncertain(far, ContextPayload(cues=(cue,)), "experiencer", long_sentence=20)
 
 
 def test_a_long_sentence_makes_every_attribute_uncertain() -> None:
     text = "Seen today " + "and doing well " * 10 + "with rash."
     item = _item(text, "rash")
-    assert all(scope_uncertain(item, {}, attribute, long_sentence=20) for attribute in LABELS)
+    assert all(scope_uncertain(item, ContextPayload(), attribute, long_sentence=20) for attribute in LABELS)
 
 
 def _probs(assertion: str, p: float) -> dict[str, dict[str, float]]:
@@ -68,21 +69,21 @@ def _stage(mode: str, threshold: float = 0.5) -> AssertionModel:
 
 
 def test_hybrid_takes_the_model_only_for_doubted_attributes_it_is_sure_of() -> None:
-    rules = {"assertion": "absent", "temporality": "historical", "experiencer": "patient", "cues": []}
+    rules = ContextPayload(assertion="absent", temporality="historical", experiencer="patient")
     stage = _stage("hybrid", threshold=0.8)
     sure = stage.decide(rules, _probs("present", 0.9), {"assertion"})
-    assert sure["assertion"] == "present"
-    assert sure["temporality"] == "historical"  # not doubted: the rules' value stays
-    assert sure["sources"] == {"assertion": "model", "temporality": "rules", "experiencer": "rules"}
+    assert sure.assertion == "present"
+    assert sure.temporality == "historical"  # not doubted: the rules' value stays
+    assert sure.sources == {"assertion": "model", "temporality": "rules", "experiencer": "rules"}
     unsure = stage.decide(rules, _probs("present", 0.7), {"assertion"})
-    assert unsure["assertion"] == "absent"
-    assert unsure["sources"]["assertion"] == "rules"
+    assert unsure.assertion == "absent"
+    assert unsure.sources["assertion"] == "rules"
 
 
 def test_model_mode_takes_every_label_from_the_model() -> None:
-    rules = {"assertion": "absent", "temporality": "historical", "experiencer": "family", "cues": []}
+    rules = ContextPayload(assertion="absent", temporality="historical", experiencer="family")
     decided = _stage("model").decide(rules, _probs("possible", 0.4), set(LABELS))
-    assert (decided["assertion"], decided["temporality"], decided["experiencer"]) == ("possible", "current", "patient")
+    assert (decided.assertion, decided.temporality, decided.experiencer) == ("possible", "current", "patient")
 
 
 def test_unknown_mode_is_refused() -> None:

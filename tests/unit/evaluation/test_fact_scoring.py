@@ -290,3 +290,16 @@ def test_the_dev_corpus_declares_its_scope() -> None:
     assert scope is not None and {"sle", "hemoglobin", "age", "tobacco_use"} <= scope
     assert "chest_pain" not in scope
     assert read_scope(Path(__file__).parent) is None
+
+
+@pytest.mark.parametrize(("predicted_high", "correct"), [(50.0, 1), (None, 0), (55.0, 0)])
+def test_a_written_range_scores_its_upper_end_as_value_high(predicted_high: float | None, correct: int) -> None:
+    text = "EF 45% to 50%."
+    ann = "T1\tLab 0 2\tEF\n#1\tAnnotatorNotes T1\tconcept=lvef; value=45; value_high=50; unit=%"
+    note = GoldNote(note_id="n1", text=text, entities=tuple(parse_ann(ann, text, "n1.ann")), patient_id="P1",
+                    date=NOTE_DATE)
+    evidence = Evidence(note_id="n1", char_start=0, char_end=2, text="EF")
+    lab = LabResult(value=45.0, value_high=predicted_high, unit="%")
+    predicted = Fact(kind=Kind.LAB, concept="lvef", label="lvef", evidence=evidence, note_date=NOTE_DATE, lab=lab)
+    tally = evaluate_facts([note], {"n1": [predicted]}).attributes["value_high"]
+    assert (tally.correct, tally.total) == (correct, 1)

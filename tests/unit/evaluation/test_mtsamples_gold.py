@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,50 @@ def test_the_bundled_manifest_matches_the_bundled_texts() -> None:
     for entry in manifest["notes"]:
         text = (root / "notes" / f"{entry['note_id']}.txt").read_bytes()
         assert hashlib.sha256(text).hexdigest() == entry["sha256"]
+
+
+def test_the_bundled_gold_checks_clean() -> None:
+    assert _load_script().check() == []
+
+
+def _bundled_entities() -> list:
+    root = REPO / "corpora" / "mtsamples"
+    return [entity for note in read_gold_dir(root, {p.stem for p in (root / "notes").glob("*.ann")})
+            for entity in note.entities]
+
+
+# (pattern the span matches, concept it must not carry): corpora/mtsamples/ANNOTATION.md, "Decisions"
+RECONCILED = [
+    (r"(?i)otitis media", "upper_respiratory_infection"),
+    (r"(?i)pharyngitis", "upper_respiratory_infection"),
+    (r"(?i)bronchiolitis", "bronchitis"),
+    (r"(?i)cholecyst|appendectomy|splenectomy|laparo", "intra_abdominal_surgery"),
+    (r"(?i)meningioma|mesothelioma|nasopharyngeal|basal cell", "malignancy"),
+    (r"(?i)augmentin|clavulan", "amoxicillin"),
+]
+
+
+@pytest.mark.parametrize(("pattern", "concept"), RECONCILED, ids=[c for _, c in RECONCILED])
+def test_the_reconciled_gold_names_the_concept_written(pattern: str, concept: str) -> None:
+    spans = [e for e in _bundled_entities() if re.search(pattern, e.text)]
+    assert spans, f"no span matches {pattern!r}: the decision has nothing to guard"
+    assert [e.text for e in spans if e.concept == concept] == []
+
+
+def test_retired_ids_are_gone() -> None:
+    retired = {"recurrent_infection", "smoking", "clavulanate", "contraception", "skin_cancer"}
+    assert {e.concept for e in _bundled_entities()} & retired == set()
+
+
+def test_ranges_carry_both_ends() -> None:
+    ranged = [e for e in _bundled_entities() if "value_high" in e.values]
+    assert len(ranged) >= 6
+    assert all(e.values["value"] < e.values["value_high"] for e in ranged)
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_committed_tsv_is_derived_from_the_current_gold(split: str) -> None:
+    committed = (REPO / "corpora" / "assertion" / f"mtsamples_{split}.tsv").read_text(encoding="utf-8")
+    derived = "\n".join([_load_script().HEADER, *_load_script().tsv_rows(split)]) + "\n"
+    assert committed == derived, f"rerun: scripts/mtsamples_gold.py tsv --split {split} -o ..."
+    assert len(committed.splitlines()) > 500

@@ -52,7 +52,7 @@ criteria:
 
 
 def test_bundled_trials_are_listed() -> None:
-    assert bundled_trials() == ["blinatumomab-sle", "n2c2-2018"]
+    assert bundled_trials() == ["blinatumomab-sle", "n2c2-2018", "nct04344444", "nct04344951", "nct04346355"]
 
 
 def test_sle_trial_has_exactly_the_contract_ids_and_absent_semantics() -> None:

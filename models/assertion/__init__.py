@@ -1,0 +1,1 @@
+"""The learned assertion head (weights and settings), installed as package data of `extractor`."""
