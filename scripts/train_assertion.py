@@ -128,6 +128,15 @@ def phrase_examples(nlp: Any) -> tuple[list[Example], list[Example]]:
     return trained, held
 
 
+def gold_labels(attributes: dict[str, str]) -> dict[str, str]:
+    """The three labels the head learns, from a brat entity's attributes (defaults left out there)."""
+    return {
+        "assertion": attributes.get("Assertion", "present"),
+        "temporality": attributes.get("Temporality", "current"),
+        "experiencer": attributes.get("Experiencer", "patient"),
+    }
+
+
 def dev_examples(nlp: Any) -> tuple[list[Example], list[Example], list[tuple[str, Any]]]:
     """(trained, held back) gold mentions of corpora/dev, and held-back (kind, example) for the TSV."""
     from extractor.evaluation.gold import read_gold_dir
@@ -136,11 +145,7 @@ def dev_examples(nlp: Any) -> tuple[list[Example], list[Example], list[tuple[str
     for note in read_gold_dir(DEV_DIR):
         doc = sentence_stages(nlp, note.text)
         for entity in note.entities:
-            gold = {
-                "assertion": entity.attributes.get("Assertion", "present"),
-                "temporality": entity.attributes.get("Temporality", "current"),
-                "experiencer": entity.attributes.get("Experiencer", "patient"),
-            }
+            gold = gold_labels(entity.attributes)
             example = Example(item_at(doc, entity.start, entity.end), gold, f"dev:{note.note_id}")
             if note.patient_id in HELD_BACK_PATIENTS:
                 held.append(example)
@@ -172,11 +177,7 @@ def mtsamples_gold_examples(nlp: Any) -> list[Example]:
     for note in read_gold_dir(MTSAMPLES_GOLD, read_split(MTSAMPLES_GOLD, "dev")):
         doc = sentence_stages(nlp, note.text)
         for entity in note.entities:
-            gold = {
-                "assertion": entity.attributes.get("Assertion", "present"),
-                "temporality": entity.attributes.get("Temporality", "current"),
-                "experiencer": entity.attributes.get("Experiencer", "patient"),
-            }
+            gold = gold_labels(entity.attributes)
             examples.append(Example(item_at(doc, entity.start, entity.end), gold, f"mtsamples-gold:{note.note_id}"))
     return examples
 
