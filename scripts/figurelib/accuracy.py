@@ -1,0 +1,471 @@
+"""Accuracy targets (evaluate commands and the trial-compiler scorers) and the README blocks they render.
+
+These run on a loaded machine as well as an idle one: their figures do not depend on speed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from typing import Any
+
+from figurelib.core import (
+    Block,
+    Figure,
+    Measurement,
+    Options,
+    Target,
+    best_marks,
+    bold,
+    extractor_json,
+    fmt,
+    run_text,
+    script,
+    shown,
+    table,
+    thousands,
+    with_provenance,
+)
+
+HELD_BACK_PATIENTS = "P04,P08,P12,P16,P20,P24,P28,P32"
+MODES = ("rules", "hybrid", "model")
+TRIALS = ("blinatumomab-sle", "n2c2-2018")
+OVERALL = "Overall verdict: gold (rows) x predicted"
+KINDS_TABLE = "Spans per kind"
+
+
+def _get(metrics: dict[str, Any], key: str) -> float | None:
+    value = metrics.get(key)
+    return None if value is None else float(value)
+
+
+def _evaluate(args: list[str], commands: list[str]) -> dict[str, Any]:
+    commands.append(shown(args))
+    return extractor_json(args)
+
+
+# ------------------------------------------------------------------ dev corpus: verdicts and facts
+def _candidates(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Gold candidates found (and how many were called needs_review instead); gold candidates and
+    needs_review patients called ineligible, the costliest error."""
+    by_gold = {r["gold"]: r for r in rows}
+    candidate = by_gold.get("candidate", {})
+    kept = [by_gold[g] for g in ("candidate", "needs_review") if g in by_gold]
+    return {
+        "found": int(candidate.get("candidate", 0)),
+        "of": int(candidate.get("total", 0)),
+        "needs_review": int(candidate.get("needs_review", 0)),
+        "called_ineligible": sum(int(r["ineligible"]) for r in kept),
+        "kept_of": sum(int(r["total"]) for r in kept),
+    }
+
+
+def measure_dev_corpus(options: Options) -> Measurement:
+    commands: list[str] = []
+    results: dict[str, Any] = {"screen": {}}
+    for trial in TRIALS:
+        report = _evaluate(["evaluate", "screen", "--gold", f"corpora/dev/verdicts.{trial}.jsonl",
+                            "--notes", "corpora/dev/notes.jsonl"], commands)
+        metrics = {k: v for k, v in report["metrics"].items() if not k.startswith("criterion.")}
+        results["screen"][trial] = {"metrics": metrics, "candidates": _candidates(report["tables"][OVERALL])}
+    results["facts"] = _evaluate(["evaluate", "facts", "--gold", "corpora/dev"], commands)["metrics"]
+    results["facts_all"] = _evaluate(["evaluate", "facts", "--gold", "corpora/dev", "--score-all"], commands)["metrics"]
+    return Measurement(commands, results)
+
+
+DEV_FACTS_SHOWN = (
+    ("overlap F1", "overlap.all.f1"), ("exact F1", "exact.all.f1"),
+    ("assertion accuracy", "attribute.assertion.accuracy"),
+    ("canonical value", "attribute.canonical_value.accuracy"), ("unit", "attribute.unit.accuracy"),
+    ("date", "attribute.date.accuracy"), ("experiencer", "attribute.experiencer.accuracy"),
+    ("medication status", "attribute.med_status.accuracy"),
+)
+
+
+def render_dev_verdicts(dev: Figure) -> str:
+    """Issue 14's verdict table (before / now / target) and the n2c2 and facts figures beside it."""
+    before = dev["baselines"]["before_issue_14"]["results"]
+    now, old = dev["results"]["screen"]["blinatumomab-sle"], before["screen"]["blinatumomab-sle"]
+
+    def evidence(metrics: dict[str, Any]) -> str:
+        return " / ".join(fmt(_get(metrics, f"evidence_{m}")) for m in ("precision", "recall", "f1"))
+
+    def found(c: dict[str, int]) -> str:
+        return f"{c['found']} of {c['of']}" + (f" ({c['needs_review']} needs_review)" if c.get("needs_review") else "")
+
+    nm, om = now["metrics"], old["metrics"]
+    reached = {
+        "criterion accuracy": nm["criterion_accuracy"] >= 0.97,
+        "overall-verdict accuracy": nm["overall_accuracy"] >= 0.93,
+        "evidence F1": nm["evidence_f1"] >= 0.85,
+        "gold candidates found": now["candidates"]["found"] == now["candidates"]["of"],
+        "none called ineligible": now["candidates"]["called_ineligible"] == 0,
+    }
+    lines = table(
+        ["blinatumomab-sle, dev", "before issue 14", "now", "target"],
+        [
+            ["criterion accuracy", fmt(om["criterion_accuracy"]), fmt(nm["criterion_accuracy"]), ">= 0.97"],
+            ["overall-verdict accuracy", fmt(om["overall_accuracy"]), fmt(nm["overall_accuracy"]), ">= 0.93"],
+            ["evidence precision / recall / F1", evidence(om), evidence(nm), "F1 >= 0.85"],
+            ["gold candidates found", found(old["candidates"]), found(now["candidates"]), "all"],
+            ["candidates and needs_review called ineligible",
+             f"{old['candidates']['called_ineligible']} of {old['candidates']['kept_of']}",
+             f"{now['candidates']['called_ineligible']} of {now['candidates']['kept_of']}", "0"],
+        ],
+    )
+    n2c2, n2c2_old = dev["results"]["screen"]["n2c2-2018"]["metrics"], before["screen"]["n2c2-2018"]["metrics"]
+    facts, facts_old = dev["results"]["facts"], before["facts"]
+
+    def change(label: str, old_value: float | None, new_value: float | None) -> str:
+        return f"{label} {fmt(old_value)} -> {fmt(new_value)}"
+
+    lines += [
+        "",
+        "n2c2-2018 (dev): " + ", ".join(
+            change(label, _get(n2c2_old, key), _get(n2c2, key))
+            for label, key in (("criterion", "criterion_accuracy"), ("overall", "overall_accuracy"),
+                               ("evidence precision", "evidence_precision"))
+        ) + ". Facts (dev, `evaluate facts`): " + ", ".join(
+            change(label, _get(facts_old, key), _get(facts, key)) for label, key in DEV_FACTS_SHOWN
+        ) + ".",
+        "",
+        "Targets reached: " + (", ".join(k for k, ok in reached.items() if ok) or "none")
+        + "; not reached: " + (", ".join(k for k, ok in reached.items() if not ok) or "none") + ".",
+    ]
+    return with_provenance(lines, dev)
+
+
+# ------------------------------------------------------------------ MTSamples gold
+MTS_KINDS = ("condition", "infection", "medication", "lab", "vital", "procedure", "demographic", "social", "score",
+             "vaccine")
+MTS_ATTRIBUTES = (
+    ("concept", "concept"), ("assertion", "assertion"), ("experiencer", "experiencer"),
+    ("temporality", "temporality"), ("infection state", "infection_state"), ("medication status", "med_status"),
+    ("medication response", "response"), ("value", "value"), ("value_high (ranges)", "value_high"),
+    ("canonical value", "canonical_value"), ("unit", "unit"), ("canonical unit", "canonical_unit"), ("date", "date"),
+)
+SPLITS = ("dev", "test")
+
+
+def measure_mtsamples(options: Options) -> Measurement:
+    commands: list[str] = []
+    facts = {split: _evaluate(["evaluate", "facts", "--gold", "corpora/mtsamples", "--split", split], commands)
+             for split in SPLITS}
+    assertion = {
+        split: _evaluate(["evaluate", "assertion", "--tsv", f"corpora/assertion/mtsamples_{split}.tsv"], commands)[
+            "metrics"]
+        for split in SPLITS
+    }
+    kinds = {
+        split: {r["kind"]: {"gold": r["gold"], "predicted": r["predicted"]}
+                for r in facts[split]["tables"][KINDS_TABLE]}
+        for split in SPLITS
+    }
+    return Measurement(commands, {"facts": {s: facts[s]["metrics"] for s in SPLITS}, "kinds": kinds,
+                                  "assertion": assertion})
+
+
+def _prf(metrics: dict[str, Any], kind: str, span: str = "overlap") -> str:
+    return " / ".join(fmt(_get(metrics, f"{span}.{kind}.{m}")) for m in ("precision", "recall", "f1"))
+
+
+def render_mtsamples_gold_counts(mts: Figure) -> str:
+    """Gold facts per kind and split, from the evaluator's gold counts."""
+    kinds = {s: {k: v for k, v in mts["results"]["kinds"][s].items() if not k.startswith("all")} for s in SPLITS}
+    totals = {k: sum(int(kinds[s].get(k, {}).get("gold", 0)) for s in SPLITS) for k in kinds["dev"] | kinds["test"]}
+    order = sorted((k for k, n in totals.items() if n), key=lambda k: (-totals[k], k))
+    rows = [[k, *(thousands(kinds[s].get(k, {}).get("gold", 0)) for s in SPLITS), thousands(totals[k])] for k in order]
+    rows.append(["all", *(thousands(sum(int(v["gold"]) for v in kinds[s].values())) for s in SPLITS),
+                 thousands(sum(totals.values()))])
+    return with_provenance(table(["kind", "dev", "test", "total"], rows, ["---", "---:", "---:", "---:"]), mts)
+
+
+def _baseline(figure: Figure, name: str) -> dict[str, Any]:
+    return figure["baselines"][name]["results"]
+
+
+def render_mtsamples_kinds(mts: Figure) -> str:
+    """Overlap P / R / F1 per kind, before the accuracy work and now, on both splits."""
+    before, now = _baseline(mts, "gold_landed_e5d2bf1")["facts"], mts["results"]["facts"]
+    header = ["kind"] + [f"{s} {when} P / R / F1" for s in SPLITS for when in ("before", "now")]
+    rows = [[kind] + [_prf(run[s], kind) for s in SPLITS for run in (before, now)] for kind in MTS_KINDS]
+    rows.append(["**all (micro)**"] + [_prf(run[s], "all") for s in SPLITS for run in (before, now)])
+    rows.append(["all, exact spans F1"] + [fmt(_get(run[s], "exact.all.f1")) for s in SPLITS for run in (before, now)])
+    recall = ", ".join(
+        f"{kind}s {' / '.join(fmt(_get(now[s], f'overlap.{kind}.recall')) for s in SPLITS)}"
+        for kind in ("condition", "procedure")
+    )
+    lines = [*table(header, rows), "", f"Overlap recall now (dev / test): {recall}."]
+    return with_provenance(lines, mts)
+
+
+def render_mtsamples_attributes(mts: Figure) -> str:
+    """Attribute accuracy of the overlap-matched facts (facts scored in brackets)."""
+    before, now = _baseline(mts, "gold_landed_e5d2bf1")["facts"], mts["results"]["facts"]
+
+    def cell(metrics: dict[str, Any], attribute: str) -> str:
+        scored = _get(metrics, f"attribute.{attribute}.scored")
+        return f"{fmt(_get(metrics, f'attribute.{attribute}.accuracy'))} ({int(scored or 0)})"
+
+    header = ["attribute"] + [f"{s} {when}" for s in SPLITS for when in ("before", "now")]
+    rows = [[label] + [cell(run[s], key) for s in SPLITS for run in (before, now)] for label, key in MTS_ATTRIBUTES]
+    return with_provenance(table(header, rows), mts)
+
+
+TSV_ACCURACY = ("negation.accuracy", "temporality.accuracy", "experiencer.accuracy")
+TSV_F1 = ("negation.negated.f1", "temporality.historical.f1", "temporality.hypothetical.f1",
+          "experiencer.non_patient.f1")
+
+
+def tsv_cell(metrics: dict[str, Any], marks: dict[str, bool] | None = None) -> str:
+    """Accuracy of negation / temporality / experiencer; F1 of Negated / Historical / Hypothetical / non-patient."""
+    marks = marks or {}
+
+    def part(keys: tuple[str, ...]) -> str:
+        return " / ".join(bold(fmt(_get(metrics, k)), marks.get(k, False)) for k in keys)
+
+    return f"{part(TSV_ACCURACY)}; {part(TSV_F1)}"
+
+
+def render_mtsamples_assertion_tsv(mts: Figure) -> str:
+    """Sentence-level assertion on the TSVs derived from the gold, rules, before and now."""
+    before, now = _baseline(mts, "gold_landed_e5d2bf1")["assertion"], mts["results"]["assertion"]
+    rows = [[f"mtsamples_{s} ({int(now[s]['mentions'])} rows)", tsv_cell(before[s]), tsv_cell(now[s])] for s in SPLITS]
+    return with_provenance(table(["TSV", "before (`e5d2bf1`)", "now"], rows), mts)
+
+
+def render_vocabulary_effect(mts: Figure, dev: Figure) -> str:
+    """Issue 15's before/after table on MTSamples dev, and the dev-corpus figures scoped to its gold ids."""
+    before, now = _baseline(mts, "vocabulary_8e760c5")["facts"]["dev"], mts["results"]["facts"]["dev"]
+    kinds = ("all", "condition", "infection", "medication", "lab", "vital", "procedure")
+    rows = [
+        [kind] + [fmt(_get(run, f"overlap.{kind}.{m}"), missing="-") for m in ("precision", "recall", "f1")
+                  for run in (before, now)]
+        for kind in kinds
+    ]
+    header = ["MTSamples dev", "precision before", "after", "recall before", "after", "F1 before", "after"]
+    study = int(mts["results"]["kinds"]["dev"].get("study", {}).get("predicted", 0))
+    facts, facts_all = dev["results"]["facts"], dev["results"]["facts_all"]
+    lines = [
+        *table(header, rows),
+        "",
+        f"Study statements predicted on the dev split (not annotated in that gold, so false positives there): {study}. "
+        f"Concept accuracy on the {thousands(_get(now, 'attribute.concept.scored') or 0)} matched facts: "
+        f"{fmt(_get(now, 'attribute.concept.accuracy'))} ({fmt(_get(before, 'attribute.concept.accuracy'))} before, "
+        "on far fewer facts). "
+        f"On `corpora/dev`, scoped to its ids: overlap precision {fmt(_get(facts, 'overlap.all.precision'))}, "
+        f"recall {fmt(_get(facts, 'overlap.all.recall'))}, concept accuracy "
+        f"{fmt(_get(facts, 'attribute.concept.accuracy'))} ({thousands(_get(facts, 'outside_gold') or 0)} facts of "
+        f"concepts outside that gold set aside); with `--score-all` overlap precision is "
+        f"{fmt(_get(facts_all, 'overlap.all.precision'))}.",
+    ]
+    return with_provenance(lines, mts, dev)
+
+
+# ------------------------------------------------------------------ learned assertion
+def assertion_commands(mode: str) -> dict[str, list[str]]:
+    """The learned-assertion table's commands, in one mode."""
+    return {
+        "mtsamples_test_facts": ["evaluate", "facts", "--gold", "corpora/mtsamples", "--split", "test"],
+        "mtsamples_test_tsv": ["evaluate", "assertion", "--tsv", "corpora/assertion/mtsamples_test.tsv"],
+        "dev_facts": ["evaluate", "facts", "--gold", "corpora/dev", "--patients", HELD_BACK_PATIENTS],
+        "dev_tsv": ["evaluate", "assertion", "--tsv", "corpora/assertion/dev_heldback.tsv"],
+        "phrase_tsv": ["evaluate", "assertion", "--tsv", "corpora/assertion/phrase_heldback.tsv"],
+    }
+
+
+def measure_learned_assertion(options: Options) -> Measurement:
+    commands: list[str] = []
+    results: dict[str, Any] = {}
+    for mode in MODES:
+        results[mode] = {key: _evaluate([*args, "--assertion", mode], commands)["metrics"]
+                         for key, args in assertion_commands(mode).items()}
+    return Measurement(commands, results)
+
+
+FACT_ATTRIBUTES = ("attribute.assertion.accuracy", "attribute.temporality.accuracy", "attribute.experiencer.accuracy")
+LEARNED_ROWS = (
+    ("mtsamples_test_facts", "**MTSamples test**, facts attributes on {scored} matched facts: assertion / temporality "
+     "/ experiencer accuracy (`evaluate facts --gold corpora/mtsamples --split test`)"),
+    ("mtsamples_test_tsv", "**MTSamples test**, {mentions} TSV rows (`evaluate assertion --tsv "
+     "corpora/assertion/mtsamples_test.tsv`)"),
+    ("dev_facts", "held-back dev, facts attributes on {scored} matched facts (`evaluate facts --gold corpora/dev "
+     f"--patients {HELD_BACK_PATIENTS}`)"),
+    ("dev_tsv", "held-back dev, {mentions} TSV rows (`evaluate assertion --tsv corpora/assertion/dev_heldback.tsv`)"),
+    ("phrase_tsv", "held-back phrase cases, {mentions} TSV rows (`evaluate assertion --tsv "
+     "corpora/assertion/phrase_heldback.tsv`)"),
+)
+COMPARED = (  # the MTSamples test figures the verdict sentence weighs, hybrid against rules
+    ("mtsamples_test_facts", "attribute.assertion.accuracy", "fact assertion accuracy"),
+    ("mtsamples_test_facts", "attribute.temporality.accuracy", "fact temporality accuracy"),
+    ("mtsamples_test_facts", "attribute.experiencer.accuracy", "fact experiencer accuracy"),
+    ("mtsamples_test_tsv", "negation.accuracy", "TSV negation accuracy"),
+    ("mtsamples_test_tsv", "negation.negated.f1", "Negated F1"),
+    ("mtsamples_test_tsv", "temporality.historical.f1", "Historical F1"),
+    ("mtsamples_test_tsv", "temporality.hypothetical.f1", "Hypothetical F1"),
+    ("mtsamples_test_tsv", "experiencer.non_patient.f1", "non-patient F1"),
+)
+
+
+def _marks(results: dict[str, Any], key: str, metrics: tuple[str, ...]) -> dict[str, dict[str, bool]]:
+    """Per mode, which metrics of one row are the best of the three modes."""
+    marks: dict[str, dict[str, bool]] = {mode: {} for mode in MODES}
+    for metric in metrics:
+        for mode, mark in zip(MODES, best_marks([_get(results[m][key], metric) for m in MODES]), strict=True):
+            marks[mode][metric] = mark
+    return marks
+
+
+def render_learned_assertion(figure: Figure) -> str:
+    """The three assertion modes on the held-back sets, best of each figure in bold, and hybrid against rules."""
+    results = figure["results"]
+    rows = []
+    for key, label in LEARNED_ROWS:
+        rules = results["rules"][key]
+        text = label.format(scored=int(_get(rules, "attribute.assertion.scored") or 0),
+                            mentions=int(_get(rules, "mentions") or 0))
+        if key.endswith("_facts"):
+            marks = _marks(results, key, FACT_ATTRIBUTES)
+            cells = [" / ".join(bold(fmt(_get(results[m][key], a)), marks[m][a]) for a in FACT_ATTRIBUTES)
+                     for m in MODES]
+        else:
+            marks = _marks(results, key, TSV_ACCURACY + TSV_F1)
+            cells = [tsv_cell(results[m][key], marks[m]) for m in MODES]
+        rows.append([text, *cells])
+    higher, lower, equal = [], [], []
+    for key, metric, label in COMPARED:
+        hybrid, rules = (round(_get(results[m][key], metric) or 0.0, 3) for m in ("hybrid", "rules"))
+        pair = f"{label} {hybrid:.3f} vs {rules:.3f}"
+        (higher if hybrid > rules else lower if hybrid < rules else equal).append(pair)
+    lines = [
+        *table(["measure (command)", *MODES], rows),
+        "",
+        "On the MTSamples test split, hybrid against rules: higher on " + (", ".join(higher) or "nothing")
+        + "; lower on " + (", ".join(lower) or "nothing") + "; equal on " + (", ".join(equal) or "nothing") + ".",
+    ]
+    return with_provenance(lines, figure)
+
+
+# ------------------------------------------------------------------ trial compiler (issue 16)
+SUMMARY = re.compile(
+    r"^(?P<trial>[\w-]+): (?P<criteria>\d+) hand-written criteria; draft forms (?P<forms>\{.*?\}); .*?: "
+    r"(?P<agree>\d+)/(?P<cases>\d+) \([\d.]+\); met<->not_met swaps: (?P<swaps>\d+)$"
+)
+DETAIL_COLUMNS = ("hand", "draft", "form", "concepts", "cases", "swaps")
+
+
+def parse_compare_drafts(text: str) -> dict[str, Any]:
+    """``compare_drafts.py --markdown``'s output: per trial its summary and its criterion rows."""
+    trials: dict[str, Any] = {}
+    current: dict[str, Any] | None = None
+    for line in text.splitlines():
+        if match := SUMMARY.match(line):
+            current = trials[match["trial"]] = {
+                "criteria": int(match["criteria"]), "forms": ast.literal_eval(match["forms"]),
+                "agree": int(match["agree"]), "cases": int(match["cases"]), "swaps": int(match["swaps"]), "rows": [],
+            }
+        elif current is not None and line.startswith("| ") and not line.startswith(("| hand-written", "| ---")):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            current["rows"].append(dict(zip(DETAIL_COLUMNS, cells, strict=True)))
+    if not trials:
+        raise SystemExit("compare_drafts.py printed no trial summary")
+    return trials
+
+
+def measure_compare_drafts(options: Options) -> Measurement:
+    argv, command = script("compare_drafts", ["--markdown"])
+    return Measurement([command], {"trials": parse_compare_drafts(run_text(argv))})
+
+
+def render_compare_drafts(figure: Figure) -> str:
+    """Drafts against the hand-written trials: one summary row per trial, then criterion by criterion."""
+    trials = figure["results"]["trials"]
+    forms = ("rule", "partial", "person", "missing")
+    rows = [
+        [name, str(t["criteria"]), " / ".join(str(t["forms"].get(f, 0)) for f in forms),
+         f"{t['agree']}/{t['cases']} ({t['agree'] / t['cases'] if t['cases'] else 0.0:.3f})", str(t["swaps"])]
+        for name, t in trials.items()
+    ]
+    lines = table(["trial", "hand-written criteria", "draft: rule / partial / person / missing",
+                   "test charts judged alike", "met <-> not_met swaps"], rows)
+    lines += ["", "<details><summary>criterion by criterion</summary>"]
+    for name, t in trials.items():
+        lines += ["", f"**{name}**", ""]
+        lines += table(["hand-written", "drafted", "form", "concepts shared", "charts agreeing", "swaps"],
+                       [[r[c] for c in DETAIL_COLUMNS] for r in t["rows"]])
+    lines += ["", "</details>"]
+    return with_provenance(lines, figure)
+
+
+FB_ROW = re.compile(r"^\| (?P<label>[a-z_]+) \| (?P<cells>[\d. |]+)\|$")
+FB_COLUMNS = ("gold", "predicted", "precision", "recall", "f1", "precision_overlap", "recall_overlap", "f1_overlap")
+FB_BOUNDS = re.compile(r"^bounds: (?P<same>\d+)/(?P<of>\d+) numeric criteria read exactly")
+
+
+def parse_fb_parser(text: str) -> dict[str, Any]:
+    """``score_fb_parser.py``'s output: the per-label table (in its order) and the bounds line."""
+    labels, bounds = [], None
+    for line in text.splitlines():
+        if match := FB_ROW.match(line):
+            values = [float(cell) for cell in match["cells"].split("|")]
+            labels.append({"label": match["label"], **dict(zip(FB_COLUMNS, values, strict=True))})
+        elif match := FB_BOUNDS.match(line):
+            bounds = {"same": int(match["same"]), "of": int(match["of"])}
+    if not labels or bounds is None:
+        raise SystemExit("score_fb_parser.py printed no label table or no bounds line")
+    return {"labels": labels, "bounds": bounds}
+
+
+def measure_fb_parser(options: Options) -> Measurement:
+    argv, command = script("score_fb_parser", ["--no-similar"])
+    results = parse_fb_parser(run_text(argv))
+    count = [sys.executable, "-c", "from extractor.resources import concepts_by_id; print(len(concepts_by_id()))"]
+    results["concepts"] = int(run_text(count).strip())
+    return Measurement([command], results)
+
+
+def render_fb_parser(figure: Figure) -> str:
+    """Reading the Clinical-Trial-Parser criteria: per-label exact and overlap P / R / F1, and the bounds."""
+    results = figure["results"]
+    rows = [
+        [v["label"], *(str(int(v[c])) if c in ("gold", "predicted") else fmt(v[c]) for c in FB_COLUMNS)]
+        for v in results["labels"]
+    ]
+    bounds = results["bounds"]
+    lines = [
+        *table(["label", "gold", "predicted", "P", "R", "F1", "P overlap", "R overlap", "F1 overlap"], rows),
+        "",
+        f"Bounds: of the {bounds['of']} numeric criteria Clinical-Trial-Parser reads "
+        "(`cfg_parsed_clinical_trials.tsv`), the reader gives the same bounds (side, value, inclusive; an "
+        "exclusion's bound turned into the eligible range as that file writes it) for "
+        f"{bounds['same']} ({bounds['same'] / bounds['of']:.3f}). Lexicon only (`--no-similar`), with the "
+        f"{thousands(results['concepts'])} concepts of `patterns/`.",
+    ]
+    return with_provenance(lines, figure)
+
+
+TARGETS = (
+    Target("dev_corpus", "accuracy", True, "verdicts and facts on corpora/dev (evaluate screen, evaluate facts)",
+           measure_dev_corpus),
+    Target("mtsamples", "accuracy", True, "facts and sentence-level assertion on the MTSamples gold, both splits",
+           measure_mtsamples),
+    Target("learned_assertion", "accuracy", False,
+           "the three assertion modes on the held-back sets (needs the model extra; minutes)",
+           measure_learned_assertion),
+    Target("compare_drafts", "accuracy", True, "trial drafts against the hand-written trials (issue 16)",
+           measure_compare_drafts),
+    Target("fb_parser", "accuracy", True, "the eligibility reader on Clinical-Trial-Parser's criteria (issue 16)",
+           measure_fb_parser),
+)
+BLOCKS = (
+    Block("dev_verdicts", ("dev_corpus",), render_dev_verdicts),
+    Block("vocabulary_effect", ("mtsamples", "dev_corpus"), render_vocabulary_effect),
+    Block("mtsamples_gold_counts", ("mtsamples",), render_mtsamples_gold_counts),
+    Block("mtsamples_kinds", ("mtsamples",), render_mtsamples_kinds),
+    Block("mtsamples_attributes", ("mtsamples",), render_mtsamples_attributes),
+    Block("mtsamples_assertion_tsv", ("mtsamples",), render_mtsamples_assertion_tsv),
+    Block("learned_assertion", ("learned_assertion",), render_learned_assertion),
+    Block("compare_drafts", ("compare_drafts",), render_compare_drafts),
+    Block("fb_parser", ("fb_parser",), render_fb_parser),
+)
