@@ -12,21 +12,8 @@ import re
 import statistics
 from typing import Any
 
-from figurelib.core import (
-    Block,
-    Figure,
-    Measurement,
-    Options,
-    Target,
-    best_marks,
-    bold,
-    fmt,
-    run_text,
-    script,
-    table,
-    thousands,
-    with_provenance,
-)
+from figurelib import core
+from figurelib.core import Figure, Measurement, Options
 
 MODES = ("rules", "hybrid", "model")
 
@@ -52,8 +39,8 @@ def parse_bench_extract(text: str) -> dict[str, float]:
 
 
 def _bench_extract(args: list[str], options: Options) -> tuple[str, dict[str, float]]:
-    argv, command = script("bench_extract", [*args, *options.extra_args])
-    return command, parse_bench_extract(run_text(argv))
+    argv, command = core.script("bench_extract", [*args, *options.extra_args])
+    return command, parse_bench_extract(core.run_text(argv))
 
 
 def measure_assertion_speed(options: Options) -> Measurement:
@@ -71,13 +58,14 @@ def render_assertion_speed(figure: Figure) -> str:
 
     def cells(key: str, digits: int, higher_is_better: bool) -> list[str]:
         values = [results[m][key] for m in MODES]
-        return [bold(fmt(v, digits), mark) for v, mark in zip(values, best_marks(values, digits, higher_is_better),
-                                                             strict=True)]
+        marks = core.best_marks(values, digits, higher_is_better)
+        return [core.bold(core.fmt(v, digits), mark) for v, mark in zip(values, marks, strict=True)]
 
     rows = [
         [f"`bench_extract.py` on {int(results['rules']['notes'])} notes: notes/s",
          *cells("extractor_notes_per_s", 1, True)],
-        ["— medspaCy default in the same run, notes/s", *(fmt(results[m]["medspacy_notes_per_s"], 1) for m in MODES)],
+        ["— medspaCy default in the same run, notes/s",
+         *(core.fmt(results[m]["medspacy_notes_per_s"], 1) for m in MODES)],
         ["peak RSS after the extractor, MB", *cells("peak_rss_mb", 0, False)],
     ]
     rules = results["rules"]
@@ -85,12 +73,12 @@ def render_assertion_speed(figure: Figure) -> str:
     memory = [results[m]["peak_rss_mb"] / rules["peak_rss_mb"] for m in MODES[1:]]
     over = [m for m in MODES if results[m]["peak_rss_mb"] > 400]
     lines = [
-        *table(["measure", *MODES], rows),
+        *core.table(["measure", *MODES], rows),
         "",
         f"The learned modes take {min(times):.0f}-{max(times):.0f}x the rules' time and {min(memory):.1f}-"
         f"{max(memory):.1f}x their memory; over the 400 MB bound: {', '.join(over) or 'none'}.",
     ]
-    return with_provenance(lines, figure)
+    return core.with_provenance(lines, figure)
 
 
 def measure_extract_speed(options: Options) -> Measurement:
@@ -102,10 +90,10 @@ def render_extract_speed(figure: Figure) -> str:
     """The extraction benchmark against medspaCy's default pipeline, with the recorded older code beside it."""
     now = figure["results"]
     date = figure["measured"]["date"][:10]
-    label = f"all {thousands(now['notes'])} notes (mean {now['mean_words']:.0f} words), {date}"
+    label = f"all {core.thousands(now['notes'])} notes (mean {now['mean_words']:.0f} words), {date}"
     rows = [[label,
              f"{now['extractor_notes_per_s']:.1f} notes/s", f"{now['medspacy_notes_per_s']:.1f} notes/s",
-             bold(f"{now['speed_up']:.1f}x"), bold(f"{now['peak_rss_mb']:.0f} MB")]]
+             core.bold(f"{now['speed_up']:.1f}x"), core.bold(f"{now['peak_rss_mb']:.0f} MB")]]
     comparisons = []
     for baseline in figure.get("baselines", {}).values():
         old = baseline["results"]
@@ -119,7 +107,7 @@ def render_extract_speed(figure: Figure) -> str:
         )
     met = {True: "met", False: "not met"}
     lines = [
-        *table(["run", "extractor, full pipeline (rules assertion)",
+        *core.table(["run", "extractor, full pipeline (rules assertion)",
                 "medspaCy default (PyRuSH + TargetMatcher + ConText, same target rules)", "ratio",
                 "peak RSS after the extractor"], rows),
         "",
@@ -127,7 +115,7 @@ def render_extract_speed(figure: Figure) -> str:
         f"400 MB ({now['peak_rss_mb']:.0f} MB: {met[now['peak_rss_mb'] <= 400]})"
         + "".join(f"; {c}" for c in comparisons) + ".",
     ]
-    return with_provenance(lines, figure)
+    return core.with_provenance(lines, figure)
 
 
 # ------------------------------------------------------------------ bench_batch.py
@@ -164,8 +152,8 @@ def parse_bench_batch(text: str) -> dict[str, Any]:
 
 def measure_batch_speed(options: Options) -> Measurement:
     size = ["--notes", "40", "--baseline-notes", "5"] if options.quick else ["--notes", "8000"]
-    argv, command = script("bench_batch", [*size, "--repeat", "1", *options.extra_args])
-    return Measurement([command], parse_bench_batch(run_text(argv)))
+    argv, command = core.script("bench_batch", [*size, "--repeat", "1", *options.extra_args])
+    return Measurement([command], parse_bench_batch(core.run_text(argv)))
 
 
 def _median_round(results: dict[str, Any]) -> dict[str, Any]:
@@ -188,22 +176,22 @@ def render_batch_speed(figure: Figure) -> str:
     met = {True: "met", False: "not met"}
 
     def each(render: Any, strong: bool = False) -> list[str]:
-        return [("" if run is None else bold(render(run), strong and run is two)) for run in runs]
+        return [("" if run is None else core.bold(render(run), strong and run is two)) for run in runs]
 
     speed_up, hours = results["speed_up"], results["projected_hours"]
     setup = (two or one)["setup"]
     rows = [
-        [f"end to end (extract + screen, {thousands((one or two)['patients'])} patients)",
+        [f"end to end (extract + screen, {core.thousands((one or two)['patients'])} patients)",
          *each(lambda r: f"{r['rate']:.1f} notes/s ({r['seconds']:.0f} s = {r['extract']:.0f} + "
                f"{r['screen']:.0f})"), ""],
         [f"per worker, against medspaCy's default ({results['medspacy_notes_per_s']:.1f} notes/s, same vocabulary)",
          *each(lambda r: f"{r['per_worker']:.1f} ({r['ratio']:.1f}x)"), ""],
-        ["2-worker speed-up", "", bold(f"{speed_up:.2f}x") if speed_up else "",
+        ["2-worker speed-up", "", core.bold(f"{speed_up:.2f}x") if speed_up else "",
          f">= 1.9x: {met[bool(speed_up) and speed_up >= 1.9]}"],
         ["main process CPU per note" + (f" (after its {setup:.1f} s set-up)" if setup is not None else ""),
          *each(lambda r: f"{r['main_ms']:.3f} ms", strong=True), f"<= 0.1 ms: {met[(two or one)['main_ms'] <= 0.1]}"],
         ["peak RSS: main process / largest worker",
-         *[("" if r is None else f"{r['main_rss']:.0f} MB / " + bold(f"{r['worker_rss']:.0f} MB", r is two))
+         *[("" if r is None else f"{r['main_rss']:.0f} MB / " + core.bold(f"{r['worker_rss']:.0f} MB", r is two))
            for r in runs],
          f"main <= 300 MB: {met[(two or one)['main_rss'] <= 300]}; worker <= 400 MB: "
          f"{met[(two or one)['worker_rss'] <= 400]}"],
@@ -211,15 +199,15 @@ def render_batch_speed(figure: Figure) -> str:
     ]
     if "64" in hours:
         rows.append(["projected 10M notes on 64 cores (assumptions printed by the script)", "",
-                     bold(f"{hours['64']:.2f} h") + (f" (16 cores: {hours['16']:.2f} h)" if "16" in hours else ""),
+                     core.bold(f"{hours['64']:.2f} h") + (f" (16 cores: {hours['16']:.2f} h)" if "16" in hours else ""),
                      f"< 1 h: {met[hours['64'] < 1]}"])
     lines = [
-        f"Archive: {thousands(results['notes'])} notes, {thousands(results['distinct'])} distinct texts; "
+        f"Archive: {core.thousands(results['notes'])} notes, {core.thousands(results['distinct'])} distinct texts; "
         f"{len(results['rounds'])} round(s); command `{figure['commands'][0]}`.",
         "",
-        *table(["", "1 worker", "2 workers", "goal"], rows),
+        *core.table(["", "1 worker", "2 workers", "goal"], rows),
     ]
-    return with_provenance(lines, figure)
+    return core.with_provenance(lines, figure)
 
 
 # ------------------------------------------------------------------ bench_sentences.py
@@ -246,8 +234,8 @@ def parse_bench_sentences(text: str) -> dict[str, Any]:
 
 
 def measure_sentence_split(options: Options) -> Measurement:
-    argv, command = script("bench_sentences", [*(["--limit", "5"] if options.quick else []), *options.extra_args])
-    return Measurement([command], parse_bench_sentences(run_text(argv)))
+    argv, command = core.script("bench_sentences", [*(["--limit", "5"] if options.quick else []), *options.extra_args])
+    return Measurement([command], parse_bench_sentences(core.run_text(argv)))
 
 
 def render_sentence_split(figure: Figure) -> str:
@@ -255,27 +243,27 @@ def render_sentence_split(figure: Figure) -> str:
     splitters = figure["results"]["splitters"]
 
     def marked(values: list[float], text: list[str]) -> list[str]:
-        return [bold(t, m) for t, m in zip(text, best_marks(values, 3), strict=True)]
+        return [core.bold(t, m) for t, m in zip(text, core.best_marks(values, 3), strict=True)]
 
     exact = marked([s["exact"] for s in splitters], [f"{s['exact']} / {s['cases']}" for s in splitters])
     starts = marked([s["f1"] for s in splitters],
                     [f"{s['precision']:.3f} / {s['recall']:.3f} / {s['f1']:.3f}" for s in splitters])
     rates = marked([s["notes_per_s"] for s in splitters],
-                   [thousands(s["notes_per_s"]) if s["notes_per_s"] >= 100 else f"{s['notes_per_s']:.1f}"
+                   [core.thousands(s["notes_per_s"]) if s["notes_per_s"] >= 100 else f"{s['notes_per_s']:.1f}"
                     for s in splitters])
     rows = [[SPLITTER_LABELS.get(s["name"], s["name"]), exact[i], starts[i], rates[i]] for i, s in enumerate(splitters)]
     lines = [
-        *table(["splitter", "cases exactly right", "sentence starts P / R / F1",
+        *core.table(["splitter", "cases exactly right", "sentence starts P / R / F1",
                 f"notes/s (splitting alone, {int(figure['results']['notes'])} notes)"], rows),
     ]
-    return with_provenance(lines, figure)
+    return core.with_provenance(lines, figure)
 
 
 # ------------------------------------------------------------------ load_service.py
 def measure_service_load(options: Options) -> Measurement:
     size = ["--requests", "5", "--concurrency", "1"] if options.quick else []
-    argv, command = script("load_service", [*size, "--json", *options.extra_args])
-    return Measurement([command], json.loads(run_text(argv)))
+    argv, command = core.script("load_service", [*size, "--json", *options.extra_args])
+    return Measurement([command], json.loads(core.run_text(argv)))
 
 
 def render_service_load(figure: Figure) -> str:
@@ -284,25 +272,26 @@ def render_service_load(figure: Figure) -> str:
     lines = [
         f"{r['pipelines']} pipeline(s), {r['concurrency']} concurrent clients, {r['requests']} requests of "
         f"{r['notes_per_request']} notes, {r['errors']} errors: **{r['requests_per_s']:.1f} requests/s, p50 "
-        f"{thousands(r['p50_ms'])} ms, p95 {thousands(r['p95_ms'])} ms** (each request waits behind the others for "
-        f"the one pipeline). Start-up to a ready `/healthz`: {r['startup_s']:.0f} s.",
+        f"{core.thousands(r['p50_ms'])} ms, p95 {core.thousands(r['p95_ms'])} ms** (each request waits behind the "
+        f"others for the one pipeline). Start-up to a ready `/healthz`: {r['startup_s']:.0f} s.",
     ]
-    return with_provenance(lines, figure)
+    return core.with_provenance(lines, figure)
 
 
-TARGETS = (
-    Target("assertion_speed", "speed", False, "bench_extract.py on 60 notes in each assertion mode",
-           measure_assertion_speed),
-    Target("extract_speed", "speed", False, "bench_extract.py on every MTSamples note, against medspaCy's default",
-           measure_extract_speed),
-    Target("batch_speed", "speed", False, "bench_batch.py: extractor batch with 1 and 2 workers", measure_batch_speed),
-    Target("sentence_split", "speed", False, "bench_sentences.py: our splitter against PyRuSH", measure_sentence_split),
-    Target("service_load", "speed", False, "load_service.py: POST /v1/screen under 4 clients", measure_service_load),
+TARGETS = tuple(  # none is cheap: each wants an idle machine
+    core.Target(name, "speed", False, about, measure)
+    for name, about, measure in (
+        ("assertion_speed", "bench_extract.py on 60 notes in each assertion mode", measure_assertion_speed),
+        ("extract_speed", "bench_extract.py on every MTSamples note, against medspaCy", measure_extract_speed),
+        ("batch_speed", "bench_batch.py: extractor batch with 1 and 2 workers", measure_batch_speed),
+        ("sentence_split", "bench_sentences.py: our splitter against PyRuSH", measure_sentence_split),
+        ("service_load", "load_service.py: POST /v1/screen under 4 clients", measure_service_load),
+    )
 )
 BLOCKS = (
-    Block("assertion_speed", ("assertion_speed",), render_assertion_speed),
-    Block("extract_speed", ("extract_speed",), render_extract_speed),
-    Block("batch_speed", ("batch_speed",), render_batch_speed),
-    Block("sentence_split", ("sentence_split",), render_sentence_split),
-    Block("service_load", ("service_load",), render_service_load),
+    core.Block("assertion_speed", ("assertion_speed",), render_assertion_speed),
+    core.Block("extract_speed", ("extract_speed",), render_extract_speed),
+    core.Block("batch_speed", ("batch_speed",), render_batch_speed),
+    core.Block("sentence_split", ("sentence_split",), render_sentence_split),
+    core.Block("service_load", ("service_load",), render_service_load),
 )
