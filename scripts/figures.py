@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from figurelib import accuracy, speed
+from figurelib import accuracy, sizes, speed
 from figurelib.core import (
     FIGURES,
     README,
@@ -39,8 +39,8 @@ from figurelib.core import (
     save_figure,
 )
 
-TARGETS: dict[str, Target] = {t.name: t for t in (*accuracy.TARGETS, *speed.TARGETS)}
-BLOCKS: dict[str, Block] = {b.name: b for b in (*accuracy.BLOCKS, *speed.BLOCKS)}
+TARGETS: dict[str, Target] = {t.name: t for t in (*accuracy.TARGETS, *sizes.TARGETS, *speed.TARGETS)}
+BLOCKS: dict[str, Block] = {b.name: b for b in (*accuracy.BLOCKS, *sizes.BLOCKS, *speed.BLOCKS)}
 
 
 def chosen(args: argparse.Namespace) -> list[Target]:

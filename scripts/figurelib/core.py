@@ -53,10 +53,10 @@ class Options:
 @dataclass(frozen=True)
 class Target:
     """One figure file: ``measure`` runs its commands. ``kind`` says whether it may run on a loaded machine
-    (accuracy) or only on an idle one (speed); ``cheap`` targets are re-measured by ``run --cheap``."""
+    (accuracy, size) or only on an idle one (speed); ``cheap`` targets are re-measured by ``run --cheap``."""
 
     name: str
-    kind: Literal["accuracy", "speed"]
+    kind: Literal["accuracy", "size", "speed"]
     cheap: bool
     about: str
     measure: Callable[[Options], Measurement]
@@ -109,10 +109,14 @@ def run_text(argv: Sequence[str]) -> str:
     return done.stdout
 
 
+def extractor(args: Sequence[str]) -> str:
+    """Run this environment's ``extractor`` command; its standard output."""
+    return run_text([str(Path(sys.executable).parent / "extractor"), *args])
+
+
 def extractor_json(args: Sequence[str]) -> dict[str, Any]:
     """One ``extractor evaluate ...`` report (``--format json``, no error list): metrics and tables by title."""
-    extractor = str(Path(sys.executable).parent / "extractor")
-    report = json.loads(run_text([extractor, *args, "--format", "json", "--max-errors", "0"]))
+    report = json.loads(extractor([*args, "--format", "json", "--max-errors", "0"]))
     tables = {table["title"]: table["rows"] for table in report.get("tables", []) if table["title"] != "Errors"}
     return {"metrics": report["metrics"], "tables": tables}
 
