@@ -19,6 +19,7 @@ edited by hand, or a figure re-measured without re-rendering, fails it.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -39,6 +40,7 @@ from figurelib.core import (
     save_figure,
 )
 
+IDLE_LOAD = 1.0  # 1-minute load average above which a benchmark's machine is not idle
 TARGETS: dict[str, Target] = {t.name: t for t in (*accuracy.TARGETS, *sizes.TARGETS, *speed.TARGETS)}
 BLOCKS: dict[str, Block] = {b.name: b for b in (*accuracy.BLOCKS, *sizes.BLOCKS, *speed.BLOCKS)}
 
@@ -63,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     options = Options(quick=args.quick, extra_args=tuple(shlex.split(args.extra_args or "")))
     for target in chosen(args):
         print(f"{target.name} ({target.kind}): {target.about}", file=sys.stderr)
+        load = os.getloadavg()[0]
+        if target.kind == "speed" and not args.quick and load > IDLE_LOAD:
+            print(f"warning: load average {load:.1f}: speed figures want an idle machine (it is recorded)",
+                  file=sys.stderr)
         path = save_figure(target, target.measure(options), out)
         print(f"wrote {path}", file=sys.stderr)
     if out == FIGURES:
