@@ -247,8 +247,10 @@ def provenance(figure: Figure) -> str:
         return f"Measured {measured['date'][:10]} by hand ({measured['carried_over']}; {source})."
     commit = (measured["commit"] or "unknown")[:10]
     dirty = " with uncommitted changes" if measured.get("uncommitted_changes") else ""
+    load = measured["machine"].get("load_average_1min")
+    busy = f" (load average {load:.1f} as it started)" if figure.get("kind") == "speed" and load is not None else ""
     return (
-        f"Measured {measured['date'][:10]} at commit `{commit}`{dirty} on {measured['machine']['cpus']} CPUs "
+        f"Measured {measured['date'][:10]} at commit `{commit}`{dirty} on {measured['machine']['cpus']} CPUs{busy} "
         f"({source}, `scripts/figures.py run {figure['figure']}`)."
     )
 
