@@ -33,6 +33,7 @@ from figurelib.core import (
     Options,
     Target,
     load_figure,
+    measured_on,
     path_of,
     problems,
     readme_blocks,
@@ -69,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         if target.kind == "speed" and not args.quick and load > IDLE_LOAD:
             print(f"warning: load average {load:.1f}: speed figures want an idle machine (it is recorded)",
                   file=sys.stderr)
-        path = save_figure(target, target.measure(options), out)
+        measured = measured_on()  # before the run: the code it starts on
+        path = save_figure(target, target.measure(options), measured, out)
         print(f"wrote {path}", file=sys.stderr)
     if out == FIGURES:
         return render()

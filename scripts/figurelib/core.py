@@ -140,12 +140,13 @@ def load_figure(name: str, directory: Path = FIGURES) -> Figure:
     return json.loads(path_of(name, directory).read_text(encoding="utf-8"))
 
 
-def save_figure(target: Target, measurement: Measurement, directory: Path = FIGURES) -> Path:
-    """Write the target's JSON; baselines recorded in the file it replaces are kept."""
+def save_figure(target: Target, measurement: Measurement, measured: dict[str, Any], directory: Path = FIGURES) -> Path:
+    """Write the target's JSON (``measured``: ``measured_on()`` taken before the run); baselines recorded in the
+    file it replaces are kept."""
     figure: Figure = {
         "figure": target.name,
         "kind": target.kind,
-        "measured": measured_on(),
+        "measured": measured,
         "commands": measurement.commands,
         "results": measurement.results,
     }

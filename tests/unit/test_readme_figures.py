@@ -94,7 +94,8 @@ def test_only_speed_figures_are_carried_over_from_hand_measurements(path: Path) 
 
 def test_saving_a_figure_keeps_the_recorded_baselines(tmp_path: Path) -> None:
     target = FIGURES.TARGETS["mtsamples"]
-    written = core.save_figure(target, core.Measurement(["extractor evaluate ..."], {"x": 1}), tmp_path)
+    written = core.save_figure(target, core.Measurement(["extractor evaluate ..."], {"x": 1}), core.measured_on(),
+                               tmp_path)
     saved = json.loads(written.read_text(encoding="utf-8"))
     assert saved["baselines"] == core.load_figure("mtsamples")["baselines"]
     assert saved["results"] == {"x": 1} and saved["kind"] == "accuracy"
