@@ -400,21 +400,28 @@ def render_compare_drafts(figure: Figure) -> str:
 
 FB_ROW = re.compile(r"^\| (?P<label>[a-z_]+) \| (?P<cells>[\d. |]+)\|$")
 FB_COLUMNS = ("gold", "predicted", "precision", "recall", "f1", "precision_overlap", "recall_overlap", "f1_overlap")
+FB_HEADER = ("label", "gold", "predicted", "P", "R", "F1", "P overlap", "R overlap", "F1 overlap")
 FB_BOUNDS = re.compile(r"^bounds: (?P<same>\d+)/(?P<of>\d+) numeric criteria read exactly")
+FB_HEADING = re.compile(r"^(?P<heading>\w+ \([^)]*\)):$")  # "dev (concepts):" before each split's table
 
 
 def parse_fb_parser(text: str) -> dict[str, Any]:
-    """``score_fb_parser.py``'s output: the per-label table (in its order) and the bounds line."""
-    labels, bounds = [], None
+    """``score_fb_parser.py``'s output: its per-label tables (one, or one per split under a heading), labels in
+    its order, and the bounds line."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    heading, bounds = "", None
     for line in text.splitlines():
-        if match := FB_ROW.match(line):
+        if match := FB_HEADING.match(line):
+            heading = match["heading"]
+        elif match := FB_ROW.match(line):
             values = [float(cell) for cell in match["cells"].split("|")]
-            labels.append({"label": match["label"], **dict(zip(FB_COLUMNS, values, strict=True))})
+            row = {"label": match["label"], **dict(zip(FB_COLUMNS, values, strict=True))}
+            tables.setdefault(heading, []).append(row)
         elif match := FB_BOUNDS.match(line):
             bounds = {"same": int(match["same"]), "of": int(match["of"])}
-    if not labels or bounds is None:
+    if not tables or bounds is None:
         raise SystemExit("score_fb_parser.py printed no label table or no bounds line")
-    return {"labels": labels, "bounds": bounds}
+    return {"tables": tables, "bounds": bounds}
 
 
 def measure_fb_parser(options: Options) -> Measurement:
@@ -428,14 +435,14 @@ def measure_fb_parser(options: Options) -> Measurement:
 def render_fb_parser(figure: Figure) -> str:
     """Reading the Clinical-Trial-Parser criteria: per-label exact and overlap P / R / F1, and the bounds."""
     results = figure["results"]
-    rows = [
-        [v["label"], *(str(int(v[c])) if c in ("gold", "predicted") else fmt(v[c]) for c in FB_COLUMNS)]
-        for v in results["labels"]
-    ]
+    lines = []
+    for heading, labels in results["tables"].items():
+        rows = [[v["label"], *(str(int(v[c])) if c in ("gold", "predicted") else fmt(v[c]) for c in FB_COLUMNS)]
+                for v in labels]
+        lines += [f"{heading}:", ""] if heading else []
+        lines += [*table(FB_HEADER, rows), ""]
     bounds = results["bounds"]
-    lines = [
-        *table(["label", "gold", "predicted", "P", "R", "F1", "P overlap", "R overlap", "F1 overlap"], rows),
-        "",
+    lines += [
         f"Bounds: of the {bounds['of']} numeric criteria Clinical-Trial-Parser reads "
         "(`cfg_parsed_clinical_trials.tsv`), the reader gives the same bounds (side, value, inclusive; an "
         "exclusion's bound turned into the eligible range as that file writes it) for "

@@ -149,10 +149,19 @@ def test_compare_drafts_output_is_read_with_every_criterion() -> None:
         assert trial["agree"] == sum(int(r["cases"].split("/")[0]) for r in trial["rows"])
 
 
-def test_score_fb_parser_output_is_read() -> None:
-    results = accuracy.parse_fb_parser((DATA / "score_fb_parser.txt").read_text(encoding="utf-8"))
-    assert [r["label"] for r in results["labels"]][:2] == ["chronic_disease", "cancer"]
-    assert len(results["labels"]) == 7 and results["bounds"]["same"] <= results["bounds"]["of"]
+@pytest.mark.parametrize(("output", "headings"), [
+    ("score_fb_parser.txt", [""]),  # one table
+    ("score_fb_parser_splits.txt", ["dev (concepts)", "test (concepts)", "all (concepts)"]),  # one per split
+])
+def test_score_fb_parser_output_is_read(output: str, headings: list[str]) -> None:
+    results = accuracy.parse_fb_parser((DATA / output).read_text(encoding="utf-8"))
+    assert list(results["tables"]) == headings
+    for labels in results["tables"].values():
+        assert [r["label"] for r in labels][:2] == ["chronic_disease", "cancer"] and len(labels) == 7
+    assert results["bounds"]["same"] <= results["bounds"]["of"]
+    rendered = accuracy.render_fb_parser({"figure": "fb_parser", "results": results | {"concepts": 1},
+                                          "measured": core.measured_on(), "commands": ["x"]})
+    assert rendered.count("| label | gold |") == len(headings)
 
 
 @pytest.mark.parametrize(
