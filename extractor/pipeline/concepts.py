@@ -70,10 +70,18 @@ class ConceptMatcher(RuleFileComponent):
         for vocab in load_vocabularies(directory):
             for concept in vocab.entries:
                 self._add(nlp, concept)
-        self._anchored = [
-            (attr, np.sort(np.fromiter((nlp.vocab.strings.add(w) for w in words), dtype=np.uint64)), matcher)
-            for (attr, words), matcher in self._token_groups.items()
-        ]
+        # per attribute: the sorted anchor words and, for each, the groups it anchors
+        groups = list(self._token_groups.values())
+        self._anchor_groups: dict[int, dict[int, list[int]]] = {ORTH: {}, LOWER: {}}
+        for index, (attr, words) in enumerate(self._token_groups):
+            for word in words:
+                self._anchor_groups[attr].setdefault(nlp.vocab.strings.add(word), []).append(index)
+        self._anchor_ids = {
+            attr: np.sort(np.fromiter(ids, dtype=np.uint64, count=len(ids)))
+            for attr, ids in self._anchor_groups.items()
+            if ids
+        }
+        self._group_matchers = groups
         self._filters = ConceptFilters(self.concepts, directory / "concept_filters.yaml")
         self._kinds = {c.kind.value.upper() for c in self.concepts.values()}
 
@@ -123,21 +131,26 @@ class ConceptMatcher(RuleFileComponent):
 
     def _anchored_sentences(self, doc: Doc) -> list[tuple[Span, Matcher]]:
         """Each sentence holding a group's anchor word, with that group's patterns."""
-        if not len(doc) or not self._anchored:
+        if not len(doc) or not self._anchor_ids:
             return []
         table = doc.to_array([ORTH, LOWER, SENT_START])
+        pairs: set[tuple[int, int]] = set()  # (token, group)
+        for column, attr in enumerate((ORTH, LOWER)):
+            ids = self._anchor_ids.get(attr)
+            if ids is None:
+                continue
+            values = table[:, column]
+            places = np.minimum(np.searchsorted(ids, values), len(ids) - 1)
+            for token in np.flatnonzero(ids[places] == values).tolist():
+                pairs.update((token, group) for group in self._anchor_groups[attr][int(values[token])])
+        if not pairs:
+            return []
         starts = np.flatnonzero(table[:, 2].astype(np.int64) == 1)
         if not len(starts) or starts[0] != 0:
             starts = np.concatenate(([0], starts))
-        bounds = np.append(starts, len(doc))
-        found = []
-        for attr, ids, matcher in self._anchored:
-            column = table[:, 0 if attr == ORTH else 1]
-            places = np.minimum(np.searchsorted(ids, column), len(ids) - 1)
-            hits = np.flatnonzero(ids[places] == column)
-            for i in np.unique(np.searchsorted(starts, hits, side="right") - 1).tolist():
-                found.append((doc[int(bounds[i]) : int(bounds[i + 1])], matcher))
-        return found
+        bounds = np.append(starts, len(doc)).tolist()
+        chosen = sorted({(group, int(np.searchsorted(starts, token, side="right")) - 1) for token, group in pairs})
+        return [(doc[bounds[i] : bounds[i + 1]], self._group_matchers[group]) for group, i in chosen]
 
     def _span(self, doc: Doc, start: int, end: int, concept_id: str) -> Span:
         concept = self.concepts[concept_id]

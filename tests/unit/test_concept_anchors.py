@@ -34,7 +34,7 @@ def test_anchor_is_the_narrowest_required_token(pattern: list[dict], expected: t
 
 
 def _every_sentence(matcher: ConceptMatcher, doc: Doc) -> list:
-    return [(sentence, group) for sentence in doc.sents for _, _, group in matcher._anchored]
+    return [(sentence, group) for sentence in doc.sents for group in matcher._group_matchers]
 
 
 def _ents(nlp: Language, text: str) -> list[tuple[int, int, str, str]]:
