@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -179,3 +180,41 @@ def test_the_best_values_are_marked_as_shown_and_a_full_tie_marks_none() -> None
     assert core.best_marks([1.0, 1.0, 1.0]) == [False, False, False]
     assert core.best_marks([0.75757, 0.75806, 0.6]) == [True, True, False]  # both print 0.758
     assert core.best_marks([120.0, 700.0, None], 0, higher_is_better=False) == [True, False, False]
+
+
+# ------------------------------------------------------------------ counts in prose, checked against the data they count
+def _rows(path: str) -> int:
+    lines = (ROOT / path).read_text(encoding="utf-8").splitlines()
+    return sum(1 for line in lines[1:] if line.strip()) if path.endswith(".tsv") else sum(1 for x in lines if x.strip())
+
+
+def _training() -> dict[str, Any]:
+    return json.loads((ROOT / "models" / "assertion" / "training.json").read_text(encoding="utf-8"))
+
+
+def _counted_phrases() -> list[str]:
+    dev, test = _rows("corpora/assertion/mtsamples_dev.tsv"), _rows("corpora/assertion/mtsamples_test.tsv")
+    record = _training()
+    examples = record["examples"]
+    head_mb = (ROOT / "models" / "assertion" / "head.safetensors").stat().st_size / 1e6
+    return [
+        f"{dev:,} dev rows and {test:,} test rows ({dev + test:,})",
+        f"has the same {_rows('corpora/assertion/dev_heldback.tsv'):,} mentions",
+        f"({_rows('corpora/dev/verdicts.blinatumomab-sle.jsonl')} patients with `blinatumomab-sle` verdict gold, "
+        f"{_rows('corpora/dev/verdicts.n2c2-2018.jsonl')} with `n2c2-2018`)",
+        f"(`models/assertion/`, {head_mb:.1f} MB,",
+        f"retrained {record['trained']}",
+        f"context phrase cases ({examples['phrase_cases']:,})",
+        f"held-back ones ({examples['dev_gold']:,})",
+        f"**MTSamples DEV split** ({examples['mtsamples_dev_gold']:,};",
+        f"and {examples['mtsamples']:,} mentions of {record['mtsamples_notes']} other mtsamples notes",
+        f"with {record['corrected_labels']} hand corrections",
+        f"and the {record['held_back']['phrase_cases']} phrase cases held back",
+    ]
+
+
+@pytest.mark.parametrize("phrase", _counted_phrases())
+def test_a_count_written_in_the_readme_is_the_count_of_its_data(phrase: str) -> None:
+    """Counts in prose (TSV rows, gold patients, the shipped head's training record) are not blocks: each is
+    checked against the file it counts, so retraining or regenerating without updating the README fails."""
+    assert " ".join(phrase.split()) in " ".join(README.split())
