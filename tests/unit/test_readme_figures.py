@@ -182,7 +182,7 @@ def test_the_best_values_are_marked_as_shown_and_a_full_tie_marks_none() -> None
     assert core.best_marks([120.0, 700.0, None], 0, higher_is_better=False) == [True, False, False]
 
 
-# ------------------------------------------------------------------ counts in prose, checked against the data they count
+# ---------------------------------------------------------- counts in prose, checked against the data they count
 def _rows(path: str) -> int:
     lines = (ROOT / path).read_text(encoding="utf-8").splitlines()
     return sum(1 for line in lines[1:] if line.strip()) if path.endswith(".tsv") else sum(1 for x in lines if x.strip())
