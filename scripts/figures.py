@@ -7,7 +7,7 @@ the date, machine and commit. ``tests/unit/test_readme_figures.py`` runs ``check
 edited by hand, or a figure re-measured without re-rendering, fails it.
 
     .venv/bin/python scripts/figures.py list                 # targets, blocks, when each was measured
-    .venv/bin/python scripts/figures.py check                # README blocks == their JSON rendered (CI)
+    .venv/bin/python scripts/figures.py check                # README blocks == their JSON rendered (CI; or --check)
     .venv/bin/python scripts/figures.py render               # rewrite the README blocks from the JSON
     .venv/bin/python scripts/figures.py run mtsamples        # re-measure one target (or several), then render
     .venv/bin/python scripts/figures.py run --cheap          # every cheap accuracy target (a few minutes)
@@ -113,7 +113,8 @@ def listing() -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--check", action="store_true", help="the same as the check command")
+    commands = parser.add_subparsers(dest="command")
     commands.add_parser("list", help="targets, their blocks, when measured")
     commands.add_parser("check", help="fail if a README block is not its JSON rendered")
     commands.add_parser("render", help="rewrite the README blocks from docs/figures")
@@ -127,9 +128,13 @@ def main() -> int:
     measure.add_argument("--out", help="write the JSON here instead (the README is then left alone)")
     measure.add_argument("--extra-args", help="appended to each benchmark script's command line")
     args = parser.parse_args()
+    if args.check or args.command == "check":
+        return check()
+    if args.command is None:
+        parser.error("name a command: list, check, render or run")
     if args.command == "run":
         return run(args)
-    return {"list": listing, "check": check, "render": render}[args.command]()
+    return {"list": listing, "render": render}[args.command]()
 
 
 if __name__ == "__main__":

@@ -109,8 +109,9 @@ def test_quick_figures_never_land_in_docs_figures() -> None:
     assert done.returncode != 0 and "--out" in done.stderr
 
 
-def test_the_check_command_passes_on_this_readme() -> None:
-    done = subprocess.run([sys.executable, "scripts/figures.py", "check"], cwd=ROOT, capture_output=True,
+@pytest.mark.parametrize("argv", [["check"], ["--check"]])
+def test_the_check_command_passes_on_this_readme(argv: list[str]) -> None:
+    done = subprocess.run([sys.executable, "scripts/figures.py", *argv], cwd=ROOT, capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0, done.stderr
 
