@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from figurelib import accuracy, sizes, speed
+from figurelib import accuracy, compiler, sizes, speed
 from figurelib.core import (
     FIGURES,
     README,
@@ -42,8 +42,8 @@ from figurelib.core import (
 )
 
 IDLE_LOAD = 1.0  # 1-minute load average above which a benchmark's machine is not idle
-TARGETS: dict[str, Target] = {t.name: t for t in (*accuracy.TARGETS, *sizes.TARGETS, *speed.TARGETS)}
-BLOCKS: dict[str, Block] = {b.name: b for b in (*accuracy.BLOCKS, *sizes.BLOCKS, *speed.BLOCKS)}
+TARGETS: dict[str, Target] = {t.name: t for t in (*accuracy.TARGETS, *compiler.TARGETS, *sizes.TARGETS, *speed.TARGETS)}
+BLOCKS: dict[str, Block] = {b.name: b for b in (*accuracy.BLOCKS, *compiler.BLOCKS, *sizes.BLOCKS, *speed.BLOCKS)}
 
 
 def chosen(args: argparse.Namespace) -> list[Target]:

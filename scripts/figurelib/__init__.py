@@ -1,5 +1,5 @@
 """The README's measured figures: how each is measured (targets), stored (``docs/figures``) and shown (blocks).
 
 ``scripts/figures.py`` is the command; ``core`` holds the JSON, provenance and README-block
-machinery, ``accuracy`` and ``speed`` the targets and their renderers.
+machinery, ``accuracy``, ``compiler``, ``sizes`` and ``speed`` the targets and their renderers.
 """

@@ -33,7 +33,7 @@ def _figures() -> ModuleType:
 
 
 FIGURES = _figures()
-from figurelib import accuracy, core, speed  # noqa: E402  (scripts/ is on the path once figures.py is loaded)
+from figurelib import compiler, core, speed  # noqa: E402  (scripts/ is on the path once figures.py is loaded)
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCKS = core.readme_blocks(README)
@@ -144,7 +144,7 @@ def test_bench_sentences_output_is_read_in_order() -> None:
 
 
 def test_compare_drafts_output_is_read_with_every_criterion() -> None:
-    trials = accuracy.parse_compare_drafts((DATA / "compare_drafts.txt").read_text(encoding="utf-8"))
+    trials = compiler.parse_compare_drafts((DATA / "compare_drafts.txt").read_text(encoding="utf-8"))
     assert list(trials) == ["blinatumomab-sle", "n2c2-2018"]
     for trial in trials.values():
         assert len(trial["rows"]) == trial["criteria"] == sum(trial["forms"].values())
@@ -156,20 +156,20 @@ def test_compare_drafts_output_is_read_with_every_criterion() -> None:
     ("score_fb_parser_splits.txt", ["dev (concepts)", "test (concepts)", "all (concepts)"]),  # one per split
 ])
 def test_score_fb_parser_output_is_read(output: str, headings: list[str]) -> None:
-    results = accuracy.parse_fb_parser((DATA / output).read_text(encoding="utf-8"))
+    results = compiler.parse_fb_parser((DATA / output).read_text(encoding="utf-8"))
     assert list(results["tables"]) == headings
     for labels in results["tables"].values():
         assert [r["label"] for r in labels][:2] == ["chronic_disease", "cancer"] and len(labels) == 7
     assert results["bounds"]["same"] <= results["bounds"]["of"]
-    rendered = accuracy.render_fb_parser({"figure": "fb_parser", "results": results | {"concepts": 1},
+    rendered = compiler.render_fb_parser({"figure": "fb_parser", "results": results | {"concepts": 1},
                                           "measured": core.measured_on(), "commands": ["x"]})
     assert rendered.count("| label | gold |") == len(headings)
 
 
 @pytest.mark.parametrize(
     "parse",
-    [speed.parse_bench_extract, speed.parse_bench_batch, speed.parse_bench_sentences, accuracy.parse_compare_drafts,
-     accuracy.parse_fb_parser],
+    [speed.parse_bench_extract, speed.parse_bench_batch, speed.parse_bench_sentences, compiler.parse_compare_drafts,
+     compiler.parse_fb_parser],
 )
 def test_an_output_without_its_figures_stops_the_run(parse: Callable[[str], object]) -> None:
     with pytest.raises(SystemExit):
