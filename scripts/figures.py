@@ -32,6 +32,7 @@ from figurelib.core import (
     Block,
     Options,
     Target,
+    code_changed_since,
     load_figure,
     measured_on,
     path_of,
@@ -100,9 +101,11 @@ def listing() -> int:
         path = path_of(target.name)
         when = "not measured"
         if path.exists():
-            measured = load_figure(target.name)["measured"]
+            figure = load_figure(target.name)
+            measured = figure["measured"]
             when = f"{measured['date'][:10]} at {(measured.get('commit') or 'unknown')[:10]}"
             when += " (carried over, measured by hand)" if measured.get("carried_over") else ""
+            when += "; code changed since: re-run" if code_changed_since(figure) else ""
         blocks = [b.name for b in BLOCKS.values() if target.name in b.sources]
         missing = [b for b in blocks if b not in used]
         print(f"{target.name:18} {target.kind:8} {'cheap' if target.cheap else '     '} {when}")

@@ -72,11 +72,14 @@ class Block:
 
 
 # ------------------------------------------------------------------ measuring
+CODE = ("extractor", "patterns", "models", "corpora", "scripts", ":(exclude)scripts/figures.py",
+        ":(exclude)scripts/figurelib")  # what a figure depends on (git pathspecs)
+
+
 def measured_on() -> dict[str, Any]:
     """When, where and on what code a figure was measured."""
     commit = _git("rev-parse", "HEAD")
-    dirty = _git("status", "--porcelain", "--", "extractor", "patterns", "models", "corpora", "scripts",
-                 ":(exclude)scripts/figures.py", ":(exclude)scripts/figurelib")
+    dirty = _git("status", "--porcelain", "--", *CODE)
     return {
         "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "commit": commit or None,
@@ -89,6 +92,17 @@ def measured_on() -> dict[str, Any]:
             "load_average_1min": round(os.getloadavg()[0], 2),
         },
     }
+
+
+def code_changed_since(figure: Figure) -> bool | None:
+    """Whether the code a figure depends on differs between its commit and the working tree (None: unknown).
+    Not a CI failure (every code change would be one): ``figures.py list`` shows it, to say what to re-run."""
+    commit = figure["measured"].get("commit")
+    if not commit:
+        return None
+    done = subprocess.run(["git", "diff", "--quiet", commit, "--", *CODE], cwd=ROOT, capture_output=True,
+                          check=False)
+    return None if done.returncode not in (0, 1) else done.returncode == 1
 
 
 def _git(*args: str) -> str:

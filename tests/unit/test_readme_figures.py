@@ -229,3 +229,13 @@ def test_the_learned_assertion_verdict_still_follows_from_its_figures() -> None:
         hybrid, rules = (results[mode]["mtsamples_test_tsv"][metric] for mode in ("hybrid", "rules"))
         assert round(hybrid, 3) <= round(rules, 3), f"hybrid now beats rules on {metric}: revisit the README verdict"
     assert "**Rules stay the default** while the hybrid does not beat them on sentence-level" in README
+
+
+def test_list_tells_which_figures_rest_on_code_that_changed_since() -> None:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    if head.returncode != 0:
+        pytest.skip("not a git checkout")
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *core.CODE], cwd=ROOT, check=False).returncode
+    assert core.code_changed_since({"measured": {"commit": head.stdout.strip()}}) is (dirty == 1)
+    assert core.code_changed_since({"measured": {"commit": None}}) is None
+    assert core.code_changed_since({"measured": {"commit": "0" * 40}}) is None  # a commit this clone lacks
