@@ -6,7 +6,7 @@ Every measured table in README.md sits between ``<!-- figures:BLOCK -->`` and
 the date, machine and commit. ``tests/unit/test_readme_figures.py`` runs ``check``: a number
 edited by hand, or a figure re-measured without re-rendering, fails it.
 
-    .venv/bin/python scripts/figures.py list                 # targets, blocks, when each was measured
+    .venv/bin/python scripts/figures.py list                 # targets, blocks, when measured, code changed since?
     .venv/bin/python scripts/figures.py check                # README blocks == their JSON rendered (CI; or --check)
     .venv/bin/python scripts/figures.py render               # rewrite the README blocks from the JSON
     .venv/bin/python scripts/figures.py run mtsamples        # re-measure one target (or several), then render
