@@ -152,8 +152,24 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
         notes.append(latest.describe())
         against.append(latest)
     if against:
-        return Resolution(Status.NOT_MET, tuple(against), "; ".join(notes))
+        return Resolution(Status.NOT_MET, _deciding(against), "; ".join(notes))
     return Resolution(None, (), "")
+
+
+def _deciding(against: list[Statement]) -> tuple[Statement, ...]:
+    """What a not-met rests on: each denial and superseded claim, but of the claims that fall
+    outside the window only the latest one ("last infusion 04/2023" decides; every earlier
+    mention of the drug adds nothing for a reviewer)."""
+    outside = [s for s in against if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE)]
+    latest = max(outside, key=lambda s: (s.span.end or s.span.start or dt.date.min, s.written or dt.date.min),
+                 default=None)
+    kept = [s for s in against if s not in outside or s is latest or _superseding(s, against)]
+    return tuple(dict.fromkeys(kept))
+
+
+def _superseding(claim: Statement, against: list[Statement]) -> bool:
+    """True when a later denial in ``against`` answered ``claim`` (both are cited)."""
+    return any(d.polarity is Polarity.DENY and _later(d, claim) for d in against)
 
 
 def _dated_course(claim: Statement, statements: Sequence[Statement], window: Window) -> Statement | None:
