@@ -132,7 +132,8 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
             earlier = [d for d in denials if _later(claim, d) and window.span.overlaps(d.span)]
             met.append((claim, earlier))
     if met:
-        claim, overruled = max(met, key=lambda pair: pair[0].written or dt.date.min)
+        # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check
+        claim, overruled = max(met, key=lambda pair: (_dated(pair[0]), pair[0].written or dt.date.min))
         reason = claim.describe() + (f", {window.label}" if window.label else "")
         if overruled:
             reason += f"; supersedes {_latest(overruled).describe()}"
@@ -170,6 +171,11 @@ def _deciding(against: list[Statement]) -> tuple[Statement, ...]:
 def _superseding(claim: Statement, against: list[Statement]) -> bool:
     """True when a later denial in ``against`` answered ``claim`` (both are cited)."""
     return any(d.polarity is Polarity.DENY and _later(d, claim) for d in against)
+
+
+def _dated(statement: Statement) -> bool:
+    time = statement.mention.first.time
+    return time is not None and time.source == "text"
 
 
 def _dated_course(claim: Statement, statements: Sequence[Statement], window: Window) -> Statement | None:
