@@ -320,7 +320,7 @@ def _stability(
         return Resolution(Status.UNKNOWN, (latest,), f"{latest.describe()}: no screening date")
     needed_since = duration.before(screening)
     dose_known = _details(dosed).daily_dose is not None
-    stable_from: list[dt.date] = []
+    stable_from: list[tuple[dt.date, Statement]] = []  # a day the dose is stable from, and who says so
     changed: list[tuple[dt.date, str]] = []
     if changed_at is not None and changed_at.written is not None:
         if changed_at.written == dosed.written:  # two doses written the same day
@@ -336,7 +336,7 @@ def _stability(
         stated = _span_of(details.stable_since)
         if stated is not None and (stated.end or stated.start):
             since_stated: dt.date = stated.end or stated.start  # type: ignore[assignment]
-            stable_from.append(since_stated)
+            stable_from.append((since_stated, item))
             changed.append((since_stated, f"dose stable only since {since_stated.isoformat()}"))
         for change in details.dose_changes:
             if change.date is not None:
@@ -344,22 +344,23 @@ def _stability(
     for item in run:
         start = _span_of(_details(item).start)
         if start is not None and start.end is not None and not _details(item).dose_changes:
-            stable_from.append(start.end)
+            stable_from.append((start.end, item))
     # the same dose written in notes weeks apart: stable over that span (dose-less mentions
     # say the drug goes on, but only written doses show the dose did not change)
     dosed_run = [s for s in run if _details(s).daily_dose is not None]
     if dose_known and dosed_run:
         oldest, newest = dosed_run[-1].mention.first_written, dosed_run[0].written
         if oldest is not None and newest is not None and oldest < newest:
-            stable_from.append(oldest)
+            stable_from.append((oldest, dosed_run[-1]))
     last_change = max(changed, default=None)
     if last_change is not None:
-        stable_from = [d for d in stable_from if d >= last_change[0]]
+        stable_from = [pair for pair in stable_from if pair[0] >= last_change[0]]
     cited = tuple(dict.fromkeys((latest, dosed, *run[-1:])))
-    if stable_from and min(stable_from) <= needed_since:
-        since = min(stable_from)
+    if stable_from and min(day for day, _ in stable_from) <= needed_since:
+        since, source = min(stable_from, key=lambda pair: pair[0])
+        # met rests on the statement that dates the stable dose, and on the latest one
         return Resolution(
-            Status.MET, cited,
+            Status.MET, tuple(dict.fromkeys((source, latest))),
             f"{dosed.describe()}, dose stable since {since.isoformat()} "
             f"(>= {duration} before {screening.isoformat()})",
         )
@@ -368,7 +369,10 @@ def _stability(
             Status.NOT_MET, cited,
             f"{latest.describe()}; {last_change[1]}, within {duration} before {screening.isoformat()}",
         )
-    since = f"stable since {min(stable_from).isoformat()}" if stable_from else "stable since not documented"
+    since = (
+        f"stable since {min(day for day, _ in stable_from).isoformat()}" if stable_from
+        else "stable since not documented"
+    )
     before = f"; earlier {last_change[1]}" if last_change is not None else ""
     return Resolution(Status.UNKNOWN, cited, f"{latest.describe()}; {since}, need {duration}{before}")
 
