@@ -42,6 +42,7 @@ from extractor.screening.thresholds import fmt
 from extractor.screening.timeline import Duration, Span
 
 _FAILED = ("inadequate_response", "failure", "refractory")
+_DX_GAP = 30  # "SLE, diagnosed in": the farthest a diagnosis date sits after the disease
 
 
 class _Drugs(Params):
@@ -384,6 +385,11 @@ class ResponseParams(Params):
     responses: Names = _FAILED
     at_least: int = Field(ge=1)
     require_any: Names = ()
+    # a disease first charted within ``new_within`` (its diagnosis dated there, nothing
+    # older) has had no time for that many classes to fail: not met, unless failures are charted
+    diagnosis: Names = ()
+    new_within: DurationField | None = None
+    diagnosis_words: Names = ()  # words that make a date the diagnosis date ("dx 03/2025")
 
     @model_validator(mode="after")
     def _coherent(self) -> ResponseParams:
@@ -433,12 +439,59 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
             tuple(context.patient.cite(m) for m in [*denied, *cite]),
         )
     need = f"{params.at_least} classes" + (f", one of {', '.join(params.require_any)}" if params.require_any else "")
+    if params.diagnosis and params.new_within is not None:
+        new = newly_diagnosed(context, params.diagnosis, params.new_within, params.diagnosis_words)
+        if new is not None:
+            day, mention = new
+            return Finding(
+                Status.NOT_MET,
+                f"{label_of(params.diagnosis, ())} diagnosed {day.isoformat()}, within {params.new_within} "
+                f"before screening: too new for {params.at_least} classes to have failed; inadequate response "
+                f"documented in {len(failed)} classes" + (f" ({counted})" if counted else ""),
+                (context.patient.cite(mention), *(context.patient.cite(m) for m in cite)),
+            )
     return Finding(
         Status.UNKNOWN,
         f"inadequate response documented in {len(failed)} classes" + (f" ({counted})" if counted else "")
         + f"; need {need}",
         tuple(context.patient.cite(m) for m in cite),
     )
+
+
+def newly_diagnosed(
+    context: Context, concepts: Names, within: Duration, words: Names
+) -> tuple[dt.date, Mention] | None:
+    """The diagnosis date and the mention dating it, when the patient's disease is new: a
+    mention dates its diagnosis inside the window ("SLE (dx 03/2025)": one of ``words``
+    between the disease and the date), and no mention is dated or written before it."""
+    frame = context.window(within)
+    start = frame.span.start
+    if start is None:
+        return None
+    dated: list[tuple[dt.date, Mention]] = []
+    for mention in context.patient.find(concepts):
+        fact = mention.fact
+        if fact.experiencer is not Experiencer.PATIENT or fact.assertion not in (Assertion.PRESENT, Assertion.POSSIBLE):
+            continue
+        time = mention.first.time
+        day = mention.span.start if time is not None and time.source == "text" else None
+        if (day or mention.first_written or dt.date.min) < start or (mention.first_written or dt.date.min) < start:
+            return None  # charted before the window: not a new diagnosis
+        if day is not None and _says_diagnosed(context, mention, words):
+            dated.append((day, mention))
+    return min(dated, key=lambda pair: pair[0]) if dated else None
+
+
+def _says_diagnosed(context: Context, mention: Mention, words: Names) -> bool:
+    fact, time = mention.first, mention.first.time
+    note = context.patient.notes.get(fact.evidence.note_id)
+    if note is None or time is None or time.char_start is None or time.char_end is None:
+        return False
+    if not 0 <= time.char_start - fact.evidence.char_end <= _DX_GAP:
+        return False
+    # the date right after the diagnosis word: "SLE (dx 03/2025)", "SLE diagnosed in 02/2025"
+    between = note.text[fact.evidence.char_end : time.char_start].lower()
+    return any(re.search(rf"\b{re.escape(word.lower())}\W*(?:in|on)?\W*$", between) for word in words)
 
 
 def _recency(mention: Mention) -> dt.date:

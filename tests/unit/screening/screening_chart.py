@@ -52,6 +52,14 @@ def _time(value: Any) -> TimeRef | None:
     return TimeRef(date=_date(text), source="text")
 
 
+def _placed(time: TimeRef | None, written: str | None, text: str, after: int) -> TimeRef | None:
+    """The time with the offsets of its words (``date_text``, found after the fact), if given."""
+    if time is None or written is None:
+        return time
+    at = text.find(written, after)
+    return time.model_copy(update={"text": written, "char_start": at, "char_end": at + len(written)})
+
+
 def build_chart(spec: dict[str, Any], patient_id: str = "P1") -> tuple[list[Note], list[Fact]]:
     """Notes and facts of one patient from ``spec`` (see the module docstring)."""
     raw_notes = spec.get("notes") or {"N1": spec.get("date", "2025-03-01")}
@@ -152,7 +160,7 @@ def _fact(
         assertion=item.get("assertion", "present"),
         experiencer=item.get("experiencer", "patient"),
         temporality=item.get("temporality", "current"),
-        time=_time(item.get("date")),
+        time=_placed(_time(item.get("date")), item.get("date_text"), texts[note_id], start),
         attrs=attrs,
         infection_state=item.get("state"),
         lab=lab,
