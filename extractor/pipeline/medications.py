@@ -53,6 +53,10 @@ class MedicationDetailsFile(Header):
     frequencies: dict[str, float]
     status_cues: dict[MedStatus, tuple[str, ...]]
     response_cues: dict[MedResponse, tuple[str, ...]]
+    # words that carry a response cue to every drug of the list before them ("..., all with
+    # inadequate response"), and clause starts that carry it to the clause before (": partial
+    # response only" after "prednisone + MMF;")
+    list_quantifiers: tuple[str, ...] = ()
     time_roles: dict[TimeRole, tuple[str, ...]]
 
 
@@ -83,6 +87,7 @@ class MedicationReader(RuleFileComponent):
         self._taper = re.compile(r.taper, re.IGNORECASE)
         self._status = {k: _cue_regex(v) for k, v in r.status_cues.items()}
         self._response = {k: _cue_regex(v) for k, v in r.response_cues.items()}
+        self._quantifier = _cue_regex(r.list_quantifiers) if r.list_quantifiers else None
         self._roles = {k: _cue_regex(v) for k, v in r.time_roles.items()}
         self._frequencies = {k.replace(".", "").replace(" ", ""): v for k, v in r.frequencies.items()}
         self.concepts: dict[str, Concept] = concepts_by_id(directory)
@@ -209,17 +214,35 @@ class MedicationReader(RuleFileComponent):
         if context.assertion is Assertion.HYPOTHETICAL and status == "current" and hypothetical_before:
             status = "planned"  # "will start X"; "X level pending" says nothing of the drug's status
         details["status"] = status
+        shared = self._shared_cue_starts(text, ent, clause_end, sent.end_char, drug_ends)
         responses = [
             name
             for name, regex in self._response.items()
             if any(
-                _response_is_own(match, ent, status_end, drug_ends)
-                for match in regex.finditer(text, clause_start, clause_end)
+                _response_is_own(match, ent, status_end, drug_ends) or match.start() in shared
+                for match in regex.finditer(text, clause_start, sent.end_char if shared else clause_end)
             )
         ]
         if section is not None and section.med_response and section.med_response not in responses:
             responses.append(section.med_response)
         details["response"] = responses
+
+    def _shared_cue_starts(
+        self, text: str, ent: Span, clause_end: int, sent_end: int, drug_ends: list[int]
+    ) -> set[int]:
+        """Where a response cue that speaks of the whole list ``ent`` is in may start: right
+        after a quantifier later in its clause ("HCQ, MMF and belimumab, all with inadequate
+        response"), or opening the next clause when no drug is named there ("prednisone + MMF;
+        partial response only")."""
+        starts: set[int] = set()
+        if self._quantifier is not None:
+            for match in self._quantifier.finditer(text, ent.end_char, clause_end):
+                starts.add(_skip_space(text, match.end(), clause_end))
+        if clause_end < sent_end and text[clause_end] == ";":
+            opening = _skip_space(text, clause_end + 1, sent_end)
+            if not any(opening <= end <= _clause_end(text, opening, sent_end) for end in drug_ends):
+                starts.add(opening)
+        return starts
 
     def _dose_changes(self, text: str, ent: Span, sent: SentenceBounds, details: dict[str, Any]) -> None:
         """Written changes ("increase prednisolone 5 mg -> 10 mg today"): the new dose is the
@@ -305,6 +328,13 @@ def _clause_end(text: str, start: int, limit: int) -> int:
         elif depth == 0:
             return mark.start()
     return limit
+
+
+def _skip_space(text: str, start: int, limit: int) -> int:
+    """The first offset at or after ``start`` (before ``limit``) that is not whitespace."""
+    while start < limit and text[start].isspace():
+        start += 1
+    return start
 
 
 def _response_is_own(match: re.Match[str], ent: Span, next_drug: int, drug_ends: list[int]) -> bool:
