@@ -34,6 +34,7 @@ from extractor.resources import (
 )
 
 PAST_AFTER = dt.timedelta(days=90)  # a dated course this old, with no word that it goes on, is past
+_ANCHOR_REACH = 20  # characters before a drug's name searched for "since before" and the like
 _CUE_REACH = 30  # characters after a drug's name within which a response cue is that drug's
 _TABLET_GAP = re.compile(r"[ \t]*(?:tabs?|tablets?|caps?|capsules?)?[ \t]*")  # "5 mg tab, 3 tabs"
 MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "gm": 1000.0, "gram": 1000.0, "grams": 1000.0, "mcg": 0.001, "µg": 0.001}
@@ -57,6 +58,9 @@ class MedicationDetailsFile(Header):
     # inadequate response"), and clause starts that carry it to the clause before (": partial
     # response only" after "prednisone + MMF;")
     list_quantifiers: tuple[str, ...] = ()
+    # words right before a drug that name it as a time anchor: "since before rituximab",
+    # "post-rituximab", "after rituximab": the drug was given in the past, not taken now
+    anchor_cues: tuple[str, ...] = ()
     time_roles: dict[TimeRole, tuple[str, ...]]
 
 
@@ -88,6 +92,7 @@ class MedicationReader(RuleFileComponent):
         self._status = {k: _cue_regex(v) for k, v in r.status_cues.items()}
         self._response = {k: _cue_regex(v) for k, v in r.response_cues.items()}
         self._quantifier = _cue_regex(r.list_quantifiers) if r.list_quantifiers else None
+        self._anchor = _cue_regex(r.anchor_cues) if r.anchor_cues else None
         self._roles = {k: _cue_regex(v) for k, v in r.time_roles.items()}
         self._frequencies = {k.replace(".", "").replace(" ", ""): v for k, v in r.frequencies.items()}
         self.concepts: dict[str, Concept] = concepts_by_id(directory)
@@ -203,6 +208,10 @@ class MedicationReader(RuleFileComponent):
                 distance = _gap(ent, match)
                 if best is None or distance < best[0]:
                     best = (distance, name)
+        if self._anchor is not None:
+            anchor = self._anchor.search(text, max(clause_start, ent.start_char - _ANCHOR_REACH), ent.start_char)
+            if anchor is not None and not text[anchor.end() : ent.start_char].strip(" -"):
+                best = (0, "past")
         if best is not None:
             status = best[1]
         else:

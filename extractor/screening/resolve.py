@@ -182,10 +182,13 @@ def _dated_course(claim: Statement, statements: Sequence[Statement], window: Win
     """The dated, ended course an undated past mention recaps, if the record has one.
 
     Only for a plain past affirmation with no start date ("prior belimumab"), written no
-    earlier than a dated course of the same thing that ended before the window; a mention
-    that is current, hedged or dated itself stays as it is.
+    earlier than a dated course of the same thing that ended before the window (a hedged
+    drug mention too); a mention that is current or dated itself stays as it is.
     """
-    if claim.polarity is not Polarity.AFFIRM or claim.now or claim.ongoing or claim.span.start is not None:
+    # a hedge on an undated past drug mention ("? neutropenia after rituximab vs lupus")
+    # doubts something else: the course the record dates is still the one it recaps
+    hedged_drug = claim.polarity is Polarity.HEDGE and claim.mention.fact.medication is not None
+    if not (claim.polarity is Polarity.AFFIRM or hedged_drug) or claim.now or claim.ongoing or claim.span.start:
         return None
     courses = [
         s for s in statements

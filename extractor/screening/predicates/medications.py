@@ -151,6 +151,11 @@ def exposure(
         # "despite OCS, HCQ and belimumab", "CD19 low post-rituximab": the drug is named,
         # not said to be taken now; some day up to the note, and the record's dates decide
         return Statement(mention, polarity, Span(None, mention.written), label, detail=detail)
+    if details.status is MedStatus.CURRENT and ended is None and details.course_count and _dated(fact.time):
+        # "Rituxan 1 g x2 on 01/31/25 and 02/15/25": a counted course on its written dates
+        # is a course given then, whatever else the sentence says is current
+        ended = _span_of(fact.time)
+        return Statement(mention, polarity, ended or Span.point(mention.written), label, detail=detail)
     if details.status is MedStatus.CURRENT:
         span = ended or _current_span(details, mention.written, interval)
         ongoing = mention.ongoing and ended is None  # a stated last dose is the last exposure
@@ -159,6 +164,10 @@ def exposure(
     # a past course dated in the text ("rituximab x2 in 2023") is bounded by that date
     when = ended or _span_of(fact.time) or Span(None, mention.written)
     return Statement(mention, polarity, when, label, detail=detail)
+
+
+def _dated(time: TimeRef | None) -> bool:
+    return time is not None and time.source == "text" and (time.date is not None or time.end is not None)
 
 
 _LIST_SECTIONS = {"medications", "discharge_medications"}
