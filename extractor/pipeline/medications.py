@@ -34,6 +34,7 @@ from extractor.resources import (
 )
 
 PAST_AFTER = dt.timedelta(days=90)  # a dated course this old, with no word that it goes on, is past
+_ROLE_REACH = 40  # farthest a time-role cue ("since", "last dose") may end from the time it names
 _ANCHOR_REACH = 20  # characters before a drug's name searched for "since before" and the like
 _CUE_REACH = 30  # characters after a drug's name within which a response cue is that drug's
 _TABLET_GAP = re.compile(r"[ \t]*(?:tabs?|tablets?|caps?|capsules?)?[ \t]*")  # "5 mg tab, 3 tabs"
@@ -299,6 +300,8 @@ class MedicationReader(RuleFileComponent):
                 # the cue nearest the time wins; of cues ending together, the longest
                 # ("unchanged since" over "since")
                 key = (abs(match.end() - (time.char_start or 0)), -(match.end() - match.start()))
+                if key[0] > _ROLE_REACH:
+                    continue  # "prednisone (since 2015), ..., belimumab 2019-2021": another drug's "since"
                 if best is None or key < best[:2]:
                     best = (*key, role)
         role = best[2] if best is not None else None
