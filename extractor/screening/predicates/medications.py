@@ -43,6 +43,7 @@ from extractor.screening.timeline import Duration, Span
 
 _FAILED = ("inadequate_response", "failure", "refractory")
 _DX_GAP = 30  # "SLE, diagnosed in": the farthest a diagnosis date sits after the disease
+_LATER_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")  # another dose's date later on the line
 
 
 class _Drugs(Params):
@@ -115,7 +116,12 @@ def dose_text(details: MedicationDetails) -> str:
 
 
 def exposure(
-    mention: Mention, response: tuple[str, ...] = (), interval: int | None = None, *, window: bool = False
+    mention: Mention,
+    response: tuple[str, ...] = (),
+    interval: int | None = None,
+    *,
+    window: bool = False,
+    note_text: str | None = None,
 ) -> Statement | None:
     """When the patient took the drug, as one mention says; None when it does not say.
 
@@ -151,11 +157,10 @@ def exposure(
         # "despite OCS, HCQ and belimumab", "CD19 low post-rituximab": the drug is named,
         # not said to be taken now; some day up to the note, and the record's dates decide
         return Statement(mention, polarity, Span(None, mention.written), label, detail=detail)
-    if details.status is MedStatus.CURRENT and ended is None and details.course_count and _dated(fact.time):
-        # "Rituxan 1 g x2 on 01/31/25 and 02/15/25": a counted course on its written dates
-        # is a course given then, whatever else the sentence says is current
-        ended = _span_of(fact.time)
-        return Statement(mention, polarity, ended or Span.point(mention.written), label, detail=detail)
+    given = _given_on(mention, note_text or "") if details.status is MedStatus.CURRENT and ended is None else None
+    if given is not None:
+        # the text dates a dose, whatever else the sentence says is current
+        return Statement(mention, polarity, given, label, detail=detail)
     if details.status is MedStatus.CURRENT:
         span = ended or _current_span(details, mention.written, interval)
         ongoing = mention.ongoing and ended is None  # a stated last dose is the last exposure
@@ -166,8 +171,48 @@ def exposure(
     return Statement(mention, polarity, when, label, detail=detail)
 
 
-def _dated(time: TimeRef | None) -> bool:
-    return time is not None and time.source == "text" and (time.date is not None or time.end is not None)
+def _given_on(mention: Mention, note_text: str) -> Span | None:
+    """The days a dose was given when the text dates it: a counted course on its written
+    date ("Rituxan 1 g x2 on 01/31/25"), or a drug no word calls current, written outside a
+    medication list with past days ("rituximab 1 g 12/10/2024 and 12/24/2024": the last
+    one). None when the text does not date a dose, or names a later day it cannot read."""
+    fact, time = mention.fact, mention.fact.time
+    details = fact.medication
+    if details is None or time is None or time.source != "text" or (time.date is None and time.end is None):
+        return None
+    if details.course_count:
+        return _span_of(time)
+    if (
+        time.date is None
+        or time.precision != "day"
+        or fact.attrs.get("status_stated") is not False
+        or fact.evidence.section in _LIST_SECTIONS
+        or mention.written is None
+        or time.date >= mention.written
+        or time.char_end is None
+    ):
+        return None
+    last = time.date
+    for match in _LATER_DATE.finditer(note_text, time.char_end, _line_end(note_text, time.char_end)):
+        month, day, year = (int(part) for part in match.groups())
+        try:
+            later = dt.date(year, month, day)
+        except ValueError:
+            return None
+        if later >= mention.written:
+            return None
+        last = max(last, later)
+    return Span.point(last)
+
+
+def _text_of(mention: Mention, context: Context) -> str:
+    note = context.patient.notes.get(mention.fact.evidence.note_id)
+    return note.text if note is not None else ""
+
+
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
 
 
 _LIST_SECTIONS = {"medications", "discharge_medications"}
@@ -217,7 +262,10 @@ def medication(params: MedicationParams, context: Context) -> Finding:
     regimens = _regimens(mentions)
     statements = [
         s for m in mentions
-        if (s := exposure(m, params.response, regimens.get(m.fact.concept), window=params.when == "ever")) is not None
+        if (s := exposure(
+            m, params.response, regimens.get(m.fact.concept),
+            window=params.when == "ever", note_text=_text_of(m, context),
+        )) is not None
     ]
     resolutions = []
     for group in _by_ingredient(statements).values():

@@ -49,7 +49,7 @@ def _time(value: Any) -> TimeRef | None:
     if ".." in text:
         start, end = text.split("..")
         return TimeRef(start=_date(start or None), end=_date(end or None), source="text")
-    return TimeRef(date=_date(text), source="text")
+    return TimeRef(date=_date(text), precision="day", source="text")
 
 
 def _placed(time: TimeRef | None, written: str | None, text: str, after: int) -> TimeRef | None:
