@@ -22,7 +22,7 @@ from extractor.screening.timeline import Span
 
 _LAB_CITE_MAX = 120  # widest "Hgb ... 9.6 g/dL" span cited for a lab, in characters
 # a clause ends at a semicolon, a sentence's full stop, or a column gap of a table
-_CLAUSE_END = re.compile(r";|\.(?=\s)|\s{3,}|\t")
+_CLAUSE_END = re.compile(r";|\.(?=\s|$)|\s{3,}|\t")
 _CLAUSE_CITE_MAX = 150  # a longer clause is cited as the fact and its dates only
 _DATE_CITE_GAP = 60  # farthest a date may sit from the fact it dates and still be cited with it
 
@@ -210,7 +210,7 @@ def _with_dates(ev: Evidence, fact: Fact, text: str) -> Evidence:
     stop = tail.start() if tail else line_end
     if stop - head <= _CLAUSE_CITE_MAX:
         start, end = head + len(text[head:start]) - len(text[head:start].lstrip()), stop
-        end = start + len(text[start:end].rstrip())
+        end = max(ev.char_end, start + len(text[start:end].rstrip(" \t.,:")))
     if (start, end) == (ev.char_start, ev.char_end):
         return ev
     return ev.model_copy(update={"char_start": start, "char_end": end, "text": text[start:end]})
