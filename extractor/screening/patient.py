@@ -163,6 +163,8 @@ class PatientRecord:
         note = self.notes.get(ev.note_id)
         if note is None:
             return ev
+        if fact.kind is Kind.DEMOGRAPHIC:
+            return ev  # "12 yo", "male": the words are the whole fact
         if lab is None or lab.value_char_end is None:
             return _with_dates(ev, fact, note.text)
         end = lab.value_char_end
