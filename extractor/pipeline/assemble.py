@@ -29,6 +29,8 @@ from extractor.pipeline.infections import RULE_FILE as INFECTION_STATES
 from extractor.pipeline.infections import cue_patterns, infection_state
 from extractor.pipeline.note_text import KEY as TEXT_KEY
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.oncology import RULE_FILE as ONCOLOGY
+from extractor.pipeline.oncology import OncologyReader, oncology_reader
 from extractor.pipeline.qualifiers import QualifierReader, qualifier_reader
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
@@ -51,6 +53,7 @@ def build_fact(
     text: str,
     infection_cues: tuple[tuple[InfectionState, re.Pattern[str]], ...] = (),
     qualifiers: QualifierReader | None = None,
+    oncology: OncologyReader | None = None,
 ) -> Fact:
     """One Fact from one annotated entity in its sentence."""
     context = context_of(ent)
@@ -91,6 +94,10 @@ def build_fact(
     medication = get_payload(ent, MedicationPayload)
     if kind is Kind.MEDICATION and medication is not None:
         fact["medication"] = medication.details()
+    if concept is not None and concept.attrs.get("category") == "malignancy":
+        fact["oncology"] = (oncology or oncology_reader()).read(
+            text, ent.start_char, ent.end_char, sent.start_char, sent.end_char
+        )
     if kind is Kind.INFECTION:
         fact["infection_state"] = infection_state(
             ent, fact["assertion"], fact["temporality"], sent, text, infection_cues
@@ -101,7 +108,7 @@ def build_fact(
 class FactAssembler(RuleFileComponent):
     """Writes ``doc._.fact_records`` and leaves the Doc serialisable."""
 
-    rule_files = (INFECTION_STATES, "qualifiers.yaml", *CONCEPT_FILES)
+    rule_files = (INFECTION_STATES, "qualifiers.yaml", ONCOLOGY, *CONCEPT_FILES)
 
     def __init__(self, nlp: Language, name: str = "extractor_facts", patterns: str = "") -> None:
         register_extensions()
@@ -113,6 +120,7 @@ class FactAssembler(RuleFileComponent):
         self.concepts = concepts_by_id(directory)
         self.infection_cues = cue_patterns(directory)
         self.qualifiers = QualifierReader(directory / "qualifiers.yaml")
+        self.oncology = OncologyReader(directory / ONCOLOGY)
 
     def __call__(self, doc: Doc) -> Doc:
         note_id = doc._.note_id or "note"
@@ -125,7 +133,8 @@ class FactAssembler(RuleFileComponent):
                 continue  # a vital sign is a fact only with its value
             concept = self.concepts.get(ent._.concept)
             fact = build_fact(
-                ent, concept, note_id, note_date, sentences.sent(ent), text, self.infection_cues, self.qualifiers
+                ent, concept, note_id, note_date, sentences.sent(ent), text, self.infection_cues, self.qualifiers,
+                self.oncology,
             )
             records.append(fact.model_dump_json(exclude_none=True))
             for extra in ent._.lab_series or ():

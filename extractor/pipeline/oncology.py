@@ -1,0 +1,225 @@
+"""Oncology attributes: a cancer's histology, stage, spread and course, from its own sentence.
+
+Rules are data (``patterns/oncology.yaml``). The fact stage asks for them only for
+mentions of a concept in the malignancy category, so the regexes (built once, one per
+attribute) run over one clause of a few sentences per note, never the whole text. Each
+attribute keeps the offsets of the words it was read from, so a reviewer sees "stage IIIB"
+highlighted, not only the cancer's name. As ``qualifiers.py``: the clause is the mention's
+sentence cut at ";" and at ``max_chars`` each side; of several readings the nearest wins,
+and words inside the mention count ("invasive ductal carcinoma" names its histology).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from extractor.facts import (
+    DiseaseCourse,
+    DiseaseStatus,
+    Histology,
+    Metastasis,
+    MetastaticSite,
+    OncologyDetails,
+    Stage,
+)
+from extractor.resources import Header, load_model, patterns_dir
+
+RULE_FILE = "oncology.yaml"
+_ROMAN = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4}
+_TNM_GROUPS = {"prefix", "t", "n", "m"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MetastaticRules(_Strict):
+    absent: tuple[str, ...] = Field(min_length=1)
+    present: tuple[str, ...] = Field(min_length=1)
+    site_reach: int = Field(gt=0)
+    sites: dict[str, tuple[str, ...]]
+
+
+class OncologyFile(Header):
+    """``oncology.yaml``: histology names, stage regexes, spread and course phrases."""
+
+    schema_: Literal["oncology/v1"] = Field(alias="schema")
+    max_chars: int = Field(gt=0)
+    histologies: dict[str, tuple[str, ...]]
+    stages: tuple[str, ...] = Field(min_length=1)
+    stage_not_followed_by: tuple[str, ...] = ()
+    metastatic: MetastaticRules
+    status: dict[DiseaseStatus, tuple[str, ...]]
+
+    @field_validator("stages")
+    @classmethod
+    def _compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                groups = set(re.compile(pattern).groupindex)
+            except re.error as exc:
+                raise ValueError(f"stage pattern {pattern!r} does not compile: {exc}") from exc
+            if "group" not in groups and "t" not in groups:
+                raise ValueError(f"stage pattern {pattern!r} names neither a 'group' nor a 't' group")
+            if groups - {"group", "sub"} - _TNM_GROUPS:
+                raise ValueError(f"stage pattern {pattern!r} has unknown groups {sorted(groups)}")
+        return patterns
+
+
+def _phrases(words: dict[str, str]) -> re.Pattern[str]:
+    """One whole-word, case-blind alternation of ``words`` (longest first)."""
+    ordered = sorted(words, key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in ordered) + r")(?![\w-])", re.I)
+
+
+def _table(groups: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {phrase.lower(): value for value, phrases in groups.items() for phrase in phrases}
+
+
+class OncologyReader:
+    """Reads the oncology attributes written around one cancer mention."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        spec: OncologyFile = load_model(OncologyFile, path or patterns_dir() / RULE_FILE)
+        self.max_chars = spec.max_chars
+        self._histology_of = _table(spec.histologies)
+        self._histology = _phrases(self._histology_of)
+        self._stages = tuple(re.compile(p) for p in spec.stages)
+        self._not_stage = (
+            re.compile(r"[ \t]*(?:" + "|".join(re.escape(w) for w in spec.stage_not_followed_by) + r")\b", re.I)
+            if spec.stage_not_followed_by
+            else None
+        )
+        rules = spec.metastatic
+        self._absent = _phrases({w.lower(): "absent" for w in rules.absent})
+        self._present = _phrases({w.lower(): "present" for w in rules.present})
+        self._site_of = _table(rules.sites)
+        self._sites = _phrases(self._site_of)
+        self._site_reach = rules.site_reach
+        self._status_of = _table(spec.status)  # type: ignore[arg-type]
+        self._status = _phrases(self._status_of)
+
+    def read(self, text: str, start: int, end: int, sent_start: int, sent_end: int) -> OncologyDetails | None:
+        """The attributes written around the mention at ``start:end``, or None when none is."""
+        low = max(sent_start, start - self.max_chars, text.rfind(";", sent_start, start) + 1)
+        high = text.find(";", end, sent_end)
+        high = min(sent_end if high == -1 else high, end + self.max_chars)
+        details = OncologyDetails(
+            histology=self._read_histology(text, start, end, low, high),
+            stage=self._read_stage(text, start, end, low, high),
+            metastatic=self._read_metastasis(text, start, end, low, high),
+            status=self._read_status(text, start, end, low, high),
+        )
+        stage = details.stage
+        if details.metastatic is None and stage is not None and stage.m is not None and stage.m[0] in "01":
+            # M1 (M1a, M1b...) is distant spread; M0 is none
+            metastasis = Metastasis(
+                value=stage.m[0] == "1", char_start=stage.char_start, char_end=stage.char_end, text=stage.text
+            )
+            details = details.model_copy(update={"metastatic": metastasis})
+        if details == _NOTHING:
+            return None
+        return details
+
+    def _read_histology(self, text: str, start: int, end: int, low: int, high: int) -> Histology | None:
+        match = _nearest(self._histology.finditer(text, low, high), start, end)
+        if match is None:
+            return None
+        return Histology(value=self._histology_of[match.group(0).lower()], **_span(match))
+
+    def _read_stage(self, text: str, start: int, end: int, low: int, high: int) -> Stage | None:
+        candidates = []
+        for pattern in self._stages:
+            for match in pattern.finditer(text, low, high):
+                if "group" in match.re.groupindex and self._not_stage and self._not_stage.match(text, match.end()):
+                    continue  # "stage 3 chronic kidney disease"
+                candidates.append(match)
+        match = _nearest(candidates, start, end)
+        if match is None:
+            return None
+        found = match.groupdict()
+        if found.get("group") is not None:
+            numeral = found["group"].upper()
+            sub = (found.get("sub") or "").upper()
+            group = int(numeral) if numeral.isdigit() else _ROMAN[numeral]
+            return Stage(value=numeral + sub, group=group, **_span(match))
+        parts = [f"{found.get('prefix') or ''}T{found['t']}"]
+        parts += [f"{letter.upper()}{found[letter]}" for letter in ("n", "m") if found.get(letter)]
+        return Stage(value=" ".join(parts), t=found["t"], n=found.get("n"), m=found.get("m"), **_span(match))
+
+    def _read_metastasis(self, text: str, start: int, end: int, low: int, high: int) -> Metastasis | None:
+        denied = _nearest(self._absent.finditer(text, low, high), start, end)
+        affirmed = _nearest(
+            (m for m in self._present.finditer(text, low, high) if not _inside_any(m, denied)), start, end
+        )
+        if denied is not None and (affirmed is None or _gap(denied, start, end) <= _gap(affirmed, start, end)):
+            return Metastasis(value=False, **_span(denied))
+        if affirmed is None:
+            return None
+        sites = self._read_sites(text, affirmed, low, high)
+        return Metastasis(value=True, sites=sites, **_span(affirmed))
+
+    def _read_sites(self, text: str, cue: re.Match[str], low: int, high: int) -> tuple[MetastaticSite, ...]:
+        """Sites named right before the cue ("liver metastases") or after it, led by "to"/"in"
+        ("metastatic to the liver and bone")."""
+        found: list[MetastaticSite] = []
+        before = max(low, cue.start() - 25)
+        for match in self._sites.finditer(text, before, cue.start()):
+            if not text[match.end() : cue.start()].strip(" \t-"):  # directly before the cue
+                found.append(MetastaticSite(value=self._site_of[match.group(0).lower()], **_span(match)))
+        lead = re.match(r"[ \t]+(?:to|in|involving|within)[ \t]+", text[cue.end() : cue.end() + 20])
+        if lead is not None:
+            reach = min(high, cue.end() + self._site_reach)
+            for match in self._sites.finditer(text, cue.end() + lead.end(), reach):
+                found.append(MetastaticSite(value=self._site_of[match.group(0).lower()], **_span(match)))
+        unique: dict[str, MetastaticSite] = {}
+        for site in found:
+            unique.setdefault(site.value, site)
+        return tuple(unique.values())
+
+    def _read_status(self, text: str, start: int, end: int, low: int, high: int) -> DiseaseCourse | None:
+        match = _nearest(self._status.finditer(text, low, high), start, end)
+        if match is None:
+            return None
+        return DiseaseCourse(value=self._status_of[match.group(0).lower()], **_span(match))  # type: ignore[arg-type]
+
+
+_NOTHING = OncologyDetails()
+
+
+def _span(match: re.Match[str]) -> dict[str, object]:
+    return {"char_start": match.start(), "char_end": match.end(), "text": match.group(0)}
+
+
+def _gap(match: re.Match[str], start: int, end: int) -> int:
+    """Characters between a match and the mention (0 when they overlap)."""
+    if match.end() <= start:
+        return start - match.end()
+    if match.start() >= end:
+        return match.start() - end
+    return 0
+
+
+def _inside_any(match: re.Match[str], outer: re.Match[str] | None) -> bool:
+    return outer is not None and outer.start() <= match.start() and match.end() <= outer.end()
+
+
+def _nearest(matches: Iterable[re.Match[str]], start: int, end: int) -> re.Match[str] | None:
+    """The match closest to the mention; the earlier of two as close."""
+    best: re.Match[str] | None = None
+    for match in matches:
+        if best is None or (_gap(match, start, end), match.start()) < (_gap(best, start, end), best.start()):
+            best = match
+    return best
+
+
+@functools.cache
+def oncology_reader() -> OncologyReader:
+    """The bundled rules, loaded once per process."""
+    return OncologyReader()
