@@ -267,13 +267,18 @@ class OncologyDetails(_Frozen):
             "n": stage.n if stage else None,
             "m": stage.m if stage else None,
             "metastatic": self.metastatic.value if self.metastatic else None,
-            "metastatic_site": [s.value for s in self.metastatic.sites] or None if self.metastatic else None,
+            "metastatic_site": self._sites(),
             "status": self.status.value if self.status else None,
         }
         return values.get(name)
 
-
-ONCOLOGY_ATTRIBUTES = ("histology", "stage", "stage_group", "t", "n", "m", "metastatic", "metastatic_site", "status")
+    def _sites(self) -> list[str] | None:
+        """The sites named; none when spread is denied; unstated (None) when spread is affirmed without a site."""
+        if self.metastatic is None:
+            return None
+        if not self.metastatic.value:
+            return []
+        return [site.value for site in self.metastatic.sites] or None
 
 
 class Fact(_Frozen):

@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 import extractor
 from extractor.errors import ResourceError
 from extractor.facts import AttributeSpan, Evidence, Fact, Kind, OncologyDetails
+from extractor.notes import Note
 from extractor.pipeline.oncology import OncologyFile, OncologyReader, oncology_reader
 from extractor.resources import load_model, patterns_dir
+from extractor.screening import load_trial, screen_patient
 from extractor.screening.predicates.presence import attr_matches
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "oncology_phrases.yaml").read_text(encoding="utf-8"))
@@ -131,3 +133,48 @@ def test_a_stage_pattern_without_its_groups_fails_at_load(tmp_path: Path) -> Non
         load_model(OncologyFile, broken)
     with pytest.raises(ResourceError, match=r"oncology\.yaml"):
         OncologyReader(broken)
+
+
+TRIAL = """\
+schema: trial/v1
+name: oncology-example
+title: The README's oncology criteria
+description: Criteria on a cancer's stage and spread, as README "Oncology attributes" writes them.
+version: 1
+source: Written for this test.
+license: Apache-2.0
+criteria:
+  - id: inc-advanced-nsclc
+    type: inclusion
+    text: "Stage III or IV non-small cell lung cancer."
+    absent: not_met
+    rule:
+      present: {concept: lung_cancer, attrs: {stage_group: ">= 3"}}
+  - id: exc-brain-mets
+    type: exclusion
+    text: "Known brain metastases."
+    absent: not_met
+    rule:
+      any:
+        - present: {concept: brain_metastases}
+        - present: {concept: malignancy, attrs: {metastatic_site: brain}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "advanced", "brain"),
+    [
+        ("Stage IIIB adenocarcinoma of the lung, metastatic to the brain.", "met", "met"),
+        ("Stage II adenocarcinoma of the lung, no metastases.", "not_met", "not_met"),
+        ("Adenocarcinoma of the lung, metastatic to the liver.", "unknown", "not_met"),
+    ],
+)
+def test_a_trial_screens_on_stage_and_spread(tmp_path: Path, text: str, advanced: str, brain: str) -> None:
+    path = tmp_path / "oncology-example.yaml"
+    path.write_text(TRIAL, encoding="utf-8")
+    trial = load_trial(path)
+    note = Note(patient_id="p1", note_id="n1", text=text, date=dt.date(2025, 3, 1))
+    [(_, facts)] = list(extractor.extract_notes([note]))
+    verdict = screen_patient([note], facts, trial, dt.date(2025, 3, 2))
+    assert verdict.result("inc-advanced-nsclc").status.value == advanced
+    assert verdict.result("exc-brain-mets").status.value == brain
