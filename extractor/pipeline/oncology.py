@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +44,7 @@ class MetastaticRules(_Strict):
     absent: tuple[str, ...] = Field(min_length=1)
     present: tuple[str, ...] = Field(min_length=1)
     site_reach: int = Field(gt=0)
+    site_lead: tuple[str, ...] = Field(min_length=1)
     sites: dict[str, tuple[str, ...]]
 
 
@@ -55,6 +57,7 @@ class OncologyFile(Header):
     stages: tuple[str, ...] = Field(min_length=1)
     stage_not_followed_by: tuple[str, ...] = ()
     metastatic: MetastaticRules
+    ignored: tuple[str, ...] = ()
     status: dict[DiseaseStatus, tuple[str, ...]]
 
     @field_validator("stages")
@@ -102,19 +105,23 @@ class OncologyReader:
         self._site_of = _table(rules.sites)
         self._sites = _phrases(self._site_of)
         self._site_reach = rules.site_reach
+        self._lead = re.compile(r"[ \t]+(?:" + "|".join(re.escape(w) for w in rules.site_lead) + r")[ \t]+", re.I)
         self._status_of = _table(spec.status)  # type: ignore[arg-type]
         self._status = _phrases(self._status_of)
+        self._ignored = _phrases({w.lower(): "ignored" for w in spec.ignored}) if spec.ignored else None
 
     def read(self, text: str, start: int, end: int, sent_start: int, sent_end: int) -> OncologyDetails | None:
         """The attributes written around the mention at ``start:end``, or None when none is."""
         low = max(sent_start, start - self.max_chars, text.rfind(";", sent_start, start) + 1)
         high = text.find(";", end, sent_end)
         high = min(sent_end if high == -1 else high, end + self.max_chars)
+        ignored = tuple(m.span() for m in self._ignored.finditer(text, low, high)) if self._ignored else ()
+        clause = _Clause(text, start, end, low, high, ignored)
         details = OncologyDetails(
-            histology=self._read_histology(text, start, end, low, high),
-            stage=self._read_stage(text, start, end, low, high),
-            metastatic=self._read_metastasis(text, start, end, low, high),
-            status=self._read_status(text, start, end, low, high),
+            histology=self._read_histology(clause),
+            stage=self._read_stage(clause),
+            metastatic=self._read_metastasis(clause),
+            status=self._read_status(clause),
         )
         stage = details.stage
         if details.metastatic is None and stage is not None and stage.m is not None and stage.m[0] in "01":
@@ -127,20 +134,24 @@ class OncologyReader:
             return None
         return details
 
-    def _read_histology(self, text: str, start: int, end: int, low: int, high: int) -> Histology | None:
-        match = _nearest(self._histology.finditer(text, low, high), start, end)
+    def _read_histology(self, clause: _Clause) -> Histology | None:
+        match = clause.nearest(clause.find(self._histology))
         if match is None:
             return None
         return Histology(value=self._histology_of[match.group(0).lower()], **_span(match))
 
-    def _read_stage(self, text: str, start: int, end: int, low: int, high: int) -> Stage | None:
+    def _read_stage(self, clause: _Clause) -> Stage | None:
         candidates = []
         for pattern in self._stages:
-            for match in pattern.finditer(text, low, high):
-                if "group" in match.re.groupindex and self._not_stage and self._not_stage.match(text, match.end()):
+            for match in clause.find(pattern):
+                if (
+                    "group" in pattern.groupindex
+                    and self._not_stage
+                    and self._not_stage.match(clause.text, match.end())
+                ):
                     continue  # "stage 3 chronic kidney disease"
                 candidates.append(match)
-        match = _nearest(candidates, start, end)
+        match = clause.nearest(candidates)
         if match is None:
             return None
         found = match.groupdict()
@@ -153,38 +164,36 @@ class OncologyReader:
         parts += [f"{letter.upper()}{found[letter]}" for letter in ("n", "m") if found.get(letter)]
         return Stage(value=" ".join(parts), t=found["t"], n=found.get("n"), m=found.get("m"), **_span(match))
 
-    def _read_metastasis(self, text: str, start: int, end: int, low: int, high: int) -> Metastasis | None:
-        denied = _nearest(self._absent.finditer(text, low, high), start, end)
-        affirmed = _nearest(
-            (m for m in self._present.finditer(text, low, high) if not _inside_any(m, denied)), start, end
-        )
-        if denied is not None and (affirmed is None or _gap(denied, start, end) <= _gap(affirmed, start, end)):
+    def _read_metastasis(self, clause: _Clause) -> Metastasis | None:
+        denied = clause.nearest(clause.find(self._absent))
+        affirmed = clause.nearest(m for m in clause.find(self._present) if not _inside_any(m, denied))
+        if denied is not None and (affirmed is None or clause.gap(denied) <= clause.gap(affirmed)):
             return Metastasis(value=False, **_span(denied))
         if affirmed is None:
             return None
-        sites = self._read_sites(text, affirmed, low, high)
+        sites = self._read_sites(clause.text, affirmed, clause.low, clause.high)
         return Metastasis(value=True, sites=sites, **_span(affirmed))
 
     def _read_sites(self, text: str, cue: re.Match[str], low: int, high: int) -> tuple[MetastaticSite, ...]:
         """Sites named right before the cue ("liver metastases") or after it, led by "to"/"in"
-        ("metastatic to the liver and bone")."""
+        ("metastatic to the liver and bone"; the lead words are data)."""
         found: list[MetastaticSite] = []
         before = max(low, cue.start() - 25)
         for match in self._sites.finditer(text, before, cue.start()):
             if not text[match.end() : cue.start()].strip(" \t-"):  # directly before the cue
                 found.append(MetastaticSite(value=self._site_of[match.group(0).lower()], **_span(match)))
-        lead = re.match(r"[ \t]+(?:to|in|involving|within)[ \t]+", text[cue.end() : cue.end() + 20])
+        lead = self._lead.match(text, cue.end(), high)
         if lead is not None:
             reach = min(high, cue.end() + self._site_reach)
-            for match in self._sites.finditer(text, cue.end() + lead.end(), reach):
+            for match in self._sites.finditer(text, lead.end(), reach):
                 found.append(MetastaticSite(value=self._site_of[match.group(0).lower()], **_span(match)))
         unique: dict[str, MetastaticSite] = {}
         for site in found:
             unique.setdefault(site.value, site)
         return tuple(unique.values())
 
-    def _read_status(self, text: str, start: int, end: int, low: int, high: int) -> DiseaseCourse | None:
-        match = _nearest(self._status.finditer(text, low, high), start, end)
+    def _read_status(self, clause: _Clause) -> DiseaseCourse | None:
+        match = clause.nearest(clause.find(self._status))
         if match is None:
             return None
         return DiseaseCourse(value=self._status_of[match.group(0).lower()], **_span(match))  # type: ignore[arg-type]
@@ -193,30 +202,47 @@ class OncologyReader:
 _NOTHING = OncologyDetails()
 
 
+@dataclass(frozen=True)
+class _Clause:
+    """Where one mention's attributes are read: ``text[low:high]`` around the mention at ``start:end``,
+    less the ``ignored`` spans (a risk, a question, a work-up)."""
+
+    text: str
+    start: int
+    end: int
+    low: int
+    high: int
+    ignored: tuple[tuple[int, int], ...]
+
+    def find(self, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+        """The pattern's matches in the clause, none inside an ignored phrase."""
+        for match in pattern.finditer(self.text, self.low, self.high):
+            if not any(a <= match.start() and match.end() <= b for a, b in self.ignored):
+                yield match
+
+    def gap(self, match: re.Match[str]) -> int:
+        """Characters between a match and the mention (0 when they overlap)."""
+        if match.end() <= self.start:
+            return self.start - match.end()
+        if match.start() >= self.end:
+            return match.start() - self.end
+        return 0
+
+    def nearest(self, matches: Iterable[re.Match[str]]) -> re.Match[str] | None:
+        """The match closest to the mention; the earlier of two as close."""
+        best: re.Match[str] | None = None
+        for match in matches:
+            if best is None or (self.gap(match), match.start()) < (self.gap(best), best.start()):
+                best = match
+        return best
+
+
 def _span(match: re.Match[str]) -> dict[str, object]:
     return {"char_start": match.start(), "char_end": match.end(), "text": match.group(0)}
 
 
-def _gap(match: re.Match[str], start: int, end: int) -> int:
-    """Characters between a match and the mention (0 when they overlap)."""
-    if match.end() <= start:
-        return start - match.end()
-    if match.start() >= end:
-        return match.start() - end
-    return 0
-
-
 def _inside_any(match: re.Match[str], outer: re.Match[str] | None) -> bool:
     return outer is not None and outer.start() <= match.start() and match.end() <= outer.end()
-
-
-def _nearest(matches: Iterable[re.Match[str]], start: int, end: int) -> re.Match[str] | None:
-    """The match closest to the mention; the earlier of two as close."""
-    best: re.Match[str] | None = None
-    for match in matches:
-        if best is None or (_gap(match, start, end), match.start()) < (_gap(best, start, end), best.start()):
-            best = match
-    return best
 
 
 @functools.cache
