@@ -45,6 +45,7 @@ class MetastaticRules(_Strict):
     present: tuple[str, ...] = Field(min_length=1)
     site_reach: int = Field(gt=0)
     site_lead: tuple[str, ...] = Field(min_length=1)
+    site_joiners: tuple[str, ...] = ()
     sites: dict[str, tuple[str, ...]]
 
 
@@ -53,6 +54,7 @@ class OncologyFile(Header):
 
     schema_: Literal["oncology/v1"] = Field(alias="schema")
     max_chars: int = Field(gt=0)
+    histology_reach: int = Field(ge=0)
     histologies: dict[str, tuple[str, ...]]
     stages: tuple[str, ...] = Field(min_length=1)
     stage_not_followed_by: tuple[str, ...] = ()
@@ -91,6 +93,7 @@ class OncologyReader:
     def __init__(self, path: Path | None = None) -> None:
         spec: OncologyFile = load_model(OncologyFile, path or patterns_dir() / RULE_FILE)
         self.max_chars = spec.max_chars
+        self._histology_reach = spec.histology_reach
         self._histology_of = _table(spec.histologies)
         self._histology = _phrases(self._histology_of)
         self._stages = tuple(re.compile(p) for p in spec.stages)
@@ -106,6 +109,8 @@ class OncologyReader:
         self._sites = _phrases(self._site_of)
         self._site_reach = rules.site_reach
         self._lead = re.compile(r"[ \t]+(?:" + "|".join(re.escape(w) for w in rules.site_lead) + r")[ \t]+", re.I)
+        joiners = "|".join(re.escape(w) for w in sorted(rules.site_joiners, key=len, reverse=True)) or "(?!)"
+        self._joined = re.compile(r"(?:[ \t-]|(?:" + joiners + r"))*", re.I)  # what may part listed sites
         self._status_of = _table(spec.status)  # type: ignore[arg-type]
         self._status = _phrases(self._status_of)
         self._ignored = _phrases({w.lower(): "ignored" for w in spec.ignored}) if spec.ignored else None
@@ -136,7 +141,7 @@ class OncologyReader:
 
     def _read_histology(self, clause: _Clause) -> Histology | None:
         match = clause.nearest(clause.find(self._histology))
-        if match is None:
+        if match is None or clause.gap(match) > self._histology_reach:
             return None
         return Histology(value=self._histology_of[match.group(0).lower()], **_span(match))
 
@@ -171,21 +176,31 @@ class OncologyReader:
             return Metastasis(value=False, **_span(denied))
         if affirmed is None:
             return None
-        sites = self._read_sites(clause.text, affirmed, clause.low, clause.high)
+        sites = self._read_sites(clause, affirmed)
         return Metastasis(value=True, sites=sites, **_span(affirmed))
 
-    def _read_sites(self, text: str, cue: re.Match[str], low: int, high: int) -> tuple[MetastaticSite, ...]:
-        """Sites named right before the cue ("liver metastases") or after it, led by "to"/"in"
-        ("metastatic to the liver and bone"; the lead words are data)."""
+    def _read_sites(self, clause: _Clause, cue: re.Match[str]) -> tuple[MetastaticSite, ...]:
+        """Sites named right before the cue, alone or listed ("liver metastases", "bone and bladder
+        metastatic disease"), or after it led by "to"/"in"... ("metastatic to the liver and bone"),
+        or after the mention the cue stands before ("metastatic breast cancer to her ribs")."""
+        text, high = clause.text, clause.high
         found: list[MetastaticSite] = []
-        before = max(low, cue.start() - 25)
-        for match in self._sites.finditer(text, before, cue.start()):
-            if not text[match.end() : cue.start()].strip(" \t-"):  # directly before the cue
-                found.append(MetastaticSite(value=self._site_of[match.group(0).lower()], **_span(match)))
-        lead = self._lead.match(text, cue.end(), high)
-        if lead is not None:
-            reach = min(high, cue.end() + self._site_reach)
-            for match in self._sites.finditer(text, lead.end(), reach):
+        before = list(self._sites.finditer(text, max(clause.low, cue.start() - 40), cue.start()))
+        edge = cue.start()
+        for match in reversed(before):  # the site right before the cue, then those listed before it
+            gap = text[match.end() : edge]
+            if (edge == cue.start() and gap.strip(" \t-")) or self._joined.fullmatch(gap) is None:
+                break
+            found.append(MetastaticSite(value=self._site_of[match.group(0).lower()], **_span(match)))
+            edge = match.start()
+        leads = [cue.end()]
+        if cue.end() <= clause.start:
+            leads.append(clause.end)  # "metastatic breast cancer to her ribs"
+        for after in leads:
+            lead = self._lead.match(text, after, high)
+            if lead is None:
+                continue
+            for match in self._sites.finditer(text, lead.end(), min(high, after + self._site_reach)):
                 found.append(MetastaticSite(value=self._site_of[match.group(0).lower()], **_span(match)))
         unique: dict[str, MetastaticSite] = {}
         for site in found:
