@@ -42,6 +42,8 @@ class _Strict(BaseModel):
 
 class MetastaticRules(_Strict):
     absent: tuple[str, ...] = Field(min_length=1)
+    absent_before: tuple[str, ...] = ()
+    absent_reach: int = Field(default=0, ge=0)
     present: tuple[str, ...] = Field(min_length=1)
     site_reach: int = Field(gt=0)
     site_lead: tuple[str, ...] = Field(min_length=1)
@@ -105,6 +107,18 @@ class OncologyReader:
         rules = spec.metastatic
         self._absent = _phrases({w.lower(): "absent" for w in rules.absent})
         self._present = _phrases({w.lower(): "present" for w in rules.present})
+        # a denying word, then words without a comma or semicolon, up to the present word
+        self._denial = (
+            re.compile(
+                r"(?<![\w-])(?:"
+                + "|".join(re.escape(w) for w in sorted(rules.absent_before, key=len, reverse=True))
+                + r")(?![\w-])[^,;]*$",
+                re.I,
+            )
+            if rules.absent_before
+            else None
+        )
+        self._absent_reach = rules.absent_reach
         self._site_of = _table(rules.sites)
         self._sites = _phrases(self._site_of)
         self._site_reach = rules.site_reach
@@ -172,6 +186,16 @@ class OncologyReader:
     def _read_metastasis(self, clause: _Clause) -> Metastasis | None:
         denied = clause.nearest(clause.find(self._absent))
         affirmed = clause.nearest(m for m in clause.find(self._present) if not _inside_any(m, denied))
+        if affirmed is not None and self._denial is not None:
+            window = max(clause.low, affirmed.start() - self._absent_reach)
+            denial = self._denial.search(clause.text, window, affirmed.start())
+            if denial is not None:  # "no evidence of distant metastatic disease"
+                return Metastasis(
+                    value=False,
+                    char_start=denial.start(),
+                    char_end=affirmed.end(),
+                    text=clause.text[denial.start() : affirmed.end()],
+                )
         if denied is not None and (affirmed is None or clause.gap(denied) <= clause.gap(affirmed)):
             return Metastasis(value=False, **_span(denied))
         if affirmed is None:
