@@ -18,21 +18,23 @@ import hashlib
 import itertools
 import json
 import resource
+import tempfile
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from extractor.batch.dataset import RunDir, connect, parquet_list
+from extractor.batch.dataset import Rows, RunDir, connect, parquet_list, release_memory
 from extractor.batch.dispatch import Dispatcher
 from extractor.batch.executors import WORKER_MEMORY_MB, WorkersUnavailable, open_executor
 from extractor.batch.progress import Counts, Reporter, Silent
 from extractor.batch.runner import RunSummary, content_hash, pipeline_fingerprint, trial_file
 from extractor.batch.shards import Shard, input_kind, plan, read_shard
-from extractor.batch.work import Limits, WorkerStats, extract_note, pipeline, screen_batch, worker_stats
+from extractor.batch.work import Limits, WorkerStats, extract_note, pipeline, screen_one, worker_stats
 from extractor.errors import Errors
 from extractor.notes import ReadReport
 from extractor.screening import load_trial
@@ -60,6 +62,10 @@ LOST_SHARD = "the worker died twice on this shard"
 # 256 buckets, so a group holds a few buckets' rows)
 NOTE_ROW_GROUP = 128
 FACT_ROW_GROUP = 1024
+NOTE_ORDER = ("bucket", "patient_id", "note_id")
+FACT_ORDER = ("bucket", "patient_id", "note_id", "seq")
+SCREEN_FETCH_ROWS = 2048  # rows a screening task takes from DuckDB at a time
+VERDICT_ROW_GROUP = 256  # verdicts written at a time
 
 # what workers add to the store's columns: where a row came from, and its patient's bucket
 SHARD_COLUMNS = [("shard", pa.int32()), ("rel_line", pa.int64()), ("bucket", pa.int16())]
@@ -97,7 +103,8 @@ def extract_shard(shard: Shard, run: RunDir, pipeline_id: str, limits: Limits) -
     nlp = pipeline()
     report = ReadReport()
     at = now()
-    notes, facts, errors = [], [], []
+    notes, facts = Rows(SHARD_NOTE_SCHEMA, NOTE_ROW_GROUP), Rows(SHARD_FACT_SCHEMA, FACT_ROW_GROUP)
+    errors: list[tuple[Any, ...]] = []
     first_line: dict[str, int] = {}
     processed = failed = 0
     for line, note in read_shard(shard, report):
@@ -130,17 +137,16 @@ def extract_shard(shard: Shard, run: RunDir, pipeline_id: str, limits: Limits) -
         errors.extend(
             (RUN_ID, "read", level, line, None, None, message, at, shard.number) for line, message in messages
         )
-    # sorted by bucket: a screening task's reads skip the row groups of other buckets
-    notes.sort(key=lambda row: (row[-1], row[1], row[0]))
-    facts.sort(key=lambda row: (row[-1], row[1], row[0], row[2]))
-    files = shard_files(shard.number)
-    run.write_table(files["notes"], arrow_rows(SHARD_NOTE_SCHEMA, notes), NOTE_ROW_GROUP)
-    run.write_table(files["facts"], arrow_rows(SHARD_FACT_SCHEMA, facts), FACT_ROW_GROUP)
-    run.write_table(files["errors"], arrow_rows(SHARD_ERROR_SCHEMA, errors))
     counts = {
         "lines": report.size, "read": report.read, "processed": processed, "failed": failed,
         "rejected": len(report.rejected), "facts": len(facts),
     }
+    # sorted by bucket: a screening task's reads skip the row groups of other buckets
+    files = shard_files(shard.number)
+    run.write_table(files["notes"], notes.table(), NOTE_ROW_GROUP, NOTE_ORDER)
+    run.write_table(files["facts"], facts.table(), FACT_ROW_GROUP, FACT_ORDER)
+    run.write_table(files["errors"], arrow_rows(SHARD_ERROR_SCHEMA, errors))
+    release_memory()
     stats = worker_stats()
     run.commit(f"extract-{shard.number:06d}", {
         "shard": shard.number, "start": shard.start, "end": shard.end, "pipeline": pipeline_id,
@@ -155,57 +161,85 @@ def screen_partition(
     screening_date: dt.date | None, basis_suffix: str,
 ) -> ShardResult:
     """Screen every patient of partition ``(number, (lo, hi))``, buckets ``lo`` to ``hi - 1``,
-    from the dataset's committed files (``tables``); commit their verdicts."""
+    from the dataset's committed files (``tables``); commit their verdicts.
+
+    Patients stream through one at a time: their notes and facts come sorted by patient
+    from DuckDB (which sorts within its memory limit, spilling to a temporary directory
+    beyond it) and verdicts are written a row group at a time, so a task's memory does
+    not grow with its partition."""
     number, (lo, hi) = part
-    with connect(run) as con:
-        con.execute(f"CREATE TEMP VIEW dup AS SELECT * FROM read_parquet({parquet_list(run, tables['duplicates'])})")
-        kept = "ANTI JOIN dup d ON d.note_id = t.note_id AND d.shard = t.shard"
-        where = f"WHERE t.bucket >= {lo} AND t.bucket < {hi}"
-        notes = con.execute(
-            "SELECT t.patient_id, t.note_id, t.text, t.date, t.type, t.sex, t.birth_date, t.status, t.content_hash, "
-            f"t.pipeline FROM read_parquet({parquet_list(run, tables['notes'])}) t {kept} {where} "
-            "ORDER BY t.patient_id, t.note_id"
-        ).fetchall()
-        facts = con.execute(
-            f"SELECT t.patient_id, t.fact FROM read_parquet({parquet_list(run, tables['facts'])}) t {kept} {where} "
-            "ORDER BY t.patient_id, t.note_id, t.seq"
-        ).fetchall()
-    material: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
-    keys: dict[str, list[str]] = {}
-    fields = ("patient_id", "note_id", "text", "date", "type", "sex", "birth_date")
-    for row in notes:
-        own_notes, _ = material.setdefault(row[0], ([], []))
-        keys.setdefault(row[0], []).append(f"{row[1]}:{row[8]}:{row[9]}:{row[7]}")
-        if row[7] == "done":
-            own_notes.append(dict(zip(fields, row[:7], strict=True)))
-    for patient_id, fact in facts:
-        material[patient_id][1].append(fact)
-    # the basis a single store computes (``Store.patients_to_screen``): notes in id order
-    bases = {
-        pid: hashlib.md5((",".join(own) + basis_suffix).encode(), usedforsecurity=False).hexdigest()
-        for pid, own in keys.items()
-    }
-    with_notes = [(pid, own_notes, own_facts) for pid, (own_notes, own_facts) in material.items() if own_notes]
-    results = {result.patient_id: result for result in screen_batch(with_notes, trial, screening_date).patients}
-    at = now()
-    verdicts, errors = [], []
-    for patient_id in sorted(bases):
-        result = results.get(patient_id)
-        failure = "no note of this patient could be processed" if result is None else result.failure
-        verdict_date = dt.date.fromisoformat(result.screening_date) if result and result.screening_date else None
-        verdicts.append((
-            patient_id, trial.name, verdict_date, result.overall if result else None, bases[patient_id], RUN_ID,
-            result.verdict if result else None,
-        ))
-        if failure is not None:
-            errors.append((RUN_ID, "screen", "failed", None, None, patient_id, failure, at, None))
     files = partition_files(number)
-    run.write_table(files["verdicts"], arrow_rows(VERDICT_SCHEMA, verdicts))
+    errors: list[tuple[Any, ...]] = []
+    screened = 0
+    verdicts = Rows(VERDICT_SCHEMA, VERDICT_ROW_GROUP)
+    with (
+        tempfile.TemporaryDirectory(prefix="extractor-screen-") as spill,
+        connect(run, temp_directory=spill) as con,
+        run.table_writer(files["verdicts"], VERDICT_SCHEMA) as writer,
+    ):
+        for patient_id, keys, notes, facts in _patients(con, run, tables, lo, hi):
+            # the basis a single store computes (``Store.patients_to_screen``): notes in id order
+            basis = hashlib.md5((",".join(keys) + basis_suffix).encode(), usedforsecurity=False).hexdigest()
+            result = screen_one(patient_id, notes, facts, trial, screening_date) if notes else None
+            failure = "no note of this patient could be processed" if result is None else result.failure
+            verdict_date = dt.date.fromisoformat(result.screening_date) if result and result.screening_date else None
+            verdicts.append((
+                patient_id, trial.name, verdict_date, result.overall if result else None, basis, RUN_ID,
+                result.verdict if result else None,
+            ))
+            if failure is None:
+                screened += 1
+            else:
+                errors.append((RUN_ID, "screen", "failed", None, None, patient_id, failure, now(), None))
+            if len(verdicts) >= VERDICT_ROW_GROUP:
+                writer.write_table(verdicts.table())
+        if len(verdicts):
+            writer.write_table(verdicts.table())
     run.write_table(files["errors"], arrow_rows(SHARD_ERROR_SCHEMA, errors))
-    counts = {"screened": len(verdicts) - len(errors), "screen_failed": len(errors)}
+    release_memory()
+    counts = {"screened": screened, "screen_failed": len(errors)}
     stats = worker_stats()
     run.commit(f"screen-{number:04d}", {"partition": number, "buckets": [lo, hi], "files": files, "counts": counts})
     return ShardResult(number, counts, stats)
+
+
+def _patients(
+    con: Any, run: RunDir, tables: dict[str, Any], lo: int, hi: int
+) -> Iterator[tuple[str, list[str], list[dict[str, Any]], list[str]]]:
+    """Each patient of buckets ``[lo, hi)`` in id order: the keys of all their notes (for the
+    basis), their processed notes (``Note`` fields) and their facts (JSON), in note and fact
+    order. One query: notes then facts of each patient, fetched a few thousand rows at a time."""
+    dup = f"read_parquet({parquet_list(run, tables['duplicates'])})"
+    kept = (
+        f"ANTI JOIN {dup} d ON d.note_id = t.note_id AND d.shard = t.shard WHERE t.bucket >= {lo} AND t.bucket < {hi}"
+    )
+    cursor = con.execute(
+        "SELECT t.patient_id, 0 AS part, t.note_id, NULL::INTEGER AS seq, t.text, t.date, t.type, t.sex, "
+        "t.birth_date, t.status, t.content_hash, t.pipeline, NULL::VARCHAR AS fact "
+        f"FROM read_parquet({parquet_list(run, tables['notes'])}) t {kept} "
+        "UNION ALL SELECT t.patient_id, 1, t.note_id, t.seq, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, t.fact "
+        f"FROM read_parquet({parquet_list(run, tables['facts'])}) t {kept} "
+        "ORDER BY patient_id, part, note_id, seq"
+    )
+    fields = ("patient_id", "note_id", "text", "date", "type", "sex", "birth_date")
+    patient: str | None = None
+    keys: list[str] = []
+    notes: list[dict[str, Any]] = []
+    facts: list[str] = []
+    while rows := cursor.fetchmany(SCREEN_FETCH_ROWS):
+        for row in rows:
+            if row[0] != patient:
+                if patient is not None:
+                    yield patient, keys, notes, facts
+                patient, keys, notes, facts = row[0], [], [], []
+            if row[1] == 0:
+                keys.append(f"{row[2]}:{row[10]}:{row[11]}:{row[9]}")
+                if row[9] == "done":
+                    notes.append(dict(zip(fields, (row[0], row[2], *row[4:9]), strict=True)))
+            else:
+                facts.append(row[12])
+    if patient is not None:
+        yield patient, keys, notes, facts
 
 
 def partitions(count: int) -> list[tuple[int, int]]:

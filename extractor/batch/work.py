@@ -252,20 +252,28 @@ def screen_batch(
 
     ``trial`` is an ``extractor.screening.Trial`` (plain data; it pickles).
     """
+    return ScreenResult(
+        [screen_one(patient_id, notes, facts, trial, screening_date) for patient_id, notes, facts in patients],
+        worker_stats(),
+    )
+
+
+def screen_one(
+    patient_id: str, notes: list[dict[str, Any]], facts: list[str], trial: Any, screening_date: dt.date | None
+) -> PatientResult:
+    """One patient's verdict from all of their notes (``Note`` fields) and facts (as JSON);
+    a failure is the patient's alone, recorded with where it happened."""
     from extractor.screening import screen_patient
 
-    results = []
-    for patient_id, notes, facts in patients:
-        try:
-            verdict = screen_patient(
-                [Note(**note) for note in notes],
-                [Fact.model_validate_json(fact) for fact in facts],
-                trial,
-                screening_date,
-            )
-            line = verdict.to_contract_dict()
-            encoded = json.dumps(line, ensure_ascii=False)
-            results.append(PatientResult(patient_id, encoded, line["overall"], line["screening_date"]))
-        except Exception as exc:  # one patient's fault must not stop the others
-            results.append(PatientResult(patient_id, None, failure=f"{type(exc).__name__} at {_where(exc)}"))
-    return ScreenResult(results, worker_stats())
+    try:
+        verdict = screen_patient(
+            [Note(**note) for note in notes],
+            [Fact.model_validate_json(fact) for fact in facts],
+            trial,
+            screening_date,
+        )
+        line = verdict.to_contract_dict()
+        encoded = json.dumps(line, ensure_ascii=False)
+        return PatientResult(patient_id, encoded, line["overall"], line["screening_date"])
+    except Exception as exc:  # one patient's fault must not stop the others
+        return PatientResult(patient_id, None, failure=f"{type(exc).__name__} at {_where(exc)}")
