@@ -34,7 +34,7 @@ from extractor.batch.executors import WORKER_MEMORY_MB, WorkersUnavailable, open
 from extractor.batch.progress import Counts, Reporter, Silent
 from extractor.batch.runner import RunSummary, content_hash, pipeline_fingerprint, trial_file
 from extractor.batch.shards import Shard, input_kind, plan, read_shard
-from extractor.batch.work import Limits, WorkerStats, extract_note, pipeline, screen_one, worker_stats
+from extractor.batch.work import Limits, WorkerStats, extract_note, pipeline, screen_one, task_started, worker_stats
 from extractor.errors import Errors
 from extractor.notes import ReadReport
 from extractor.screening import load_trial
@@ -100,6 +100,7 @@ class ShardResult:
 # ---------------------------------------------------------------------- extraction (worker)
 def extract_shard(shard: Shard, run: RunDir, pipeline_id: str, limits: Limits) -> ShardResult:
     """Extract every note of ``shard`` and commit its notes, facts and errors to ``run``."""
+    start = task_started()
     nlp = pipeline()
     report = ReadReport()
     at = now()
@@ -147,7 +148,7 @@ def extract_shard(shard: Shard, run: RunDir, pipeline_id: str, limits: Limits) -
     run.write_table(files["facts"], facts.table(), FACT_ROW_GROUP, FACT_ORDER)
     run.write_table(files["errors"], arrow_rows(SHARD_ERROR_SCHEMA, errors))
     release_memory()
-    stats = worker_stats()
+    stats = worker_stats(start)
     run.commit(f"extract-{shard.number:06d}", {
         "shard": shard.number, "start": shard.start, "end": shard.end, "pipeline": pipeline_id,
         "files": files, "counts": counts, "worker": stats.worker,
@@ -167,6 +168,7 @@ def screen_partition(
     from DuckDB (which sorts within its memory limit, spilling to a temporary directory
     beyond it) and verdicts are written a row group at a time, so a task's memory does
     not grow with its partition."""
+    start = task_started()
     number, (lo, hi) = part
     files = partition_files(number)
     errors: list[tuple[Any, ...]] = []
@@ -198,7 +200,7 @@ def screen_partition(
     run.write_table(files["errors"], arrow_rows(SHARD_ERROR_SCHEMA, errors))
     release_memory()
     counts = {"screened": screened, "screen_failed": len(errors)}
-    stats = worker_stats()
+    stats = worker_stats(start)
     run.commit(f"screen-{number:04d}", {"partition": number, "buckets": [lo, hi], "files": files, "counts": counts})
     return ShardResult(number, counts, stats)
 
@@ -403,11 +405,13 @@ def run_sharded(
                     f"{', '.join(map(str, lost[:10]))}): rerun the same command to retry them"
                 )
             extracted = time.monotonic()
+            ranges = partitions(state["partitions"])
+            screened = {record["partition"] for record in run.committed("screen-").values()}
+            if len(screened) < len(ranges):
+                executor.refresh()  # screening on fresh workers, started while duplicates are found
             if not run.committed("duplicates"):
                 find_duplicates(run, memory_mb)
             tables = dataset_tables(run)
-            ranges = partitions(state["partitions"])
-            screened = {record["partition"] for record in run.committed("screen-").values()}
             reporter.phase("screen", len(ranges))
 
             def screened_part(pairs: list[tuple[int, ShardResult | None]]) -> None:

@@ -58,13 +58,25 @@ class NoteResult:
 
 @dataclass(frozen=True)
 class WorkerStats:
-    """Which worker ran a task, and its resident memory: now, and at its peak so far.
-    ``address``: the Dask worker's address (empty elsewhere), to renew that worker."""
+    """Which worker ran a task, and its resident memory: now, at its peak during the task
+    (in a worker process of its own on Linux; elsewhere the process's peak so far), and
+    when the task started (0: not measured). ``address``: the Dask worker's address (empty
+    elsewhere), to renew that worker."""
 
     worker: str
     peak_rss_mb: float
     rss_mb: float = 0.0
     address: str = ""
+    start_rss_mb: float = 0.0
+
+    @property
+    def next_peak_mb(self) -> float:
+        """Where the worker's next task is likely to peak: its size now plus what its last
+        task added at its peak (tasks of a run are alike: shards of one size, batches of one
+        count). The size now alone where the task's start was not measured."""
+        if not self.start_rss_mb:
+            return self.rss_mb
+        return self.rss_mb + max(self.peak_rss_mb - self.start_rss_mb, 0.0)
 
 
 @dataclass(frozen=True)
@@ -129,12 +141,37 @@ def peak_rss_mb(figures: dict[str, float] | None = None) -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # macOS: bytes, else KiB
 
 
-def worker_stats() -> WorkerStats:
+def worker_stats(start_rss_mb: float = 0.0) -> WorkerStats:
     """Which worker this is, and its resident memory (the peak stands in where the current
-    figure cannot be read)."""
+    figure cannot be read); ``start_rss_mb``: its size when the task began (``task_started()``)."""
     figures = _status_mb()
     peak = peak_rss_mb(figures)
-    return WorkerStats(f"{socket.gethostname()}:{os.getpid()}", peak, figures.get("VmRSS", peak), _dask_address())
+    return WorkerStats(
+        f"{socket.gethostname()}:{os.getpid()}", peak, figures.get("VmRSS", peak), _dask_address(), start_rss_mb
+    )
+
+
+_worker_process = False  # set in a local worker process (``mark_worker_process``)
+
+
+def mark_worker_process() -> None:
+    """Called by a local worker process when it starts: the process is the task's own."""
+    global _worker_process
+    _worker_process = True
+
+
+def task_started() -> float:
+    """Begin a task: in a worker process of its own (a local worker, a Dask worker), reset the
+    process's peak (Linux: ``/proc/self/clear_refs``), so that the peak the task reports is its
+    own and says what one task adds. Not in the main process, whose own peak the run reports.
+    Returns the resident size now, in MB (0 where it cannot be read)."""
+    if _worker_process or _dask_address():
+        try:
+            with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+                clear.write("5")
+        except OSError:
+            pass
+    return _status_mb().get("VmRSS", 0.0)
 
 
 def _dask_address() -> str:
@@ -239,8 +276,9 @@ def fact_row(fact: Fact, seq: int) -> FactRow:
 
 def extract_batch(tasks: Sequence[NoteTask], limits: Limits) -> ExtractResult:
     """Extract every note of a batch with this worker's pipeline."""
+    start = task_started()
     nlp = pipeline()
-    return ExtractResult([extract_note(nlp, task, limits) for task in tasks], worker_stats())
+    return ExtractResult([extract_note(nlp, task, limits) for task in tasks], worker_stats(start))
 
 
 def screen_batch(
@@ -252,9 +290,10 @@ def screen_batch(
 
     ``trial`` is an ``extractor.screening.Trial`` (plain data; it pickles).
     """
+    start = task_started()
     return ScreenResult(
         [screen_one(patient_id, notes, facts, trial, screening_date) for patient_id, notes, facts in patients],
-        worker_stats(),
+        worker_stats(start),
     )
 
 
