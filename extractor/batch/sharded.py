@@ -201,7 +201,9 @@ def screen_partition(
     release_memory()
     counts = {"screened": screened, "screen_failed": len(errors)}
     stats = worker_stats(start)
-    run.commit(f"screen-{number:04d}", {"partition": number, "buckets": [lo, hi], "files": files, "counts": counts})
+    run.commit(f"screen-{number:04d}", {
+        "partition": number, "buckets": [lo, hi], "files": files, "counts": counts, "worker": stats.worker,
+    })
     return ShardResult(number, counts, stats)
 
 

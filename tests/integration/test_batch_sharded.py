@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 import psutil
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -323,6 +324,22 @@ def test_a_local_worker_killed_mid_run_loses_no_note_and_repeats_none(
     assert batch.returncode == 0, stderr
     assert "notes read: 26  processed: 24  skipped: 0  failed: 0  rejected: 2  patients screened: 6" in stderr
     assert snapshot(run_dir / "results.duckdb") == reference
+    # screening ran on fresh processes: extraction workers hold a pipeline it never uses
+    extracted_by = {record["worker"] for record in run.committed("extract-").values()}
+    screened_by = {record["worker"] for record in run.committed("screen-").values()}
+    assert screened_by and not extracted_by & screened_by
+
+
+def test_patients_stream_through_screening_across_fetches_and_row_groups(
+    tmp_path: Path, source: Path, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a patient's notes and facts cut across fetches of 3 rows; verdicts written 2 at a time
+    monkeypatch.setattr(sharded, "SCREEN_FETCH_ROWS", 3)
+    monkeypatch.setattr(sharded, "VERDICT_ROW_GROUP", 2)
+    sharded_run(source, tmp_path / "run", screen_partitions=1)
+    assert snapshot(tmp_path / "run" / "results.duckdb") == reference
+    verdicts = pq.ParquetFile(tmp_path / "run" / "verdicts" / "part-0000.parquet")
+    assert [verdicts.metadata.row_group(i).num_rows for i in range(verdicts.metadata.num_row_groups)] == [2, 2, 2]
 
 
 @pytest.mark.parametrize(
