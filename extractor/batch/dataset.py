@@ -187,6 +187,7 @@ def connect(
     if temp_directory is not None:
         config["temp_directory"] = temp_directory
     con = duckdb.connect(config=config)
+    con.execute("SET enable_progress_bar = false")  # else drawn on a worker's terminal for a query past 2 s
     if run is not None:
         register(con, run)
     return con

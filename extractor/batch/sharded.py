@@ -100,8 +100,10 @@ class ShardResult:
 # ---------------------------------------------------------------------- extraction (worker)
 def extract_shard(shard: Shard, run: RunDir, pipeline_id: str, limits: Limits) -> ShardResult:
     """Extract every note of ``shard`` and commit its notes, facts and errors to ``run``."""
+    began = time.time()
     start = task_started()
     nlp = pipeline()
+    loaded = time.time() - began  # the pipeline's loading, on a worker's first task
     report = ReadReport()
     at = now()
     notes, facts = Rows(SHARD_NOTE_SCHEMA, NOTE_ROW_GROUP), Rows(SHARD_FACT_SCHEMA, FACT_ROW_GROUP)
@@ -151,7 +153,8 @@ def extract_shard(shard: Shard, run: RunDir, pipeline_id: str, limits: Limits) -
     stats = worker_stats(start)
     run.commit(f"extract-{shard.number:06d}", {
         "shard": shard.number, "start": shard.start, "end": shard.end, "pipeline": pipeline_id,
-        "files": files, "counts": counts, "worker": stats.worker,
+        "files": files, "counts": counts, "worker": stats.worker, "peak_rss_mb": round(stats.peak_rss_mb, 1),
+        **_timing(began, loaded),
     })
     return ShardResult(shard.number, counts, stats)
 
@@ -168,6 +171,7 @@ def screen_partition(
     from DuckDB (which sorts within its memory limit, spilling to a temporary directory
     beyond it) and verdicts are written a row group at a time, so a task's memory does
     not grow with its partition."""
+    began = time.time()
     start = task_started()
     number, (lo, hi) = part
     files = partition_files(number)
@@ -203,6 +207,7 @@ def screen_partition(
     stats = worker_stats(start)
     run.commit(f"screen-{number:04d}", {
         "partition": number, "buckets": [lo, hi], "files": files, "counts": counts, "worker": stats.worker,
+        "peak_rss_mb": round(stats.peak_rss_mb, 1), **_timing(began),
     })
     return ShardResult(number, counts, stats)
 
@@ -244,6 +249,12 @@ def _patients(
                 facts.append(row[12])
     if patient is not None:
         yield patient, keys, notes, facts
+
+
+def _timing(began: float, load_seconds: float = 0.0) -> dict[str, float]:
+    """When a task began (seconds since the epoch, the worker's clock), how long it ran and how
+    much of that loading the pipeline took: what ``scripts/bench_batch.py`` splits a run's time by."""
+    return {"began": round(began, 3), "seconds": round(time.time() - began, 3), "load_seconds": round(load_seconds, 3)}
 
 
 def partitions(count: int) -> list[tuple[int, int]]:
@@ -341,6 +352,7 @@ def run_sharded(
     from extractor.batch.views import attach
 
     started = time.monotonic()
+    started_epoch = time.time()
     reporter = reporter or Silent()
     run = RunDir(str(run_dir))
     if catalog is None:
@@ -366,6 +378,7 @@ def run_sharded(
                 state["partitions"] = min(wanted, SCREEN_PARTITIONS)
                 run.write_json("run.json", state)
             setup = resource.getrusage(resource.RUSAGE_SELF)  # imports, trial, rules digest, workers started
+            setup_seconds = time.monotonic() - started
             done = set()
             for record in run.committed("extract-").values():
                 if record["pipeline"] == pipeline_id:  # a shard written with other rules is run again
@@ -414,6 +427,7 @@ def run_sharded(
             if not run.committed("duplicates"):
                 find_duplicates(run, memory_mb)
             tables = dataset_tables(run)
+            between_seconds = time.monotonic() - extracted
             reporter.phase("screen", len(ranges))
 
             def screened_part(pairs: list[tuple[int, ShardResult | None]]) -> None:
@@ -449,6 +463,9 @@ def run_sharded(
         "main_peak_rss_mb": main.peak_rss_mb,
         "main_cpu_seconds": usage.ru_utime + usage.ru_stime,
         "main_cpu_start_seconds": setup.ru_utime + setup.ru_stime,
+        "started_epoch": started_epoch,
+        "setup_seconds": setup_seconds,
+        "between_seconds": between_seconds,
     }
     run.write_json("run.json", {**state, **measures, "status": "finished", "finished_at": now().isoformat(),
                                 "notes_read": counts.read, "pipeline": pipeline_id})
