@@ -56,6 +56,7 @@ BUCKETS = 256  # patients' hash buckets; a screening task takes a range of them
 SHARD_MB = 8.0  # input bytes per extraction task (about 2,000 notes of 4 kB)
 SCREEN_PARTITIONS = 64  # at most this many screening tasks (bucket ranges) by default
 SHARDS_PER_PARTITION = 4  # ... and about one per this many shards (each task reads every shard's footer)
+PARTITIONS_PER_WORKER = 4  # ... and at least this many per worker (short tasks: short idle tails)
 LOST_SHARD = "the worker died twice on this shard"
 # rows per Parquet row group, so that a screening task's bucket filter skips most of a
 # shard's (sorted by bucket: about 2,000 notes and 20,000 facts of a shard of 8 MB span all
@@ -251,6 +252,18 @@ def _patients(
         yield patient, keys, notes, facts
 
 
+def partition_count(shards: int, workers: int) -> int:
+    """How many screening tasks: about one per ``SHARDS_PER_PARTITION`` shards, at least
+    ``PARTITIONS_PER_WORKER`` per worker, at most ``SCREEN_PARTITIONS``; and a multiple of
+    the workers where that bound allows, so the last round of tasks keeps every worker busy
+    (9 tasks on 2 workers take 5 rounds, where 9 take 9 on one: 1.8x at best)."""
+    wanted = max(PARTITIONS_PER_WORKER * workers, -(-shards // SHARDS_PER_PARTITION))
+    rounded = -(-wanted // workers) * workers
+    if rounded <= SCREEN_PARTITIONS:
+        return rounded
+    return SCREEN_PARTITIONS // workers * workers or SCREEN_PARTITIONS
+
+
 def _timing(began: float, load_seconds: float = 0.0) -> dict[str, float]:
     """When a task began (seconds since the epoch, the worker's clock), how long it ran and how
     much of that loading the pipeline took: what ``scripts/bench_batch.py`` splits a run's time by."""
@@ -374,8 +387,7 @@ def run_sharded(
                                       "partitions": screen_partitions}, executor.name, executor.workers)
             shards, size = plan(url, state["shard_bytes"])
             if state["partitions"] is None:
-                wanted = max(2 * executor.workers, -(-len(shards) // SHARDS_PER_PARTITION))
-                state["partitions"] = min(wanted, SCREEN_PARTITIONS)
+                state["partitions"] = partition_count(len(shards), executor.workers)
                 run.write_json("run.json", state)
             setup = resource.getrusage(resource.RUSAGE_SELF)  # imports, trial, rules digest, workers started
             setup_seconds = time.monotonic() - started

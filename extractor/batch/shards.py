@@ -23,6 +23,7 @@ from extractor.errors import Errors
 from extractor.notes import Note, ReadReport, _iso_dates, note_from_record
 
 SEEK_READ = 1 << 16  # bytes read after a cut to find the next line start
+TAIL_SHARDS = 2  # the end of the input, in shards of full size, cut into quarter shards
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,10 @@ def plan(source: str, shard_bytes: int) -> tuple[list[Shard], int]:
             if cut >= size:
                 break
             cuts.append(cut)
-            target = max(cut + shard_bytes, target + shard_bytes)
+            # the input's last TAIL_SHARDS shards' worth is cut in quarters: tasks run in input
+            # order, so the last round is short and workers finish together
+            step = shard_bytes if cut < size - TAIL_SHARDS * shard_bytes else max(shard_bytes // 4, 1)
+            target = max(cut + step, target + step)
     cuts.append(size)
     shards = [Shard(i, source, kind, a, b) for i, (a, b) in enumerate(itertools.pairwise(cuts)) if b > a]
     return shards, size

@@ -164,6 +164,30 @@ def test_shards_cover_every_line_once_and_count_lines(
     assert seen == [(i + 1, f"N{i}") for i, n in enumerate(lengths) if n % 7]
 
 
+@pytest.mark.parametrize(
+    ("shards", "workers", "count"),
+    [
+        (33, 1, 9),  # one per 4 shards
+        (33, 2, 10),  # ... rounded up to a multiple of the workers: no lone task in the last round
+        (1, 2, 8),  # at least 4 per worker
+        (5000, 3, 63),  # at most 64, a multiple of the workers below it
+        (5000, 100, 64),  # more workers than the bound: the bound
+    ],
+)
+def test_screening_tasks_keep_every_worker_busy_to_the_end(shards: int, workers: int, count: int) -> None:
+    assert sharded.partition_count(shards, workers) == count
+
+
+def test_the_end_of_the_input_is_cut_in_smaller_shards(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "notes.jsonl", [
+        {"patient_id": "P", "note_id": f"N{i}", "text": "x" * 90} for i in range(400)
+    ])
+    shards, size = plan(str(path), 4000)
+    sizes = [shard.end - shard.start for shard in shards]
+    assert max(sizes[-4:]) <= 1200 < min(sizes[:-10])  # quarter shards at the end, full ones before
+    assert sum(sizes) == size
+
+
 def test_buckets_are_stable_and_partitions_cover_them() -> None:
     assert [sharded.bucket_of(p) for p in ("P0", "P1", "BP0000001")] == [
         sharded.bucket_of(p) for p in ("P0", "P1", "BP0000001")
