@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.language import Language
-from test_batch_inputs import archive_records, write_jsonl, write_parquet
+from test_batch_inputs import archive_records, write_csv, write_jsonl, write_parquet
 from test_batch_resume import EXTRACTOR, FILLER, TRIAL, Stop, snapshot, stopping_after
 from test_batch_store import query, readme_queries
 from typer.testing import CliRunner
@@ -31,7 +31,7 @@ from extractor.batch.dataset import RunDir
 from extractor.batch.shards import plan, read_shard
 from extractor.batch.views import attach, compact
 from extractor.cli.app import app
-from extractor.notes import ReadReport
+from extractor.notes import ReadReport, iter_csv
 from extractor.report import build_views, material_from_store, reviews
 from extractor.report.reviews import Decision, ReviewIn, Target
 from extractor.store import Store, StoreError
@@ -162,6 +162,48 @@ def test_shards_cover_every_line_once_and_count_lines(
         total_lines += report.size
     assert total_lines == text.count("\n") + (not text.endswith("\n"))
     assert seen == [(i + 1, f"N{i}") for i, n in enumerate(lengths) if n % 7]
+
+
+CELLS = st.text(alphabet='ab ,"\n\r', max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(CELLS, min_size=1, max_size=25), shard_bytes=st.integers(min_value=1, max_value=300))
+def test_a_csv_is_cut_at_rows_and_read_as_a_whole_file_reads_it(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str], shard_bytes: int
+) -> None:
+    # notes whose quoted text holds commas, quotes and line ends: a cut between two lines of
+    # one note would split it
+    path = write_csv(tmp_path_factory.mktemp("csv") / "notes.csv", [
+        {"patient_id": "P", "note_id": f"N{i}", "text": text} for i, text in enumerate(texts)
+    ])
+    whole = ReadReport()
+    expected = [(line, note.note_id, note.text) for line, note in iter_csv(path, whole)]
+    shards, size = plan(str(path), shard_bytes)
+    assert shards[0].start == 0 and shards[-1].end == size
+    assert all(a.end == b.start for a, b in itertools.pairwise(shards))
+    found, first_line = [], 1
+    for shard in shards:
+        report = ReadReport()
+        found.extend((first_line + line, note.note_id, note.text) for line, note in read_shard(shard, report))
+        assert not report.rejected
+        first_line += report.size
+    assert found == expected and not whole.rejected
+
+
+def test_a_sharded_csv_run_holds_what_a_store_holds(tmp_path: Path, inline: Language) -> None:
+    records = archive_records(patients=4, per_patient=3)
+    for record in records:
+        record["text"] += '\nSigned, "Dr. A"\n' + FILLER
+    source = write_csv(tmp_path / "notes.csv", records)
+    with source.open("a", encoding="utf-8") as handle:
+        handle.write("P9,N-bad,2025-01-01\n")  # too few cells: rejected with its line
+    store = tmp_path / "reference.duckdb"
+    run_batch(source, store, TRIAL, workers=0)
+    sharded_run(source, tmp_path / "run", shard_mb=0.001)
+    assert len(RunDir(str(tmp_path / "run")).committed("extract-")) >= 4
+    assert snapshot(tmp_path / "run" / "results.duckdb") == snapshot(store)
+    assert query(store, "SELECT count(*) FROM errors WHERE level = 'rejected'") == [(1,)]
 
 
 @pytest.mark.parametrize(
@@ -370,7 +412,8 @@ def test_patients_stream_through_screening_across_fetches_and_row_groups(
     ("input_name", "options", "message"),
     [
         ("notes.jsonl", [], "give --store (one DuckDB file) or --run-dir"),
-        ("notes.csv", ["--run-dir", "RUN"], "convert CSV"),
+        ("notes.csv", ["--run-dir", "RUN"], "the header has no column patient_id"),
+        ("notes.txt", ["--run-dir", "RUN"], "a sharded run (--run-dir) reads JSON Lines, CSV"),
         ("notes", ["--run-dir", "RUN"], "manifest.jsonl"),
     ],
 )
