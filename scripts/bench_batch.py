@@ -163,9 +163,10 @@ def components(run_dir: Path, workers: int) -> dict[str, float]:
     """Where a sharded run's time went, from ``run.json`` and the tasks' commit records (each
     task's start on the worker's clock, its duration and its pipeline loading), in seconds:
     the main process's set-up; per worker (mean): from the run's start to its first extraction
-    task (process start), pipeline loading, busy extracting, idle at the end of extraction
-    (the tail: others still on their last shard); the pause between the phases (duplicates
-    found, fresh workers); per worker: busy screening and idle at the tail of screening.
+    task (process start), pipeline loading (reloads after renewals included), busy
+    extracting, idle at the end of extraction (the tail: others still on their last shard);
+    the pause between the phases (duplicates found, fresh workers); per worker: busy
+    screening and idle at the tail of screening.
     What is not busy is what keeps ``workers`` workers from ``workers`` times one's speed."""
     state = json.loads((run_dir / "run.json").read_text())
     records = [json.loads(path.read_text()) for path in (run_dir / "_commits").glob("*.json")]
@@ -179,12 +180,14 @@ def components(run_dir: Path, workers: int) -> dict[str, float]:
             phases[phase].setdefault(record["worker"], []).append(record)
     found = {"setup": state["setup_seconds"], "between": state["between_seconds"]}
     for phase, until in (("extract", extract_end), ("screen", end)):
-        tasks = phases[phase].values()
-        found[f"{phase}_busy"] = sum(r["seconds"] - r["load_seconds"] for own in tasks for r in own) / workers
-        found[f"{phase}_tail"] = sum(until - max(r["began"] + r["seconds"] for r in own) for own in tasks) / workers
-    extractors = phases["extract"].values()
-    found["worker_start"] = sum(min(r["began"] for r in own) - start for own in extractors) / max(len(extractors), 1)
-    found["load"] = sum(r["load_seconds"] for own in extractors for r in own) / max(len(extractors), 1)
+        tasks = [r for own in phases[phase].values() for r in own]
+        found[f"{phase}_busy"] = sum(r["seconds"] - r["load_seconds"] for r in tasks) / workers
+        # the last task of each of the ``workers`` slots (a renewed worker's successor takes its slot)
+        last = sorted((r["began"] + r["seconds"] for r in tasks), reverse=True)[:workers]
+        found[f"{phase}_tail"] = sum(until - t for t in last) / workers
+    first = sorted(r["began"] for own in phases["extract"].values() for r in own)[:workers]
+    found["worker_start"] = sum(t - start for t in first) / max(len(first), 1)
+    found["load"] = sum(r["load_seconds"] for own in phases["extract"].values() for r in own) / workers
     return found
 
 

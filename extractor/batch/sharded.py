@@ -102,9 +102,9 @@ class ShardResult:
 def extract_shard(shard: Shard, run: RunDir, pipeline_id: str, limits: Limits) -> ShardResult:
     """Extract every note of ``shard`` and commit its notes, facts and errors to ``run``."""
     began = time.time()
-    start = task_started()
     nlp = pipeline()
     loaded = time.time() - began  # the pipeline's loading, on a worker's first task
+    start = task_started()
     report = ReadReport()
     at = now()
     notes, facts = Rows(SHARD_NOTE_SCHEMA, NOTE_ROW_GROUP), Rows(SHARD_FACT_SCHEMA, FACT_ROW_GROUP)

@@ -58,25 +58,27 @@ class NoteResult:
 
 @dataclass(frozen=True)
 class WorkerStats:
-    """Which worker ran a task, and its resident memory: now, at its peak during the task
-    (in a worker process of its own on Linux; elsewhere the process's peak so far), and
-    when the task started (0: not measured). ``address``: the Dask worker's address (empty
-    elsewhere), to renew that worker."""
+    """Which worker ran a task, and its resident memory: at its peak so far, now, when the
+    task started (after loading the pipeline) and at its peak during the task (in a worker
+    process of its own on Linux; 0: not measured). ``address``: the Dask worker's address
+    (empty elsewhere), to renew that worker."""
 
     worker: str
     peak_rss_mb: float
     rss_mb: float = 0.0
     address: str = ""
     start_rss_mb: float = 0.0
+    task_peak_mb: float = 0.0
 
     @property
     def next_peak_mb(self) -> float:
         """Where the worker's next task is likely to peak: its size now plus what its last
         task added at its peak (tasks of a run are alike: shards of one size, batches of one
-        count). The size now alone where the task's start was not measured."""
-        if not self.start_rss_mb:
+        count; the pipeline's loading is not counted, it happens once). The size now alone
+        where the task's peak was not measured."""
+        if not self.start_rss_mb or not self.task_peak_mb:
             return self.rss_mb
-        return self.rss_mb + max(self.peak_rss_mb - self.start_rss_mb, 0.0)
+        return self.rss_mb + max(self.task_peak_mb - self.start_rss_mb, 0.0)
 
 
 @dataclass(frozen=True)
@@ -147,11 +149,14 @@ def worker_stats(start_rss_mb: float = 0.0) -> WorkerStats:
     figures = _status_mb()
     peak = peak_rss_mb(figures)
     return WorkerStats(
-        f"{socket.gethostname()}:{os.getpid()}", peak, figures.get("VmRSS", peak), _dask_address(), start_rss_mb
+        f"{socket.gethostname()}:{os.getpid()}", max(peak, _earlier_peak_mb), figures.get("VmRSS", peak),
+        _dask_address(), start_rss_mb, peak if start_rss_mb and _peak_resets else 0.0,
     )
 
 
 _worker_process = False  # set in a local worker process (``mark_worker_process``)
+_earlier_peak_mb = 0.0  # this process's peak before its last reset
+_peak_resets = False  # whether the last reset worked (the peak since then is the task's)
 
 
 def mark_worker_process() -> None:
@@ -164,14 +169,20 @@ def task_started() -> float:
     """Begin a task: in a worker process of its own (a local worker, a Dask worker), reset the
     process's peak (Linux: ``/proc/self/clear_refs``), so that the peak the task reports is its
     own and says what one task adds. Not in the main process, whose own peak the run reports.
+    Call it after loading the pipeline: a load happens once, and is no guide to the next task.
     Returns the resident size now, in MB (0 where it cannot be read)."""
+    global _earlier_peak_mb, _peak_resets
+    figures = _status_mb()
+    _peak_resets = False
     if _worker_process or _dask_address():
+        _earlier_peak_mb = max(_earlier_peak_mb, peak_rss_mb(figures))
         try:
             with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
                 clear.write("5")
+            _peak_resets = True
         except OSError:
             pass
-    return _status_mb().get("VmRSS", 0.0)
+    return figures.get("VmRSS", 0.0)
 
 
 def _dask_address() -> str:
@@ -276,8 +287,8 @@ def fact_row(fact: Fact, seq: int) -> FactRow:
 
 def extract_batch(tasks: Sequence[NoteTask], limits: Limits) -> ExtractResult:
     """Extract every note of a batch with this worker's pipeline."""
-    start = task_started()
     nlp = pipeline()
+    start = task_started()
     return ExtractResult([extract_note(nlp, task, limits) for task in tasks], worker_stats(start))
 
 

@@ -71,9 +71,9 @@ def test_a_table_written_in_row_groups_is_in_place_only_when_whole(tmp_path: Pat
 @pytest.mark.parametrize(
     ("stats", "expected"),
     [
-        (WorkerStats("w", peak_rss_mb=380.0, rss_mb=300.0, start_rss_mb=290.0), 390.0),  # +90 at its peak
-        (WorkerStats("w", peak_rss_mb=300.0, rss_mb=300.0, start_rss_mb=310.0), 300.0),  # shrank: no less than now
-        (WorkerStats("w", peak_rss_mb=500.0, rss_mb=300.0), 300.0),  # start not measured: its size now
+        (WorkerStats("w", 400.0, rss_mb=300.0, start_rss_mb=290.0, task_peak_mb=380.0), 390.0),  # +90 at its peak
+        (WorkerStats("w", 400.0, rss_mb=300.0, start_rss_mb=310.0, task_peak_mb=300.0), 300.0),  # no less than now
+        (WorkerStats("w", 500.0, rss_mb=300.0), 300.0),  # the task's peak not measured: its size now
     ],
 )
 def test_the_next_task_is_expected_to_peak_at_the_size_now_plus_the_last_tasks_rise(
@@ -94,11 +94,13 @@ def _allocating_task(megabytes: int) -> WorkerStats:
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux: peaks reset per task")
 def test_a_worker_process_reports_each_tasks_own_peak(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(work, "_worker_process", True)
+    monkeypatch.setattr(work, "_earlier_peak_mb", 0.0)
     big = _allocating_task(80)
     small = _allocating_task(1)
-    assert big.peak_rss_mb - big.start_rss_mb >= 70
-    assert small.peak_rss_mb - small.start_rss_mb < 20  # the first task's peak is forgotten
+    assert big.task_peak_mb - big.start_rss_mb >= 70
+    assert small.task_peak_mb - small.start_rss_mb < 20  # the first task's peak is not the second's
     assert small.next_peak_mb < big.next_peak_mb
+    assert small.peak_rss_mb >= big.task_peak_mb  # the process's peak is kept for the run's report
 
 
 def test_the_main_process_keeps_its_own_peak(monkeypatch: pytest.MonkeyPatch) -> None:
