@@ -166,7 +166,7 @@ def components(run_dir: Path, workers: int) -> dict[str, float]:
     task (process start), pipeline loading (reloads after renewals included), busy
     extracting, idle at the end of extraction (the tail: others still on their last shard);
     the pause between the phases (duplicates found, fresh workers); per worker: busy
-    screening and idle at the tail of screening.
+    screening and idle at the tail of screening (the workers' closing included).
     What is not busy is what keeps ``workers`` workers from ``workers`` times one's speed."""
     state = json.loads((run_dir / "run.json").read_text())
     records = [json.loads(path.read_text()) for path in (run_dir / "_commits").glob("*.json")]
@@ -277,7 +277,7 @@ def report(
                     f"{c['worker_start']:.1f} s after the run (set-up included), pipeline load {c['load']:.1f} s, "
                     f"extracting {c['extract_busy']:.1f} s, idle at the extraction tail {c['extract_tail']:.1f} s; "
                     f"between phases (duplicates, fresh workers) {c['between']:.1f} s; per worker: screening "
-                    f"{c['screen_busy']:.1f} s, idle at the screening tail {c['screen_tail']:.1f} s"
+                    f"{c['screen_busy']:.1f} s, idle at the screening tail (closing included) {c['screen_tail']:.1f} s"
                 )
     paired = [runs for runs in rounds if 1 in runs and 2 in runs]
     if not paired:
