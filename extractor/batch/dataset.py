@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -226,7 +226,7 @@ class Rows:
         if len(self._rows) >= self.chunk:
             self._flush()
 
-    def extend(self, rows: Sequence[Sequence[Any]]) -> None:
+    def extend(self, rows: Iterable[Sequence[Any]]) -> None:
         for row in rows:
             self.append(row)
 
