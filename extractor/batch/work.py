@@ -69,16 +69,18 @@ class WorkerStats:
     address: str = ""
     start_rss_mb: float = 0.0
     task_peak_mb: float = 0.0
+    first_task: bool = False  # the worker's first task: it grew by warming up (caches, arenas), once
 
     @property
     def next_peak_mb(self) -> float:
-        """Where the worker's next task is likely to peak: its size now plus what its last
-        task added at its peak (tasks of a run are alike: shards of one size, batches of one
-        count; the pipeline's loading is not counted, it happens once). The size now alone
-        where the task's peak was not measured."""
+        """Where the worker's next task is likely to peak: its last task's peak plus what that
+        task left behind (tasks of a run are alike: shards of one size, batches of one count;
+        the pipeline's loading is not counted, nor a first task's warming up: they happen
+        once). The size now alone where the task's peak was not measured."""
         if not self.start_rss_mb or not self.task_peak_mb:
             return self.rss_mb
-        return self.rss_mb + max(self.task_peak_mb - self.start_rss_mb, 0.0)
+        growth = 0.0 if self.first_task else max(self.rss_mb - self.start_rss_mb, 0.0)
+        return max(self.task_peak_mb, self.rss_mb) + growth
 
 
 @dataclass(frozen=True)
@@ -150,13 +152,14 @@ def worker_stats(start_rss_mb: float = 0.0) -> WorkerStats:
     peak = peak_rss_mb(figures)
     return WorkerStats(
         f"{socket.gethostname()}:{os.getpid()}", max(peak, _earlier_peak_mb), figures.get("VmRSS", peak),
-        _dask_address(), start_rss_mb, peak if start_rss_mb and _peak_resets else 0.0,
+        _dask_address(), start_rss_mb, peak if start_rss_mb and _peak_resets else 0.0, _tasks == 1,
     )
 
 
 _worker_process = False  # set in a local worker process (``mark_worker_process``)
 _earlier_peak_mb = 0.0  # this process's peak before its last reset
 _peak_resets = False  # whether the last reset worked (the peak since then is the task's)
+_tasks = 0  # tasks this process has started
 
 
 def mark_worker_process() -> None:
@@ -171,7 +174,8 @@ def task_started() -> float:
     own and says what one task adds. Not in the main process, whose own peak the run reports.
     Call it after loading the pipeline: a load happens once, and is no guide to the next task.
     Returns the resident size now, in MB (0 where it cannot be read)."""
-    global _earlier_peak_mb, _peak_resets
+    global _earlier_peak_mb, _peak_resets, _tasks
+    _tasks += 1
     figures = _status_mb()
     _peak_resets = False
     if _worker_process or _dask_address():
