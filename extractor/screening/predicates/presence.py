@@ -2,8 +2,9 @@
 
 Only the patient's own affirmed, negated or hedged mentions count: family history and
 hypothetical mentions ("if she develops a rash") never do. Attribute and infection-state
-filters narrow what counts ("moderate or large" effusion, "active" CMV); a mention that
-lacks the attribute leaves it for a reviewer.
+filters narrow what counts ("moderate or large" effusion, "active" CMV, a cancer's
+``stage_group: ">=3"`` or ``metastatic: true``); a mention that lacks the attribute leaves
+it for a reviewer.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def attr_matches(fact: Fact, tests: dict[str, Any]) -> tuple[bool | None, str]:
     with the attribute values, for reasons."""
     shown = []
     for name, test in tests.items():
-        value = fact.attrs.get(name)
+        value = fact.attribute(name)  # attrs, then a cancer's oncology attributes (stage, metastatic...)
         if value is None:
             return None, f"({name} not stated)"
         if not _passes(value, test):
@@ -86,6 +87,8 @@ def attr_matches(fact: Fact, tests: dict[str, Any]) -> tuple[bool | None, str]:
 
 
 def _passes(value: Any, test: Any) -> bool:
+    if isinstance(value, list | tuple):  # several values (metastatic sites): any one may pass
+        return any(_passes(item, test) for item in value)
     if isinstance(test, str) and (match := _COMPARE.match(test)):
         op, limit = match.groups()
         number, bound = _number(value), _number(limit)
