@@ -1,6 +1,6 @@
 """Score `trial draft`'s reading of eligibility text against the Clinical-Trial-Parser material.
 
-    .venv/bin/python scripts/score_fb_parser.py [--no-similar] [--split dev|test|all] [--errors LABEL] [--dir DIR]
+    .venv/bin/python scripts/score_fb_parser.py [--no-similar] [--unnamed] [--split dev|test|all] [--errors LABEL] [--dir DIR]
 
 1. Phrase recognition on test_processed_medical_ner.tsv (4,482 annotated criteria lines):
    the concepts the compiler's reader finds (lexicon, then MiniLM similarity for the
@@ -43,11 +43,14 @@ from extractor.resources import concepts_by_id
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ("chronic_disease", "cancer", "treatment", "clinical_variable", "pregnancy", "lower_bound", "upper_bound")
+# The annotation scheme's labels; it has none for habits (smoking, alcohol: social),
+# clinical studies, or contraception (its own label, contraception_consent, not scored).
 _KIND_LABEL = {
-    Kind.CONDITION: "chronic_disease", Kind.INFECTION: "chronic_disease", Kind.SOCIAL: "chronic_disease",
+    Kind.CONDITION: "chronic_disease", Kind.INFECTION: "chronic_disease",
     Kind.MEDICATION: "treatment", Kind.PROCEDURE: "treatment", Kind.VACCINE: "treatment",
-    Kind.LAB: "clinical_variable", Kind.SCORE: "clinical_variable",
+    Kind.LAB: "clinical_variable", Kind.SCORE: "clinical_variable", Kind.VITAL: "clinical_variable",
 }
+_UNLABELLED_CATEGORIES = frozenset({"contraception", "trial"})
 
 
 def _default_dir() -> Path:
@@ -59,19 +62,31 @@ def _default_dir() -> Path:
 
 
 def label_of(concept: str, kind: Kind) -> str | None:
+    """The scheme's label of a concept: malignancies are cancer, pregnancy and the tests for
+    it pregnancy, the rest by kind."""
     entry = concepts_by_id().get(concept)
     category = entry.attrs.get("category") if entry is not None else None
     if category == "malignancy":
         return "cancer"
-    if category == "pregnancy" or concept == "pregnancy":
+    if category in _UNLABELLED_CATEGORIES:
+        return None
+    names = [entry.literal, *entry.synonyms] if entry is not None else []
+    if any(name.lower() == "body mass index" for name in names):
+        return "bmi"  # a label of its own, not scored here
+    if category == "pregnancy" or (kind is Kind.LAB and any("pregnan" in name.lower() for name in names)):
         return "pregnancy"
     return _KIND_LABEL.get(kind)
 
 
-def predicted(reader: Reader, text: str) -> set[tuple[int, int, str]]:
-    """Spans (start, end, label) the reader recognises in one line."""
-    thresholds, hits = reader.recognise(text)
-    spans = set()
+_PHRASE_LABEL = {"condition": "chronic_disease", "malignancy": "cancer", "treatment": "treatment",
+                 "measure": "clinical_variable"}
+
+
+def predicted(reader: Reader, text: str, unnamed: bool = False) -> set[tuple[int, int, str]]:
+    """Spans (start, end, label) the reader recognises in one line: thresholds and concepts,
+    and with ``unnamed`` the phrases no vocabulary names, labelled by their head word."""
+    thresholds, hits, phrases = reader.recognise(text)
+    spans = {(p.start, p.end, _PHRASE_LABEL[p.kind]) for p in phrases} if unnamed else set()
     for threshold in thresholds:
         side = "lower_bound" if threshold.compare.startswith(">") else "upper_bound"
         spans.add((threshold.start, threshold.end, side))
@@ -114,10 +129,10 @@ def _overlaps(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
     return a[2] == b[2] and a[0] < b[1] and b[0] < a[1]
 
 
-def score_ner(reader: Reader, path: Path, split: str = "all") -> dict[str, dict[str, float]]:
+def score_ner(reader: Reader, path: Path, split: str = "all", unnamed: bool = False) -> dict[str, dict[str, float]]:
     counts: dict[str, Counter[str]] = {label: Counter() for label in LABELS}
     for truth, text in lines(path, split):
-        guess = predicted(reader, text)
+        guess = predicted(reader, text, unnamed)
         for label in LABELS:
             t = {s for s in truth if s[2] == label}
             g = {s for s in guess if s[2] == label}
@@ -140,13 +155,13 @@ def score_ner(reader: Reader, path: Path, split: str = "all") -> dict[str, dict[
     return table
 
 
-def errors(reader: Reader, path: Path, label: str) -> None:
+def errors(reader: Reader, path: Path, label: str, unnamed: bool) -> None:
     """The dev half's misses (gold spans nothing overlaps) and spurious spans of one label,
     most frequent first: what tuning looks at. Never the test half."""
     missed, spurious = Counter[str](), Counter[str]()
     for truth, text in lines(path, "dev"):
         t = {s for s in truth if s[2] == label}
-        g = {s for s in predicted(reader, text) if s[2] == label}
+        g = {s for s in predicted(reader, text, unnamed) if s[2] == label}
         missed.update(text[a:b].lower() for a, b, lab in t if not any(_overlaps((a, b, lab), y) for y in g))
         spurious.update(text[a:b].lower() for a, b, lab in g if not any(_overlaps((a, b, lab), x) for x in t))
     for name, counter in (("missed", missed), ("spurious", spurious)):
@@ -198,6 +213,8 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="the fb-clinical-trial-parser directory")
     parser.add_argument("--no-similar", action="store_true", help="lexicon only, no MiniLM similarity")
     parser.add_argument("--split", choices=("dev", "test", "all"), default=None, help="one half (default: each)")
+    parser.add_argument("--unnamed", action="store_true",
+                        help="also the phrases no vocabulary names, known by their head word")
     parser.add_argument("--errors", choices=LABELS, default=None, help="print the dev half's errors of a label")
     args = parser.parse_args()
     directory = args.dir or _default_dir()
@@ -205,11 +222,11 @@ def main() -> None:
     reader = Reader(eligibility_rules(), default_lexicon(), similarity)
     ner = directory / "test_processed_medical_ner.tsv"
     if args.errors:
-        errors(reader, ner, args.errors)
+        errors(reader, ner, args.errors, args.unnamed)
         return
     for split in [args.split] if args.split else ["dev", "test", "all"]:
-        table = score_ner(reader, ner, split)
-        print(f"\n{split}:\n")
+        table = score_ner(reader, ner, split, args.unnamed)
+        print(f"\n{split}{' (concepts and unnamed phrases)' if args.unnamed else ' (concepts)'}:\n")
         print("| label | gold | predicted | P | R | F1 | P overlap | R overlap | F1 overlap |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for label, row in table.items():

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extractor.compiler.lexicon import Hit, Lexicon, tokenize
+from extractor.compiler.phrases import Phrase, unnamed_phrases
 from extractor.compiler.rules import EligibilityRules, alternation
 from extractor.compiler.similarity import SimilarityIndex
 from extractor.facts import Kind
@@ -171,12 +172,14 @@ class Reader:
         reading.alternatives = self._standalone(text, used, reading.not_understood)
         return reading
 
-    def recognise(self, text: str) -> tuple[list[Threshold], list[Hit]]:
-        """The thresholds and concepts of a text, read as drafting reads them (windows first)."""
+    def recognise(self, text: str) -> tuple[list[Threshold], list[Hit], list[Phrase]]:
+        """The thresholds, concepts and unnamed phrases of a text, read as drafting reads them
+        (windows first)."""
         used = [False] * len(text)
         self._window(text, used)
         thresholds = self._thresholds(text, used)
-        return thresholds, self._concepts(text, used)
+        hits = self._concepts(text, used)
+        return thresholds, hits, unnamed_phrases(text, used, self.rules)
 
     def _mark(self, used: list[bool], start: int, end: int) -> None:
         for index in range(start, min(end, len(used))):

@@ -35,6 +35,14 @@ class States(_Strict):
     ever: tuple[str, ...]
 
 
+class UnnamedKind(_Strict):
+    """Head words (and endings) of phrases of one kind the vocabularies may not name."""
+
+    heads: frozenset[str]
+    suffixes: tuple[str, ...] = ()
+    not_heads: frozenset[str] = frozenset()
+
+
 class EligibilityRules(Header):
     """Everything ``trial draft`` knows about how eligibility text is written."""
 
@@ -65,6 +73,9 @@ class EligibilityRules(Header):
     qualifiers: frozenset[str]
     any_sex: tuple[str, ...]
     basis_words: tuple[str, ...]
+    abbreviation_words: tuple[str, ...]
+    # in the order heads are tried: a malignancy's "-emia" before a condition's
+    unnamed_phrases: dict[Literal["malignancy", "treatment", "measure", "condition"], UnnamedKind]
 
 
 @functools.cache
