@@ -1,6 +1,7 @@
 """Score `trial draft`'s reading of eligibility text against the Clinical-Trial-Parser material.
 
-    .venv/bin/python scripts/score_fb_parser.py [--no-similar] [--unnamed] [--split dev|test|all] [--errors LABEL] [--dir DIR]
+    .venv/bin/python scripts/score_fb_parser.py [--no-similar] [--unnamed] [--split dev|test|all]
+        [--errors LABEL] [--dir DIR]
 
 1. Phrase recognition on test_processed_medical_ner.tsv (4,482 annotated criteria lines):
    the concepts the compiler's reader finds (lexicon, then MiniLM similarity for the
@@ -36,6 +37,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from extractor.compiler import similarity_index
 from extractor.compiler.lexicon import default_lexicon
+from extractor.compiler.phrases import phrase_extent
 from extractor.compiler.reader import Reader
 from extractor.compiler.rules import eligibility_rules
 from extractor.facts import Kind
@@ -75,6 +77,8 @@ def label_of(concept: str, kind: Kind) -> str | None:
         return "bmi"  # a label of its own, not scored here
     if category == "pregnancy" or (kind is Kind.LAB and any("pregnan" in name.lower() for name in names)):
         return "pregnancy"
+    if entry is not None and entry.attrs.get("value_type") == "qualitative":
+        return None  # a clinical_variable is a quantity; the scheme labels what a yes/no test is for
     return _KIND_LABEL.get(kind)
 
 
@@ -93,8 +97,21 @@ def predicted(reader: Reader, text: str, unnamed: bool = False) -> set[tuple[int
     for hit in hits:
         label = label_of(hit.term.concept, hit.term.kind)
         if label is not None:
-            spans.add((hit.start, hit.end, label))
-    return spans
+            spans.add((*phrase_extent(text, hit.start, hit.end, reader.rules), label))
+    return _merged(text, spans)
+
+
+def _merged(text: str, spans: set[tuple[int, int, str]]) -> set[tuple[int, int, str]]:
+    """Spans of one label that overlap or touch ("heart failure (CHF)") as one phrase."""
+    out: list[tuple[int, int, str]] = []
+    for start, end, label in sorted(spans):
+        same = [i for i, (a, b, lab) in enumerate(out) if lab == label and start <= b and not text[b:start].strip()]
+        if same:
+            a, b, _ = out[same[-1]]
+            out[same[-1]] = (a, max(b, end), label)
+        else:
+            out.append((start, end, label))
+    return set(out)
 
 
 def gold(spec: str) -> set[tuple[int, int, str]]:

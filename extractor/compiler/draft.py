@@ -141,6 +141,8 @@ class Drafter:
         if rule is None:
             words = reading.not_understood
             reason = ("not understood: " + " ".join(_unique_words(words))) if words else "no concept found"
+            if reading.unnamed:
+                reason += "; no vocabulary names: " + ", ".join(dict.fromkeys(reading.unnamed))
             if mapping:
                 reason += "; mapped but not expressible: " + ", ".join(sorted({m["concept"] for m in mapping}))
             return DraftCriterion(ident, bullet.section, text, absent, policy, None, reason, mapping)
@@ -178,8 +180,10 @@ class Drafter:
         parts: list[dict[str, Any]] = []
         merged = Reading(window=head.window, uses_tests=head.uses_tests, uses_charted=head.uses_charted)
         merged.mappings = list(head.mappings)
+        readings = []
         for child in bullet.children:
             reading = self.reader.read(self.reader.repair(_flatten(child)), exclusion=exclusion)
+            readings.append(reading)
             if reading.window is None and head.window is not None:
                 _apply_window(reading, head.window)
             rule = self._combine(reading, child.text, exclusion)
@@ -190,6 +194,7 @@ class Drafter:
         if all("unexpressed" in part for part in parts):
             words = [w for child in bullet.children for w in _words(child.text, self.rules)]
             merged.not_understood = head.not_understood + words
+            merged.unnamed = head.unnamed + [p for reading in readings for p in reading.unnamed]
             return None, merged
         kind, count = logic
         if kind == "at_least" and 1 <= count <= len(parts):

@@ -4,8 +4,8 @@ Behind one small interface (``Lexicon``) so the compiler does not care where con
 from: the vocabularies of ``patterns/`` (``extractor.resources.load_vocabularies``) and the
 drug classes of ``extractor.vocabulary`` (``drug_classes.yaml``, with their names).
 Exact and synonym matches come first (whole tokens, case-insensitive, hyphens and a
-final plural "s" ignored; ``case_sensitive`` abbreviations in their written case, or in
-any case in a text written without capitals, unless they spell a word); 
+final plural "s" ignored either way; ``case_sensitive`` abbreviations in their written case, or in
+any case in a text written without capitals, unless they spell a word);
 ``similar`` ranks the vocabulary's terms by cosine similarity of MiniLM sentence
 embeddings (``extractor.compiler.similarity``) for phrasings no synonym covers.
 """
@@ -87,12 +87,17 @@ class Lexicon:
             self._by_key.setdefault(_keys(tokenize(term.text)), term)
         self._by_case: dict[tuple[str, ...], Term] = {}
         self._uncased: dict[tuple[str, ...], Term] = {}
-        spelled = {word.lower() for word in words}
+        spelled = {_keys(tokenize(word)) for word in words}
+        senses: dict[tuple[str, ...], set[str]] = {}
         for term in case_sensitive:
             self._by_case.setdefault(_keys(tokenize(term.text), exact_case=True), term)
             key = _keys(tokenize(term.text))
-            if " ".join(key) not in spelled and len("".join(key)) >= 2:
+            if key not in spelled and len("".join(key)) >= 2:
                 self._uncased.setdefault(key, term)
+                senses.setdefault(key, set()).add(term.concept)
+        for key, concepts in senses.items():
+            if len(concepts) > 1:  # "psa": PSA or PsA? Only the written case can tell
+                del self._uncased[key]
         self.kinds = {t.concept: t.kind for t in self.terms}
         self.words = frozenset(t.key for term in self.terms for t in tokenize(term.text) if t.text.isalpha())
 
@@ -159,6 +164,8 @@ class Lexicon:
             term = self._by_key.get((*key[:-1], key[-1][:-1]))
         if term is None and key[-1].endswith("es") and len(key[-1]) > 4:
             term = self._by_key.get((*key[:-1], key[-1][:-2]))
+        if term is None and len(key) > 1 and len(key[-1]) > 3 and not key[-1].endswith("s"):
+            term = self._by_key.get((*key[:-1], key[-1] + "s"))  # a vocabulary that names the plural
         return term
 
 

@@ -11,6 +11,7 @@ not understand, and ``scripts/score_fb_parser.py`` scores it apart from the mapp
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from extractor.compiler.lexicon import Token, tokenize
@@ -47,6 +48,7 @@ def unnamed_phrases(text: str, used: list[bool], rules: EligibilityRules) -> lis
         kind = next((k for k, spec in rules.unnamed_phrases.items() if _is_head(token, spec)), None)
         if kind is None:
             continue
+        spec = rules.unnamed_phrases[kind]
         first = index
         while (
             first > 0 and index - first < _LEFT_WORDS and first - 1 > taken and free[first - 1]
@@ -54,6 +56,41 @@ def unnamed_phrases(text: str, used: list[bool], rules: EligibilityRules) -> lis
             and tokens[first - 1].key not in rules.qualifiers
         ):
             first -= 1
+        if first == index and token.key in spec.modified_only:
+            continue  # "disease progression", "drugs": which disease, which drug?
         phrases.append(Phrase(tokens[first].start, token.end, kind))
         taken = index
     return phrases
+
+
+_ABBREVIATION = re.compile(r"\s*[(\[]\s*[^()\[\]\s]{1,12}(?:\s+[^()\[\]\s]{1,12})?\s*[)\]]")
+
+
+def phrase_extent(text: str, start: int, end: int, rules: EligibilityRules) -> tuple[int, int]:
+    """The whole phrase around a concept's words, as a reader would mark it: the qualifiers
+    and states before it ("active", "prior", "uncontrolled"), a hyphenated first half
+    ("castrate-resistant prostate cancer") and an abbreviation in brackets after it
+    ("congestive heart failure (CHF)"). The concept is unchanged; only its span grows."""
+    narrowing = rules.qualifiers | {w for w in (*rules.states.current, *rules.states.ever) if " " not in w}
+    tokens = [t for t in tokenize(text[:start]) if t.end <= start]
+    for _ in range(_LEFT_WORDS):
+        if not tokens:
+            break
+        last = tokens[-1]
+        if last.text in "-‐" and len(tokens) > 1 and tokens[-2].text.isalpha() and last.end == start:
+            start = tokens[-2].start
+            tokens = tokens[:-2]
+        elif (
+            len(tokens) > 2 and last.text.isalpha() and tokens[-2].text in "-‐" and tokens[-3].text.isalpha()
+            and tokens[-3].end == tokens[-2].start and tokens[-2].end == last.start and not text[last.end:start].strip()
+        ):
+            start = tokens[-3].start  # "castrate-resistant" prostate cancer
+            tokens = tokens[:-3]
+        elif last.text.isalpha() and last.key in narrowing and not text[last.end:start].strip():
+            start = last.start
+            tokens = tokens[:-1]
+        else:
+            break
+    if match := _ABBREVIATION.match(text, end):
+        end = match.end()
+    return start, end

@@ -67,6 +67,7 @@ class Reading:
     mappings: list[dict[str, Any]] = field(default_factory=list)
     not_understood: list[str] = field(default_factory=list)  # every word not understood
     alternatives: list[str] = field(default_factory=list)  # of them, those in clauses of their own
+    unnamed: list[str] = field(default_factory=list)  # phrases no vocabulary names ("psychiatric illness")
     window: str | None = None
     negated: bool = False
     uses_tests: bool = False
@@ -170,6 +171,7 @@ class Reader:
         self._demographics(text, thresholds, reading, used)
         reading.not_understood = self._leftovers(text, used)
         reading.alternatives = self._standalone(text, used, reading.not_understood)
+        reading.unnamed = [text[p.start:p.end] for p in unnamed_phrases(text, used, self.rules)]
         return reading
 
     def recognise(self, text: str) -> tuple[list[Threshold], list[Hit], list[Phrase]]:

@@ -41,6 +41,7 @@ class UnnamedKind(_Strict):
     heads: frozenset[str]
     suffixes: tuple[str, ...] = ()
     not_heads: frozenset[str] = frozenset()
+    modified_only: frozenset[str] = frozenset()  # heads only after a word that says which
 
 
 class EligibilityRules(Header):
