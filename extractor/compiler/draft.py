@@ -197,6 +197,18 @@ class Drafter:
             merged.unnamed = head.unnamed + [p for reading in readings for p in reading.unnamed]
             return None, merged
         kind, count = logic
+        classes = _child_classes(readings)
+        response = None if classes is None else self.reader.response_atom(
+            " ".join([bullet.text, *(_flatten(c) for c in bullet.children)]), classes,
+            count if kind == "at_least" else 1,
+        )
+        if response is not None:  # "inadequate response to at least three of the following:"
+            said = self.reader.response_words(bullet.text)
+            if _labelled(bullet.text):
+                said |= {t.key for t in tokenize(bullet.text.split(":")[0])}
+            head.not_understood = [w for w in head.not_understood if w.lower() not in said]
+            head.alternatives = [w for w in head.alternatives if w.lower() not in said]
+            return _with_unexpressed(response, head, exclusion), merged
         if kind == "at_least" and 1 <= count <= len(parts):
             rule: dict[str, Any] = {"at_least": count, "of": parts}
         elif kind == "any" or (kind == "at_least" and count == 1):
@@ -228,6 +240,22 @@ def _with_unexpressed(rule: dict[str, Any], reading: Reading, exclusion: bool) -
     if alternatives:
         rule = {"any": [rule, {"unexpressed": " ".join(alternatives)}]}
     return rule
+
+
+def _child_classes(readings: list[Reading]) -> list[str] | None:
+    """The drug class each bullet names first ("Antimalarials", "Biologics (e.g. ...)"), or
+    None when a bullet names none."""
+    classes: list[str] = []
+    for reading in readings:
+        first = next((
+            atom["medication"]["classes"][0] for atom in reading.atoms
+            if isinstance(atom.get("medication"), dict) and atom["medication"].get("classes")
+        ), None)
+        if first is None:
+            return None
+        if first not in classes:
+            classes.append(first)
+    return classes or None
 
 
 def _apply_window(reading: Reading, window: str) -> None:

@@ -35,3 +35,17 @@ def test_phrase(drafter: Drafter, case: dict[str, Any]) -> None:
             assert word in criterion.reason
     else:
         assert criterion.rule == case["rule"]
+
+
+def test_every_drafted_rule_is_valid_in_the_criteria_language(drafter: Drafter, tmp_path: Path) -> None:
+    """by_age bands, treatment_response, uln_if_missing ranges: what the reader writes loads."""
+    from extractor.screening.language import load_trial_file
+
+    inclusion = "\n".join(f"  - {c['text']}" for c in CASES if not c.get("exclusion"))
+    exclusion = "\n".join(f"  - {c['text']}" for c in CASES if c.get("exclusion"))
+    draft = drafter.draft(f"Inclusion Criteria:\n{inclusion}\nExclusion Criteria:\n{exclusion}\n",
+                          name="cases", title="t", source="t")
+    path = tmp_path / "cases.yaml"
+    path.write_text(draft.to_yaml(), encoding="utf-8")
+    trial = load_trial_file(path)
+    assert len(trial.criteria) == len(CASES)
