@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from extractor.compiler.lexicon import Lexicon, Term
 
@@ -36,6 +36,14 @@ class Similar:
 
     term: Term
     score: float
+
+
+class Encoder(Protocol):
+    """What the index needs of an encoder: unit-length rows, and a name for its vectors."""
+
+    def identity(self) -> str: ...
+
+    def encode(self, texts: Sequence[str]) -> Any: ...
 
 
 class SentenceEncoder:
@@ -143,7 +151,7 @@ class SimilarityIndex:
     """The lexicon's terms embedded once (or read from the cache); ``nearest`` answers a phrase."""
 
     def __init__(
-        self, lexicon: Lexicon, encoder: SentenceEncoder | None = None, cache: NameCache | None = None
+        self, lexicon: Lexicon, encoder: Encoder | None = None, cache: NameCache | None = None
     ) -> None:
         import torch
 
