@@ -15,7 +15,7 @@ payload class carries ``extractor_payload = True``, which ``extractor.msgpack_co
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -125,6 +125,38 @@ def get_payload(span: Span, model: type[P]) -> P | None:
 def set_payload(span: Span, value: BaseModel) -> None:
     """Leave ``value`` on ``span`` for later stages (its type names the attribute)."""
     setattr(span._, ATTRIBUTES[type(value)], value)
+
+
+class SpanPayloads(NamedTuple):
+    """Every stage's payload on one span, with the span's concept and detail."""
+
+    concept: str | None
+    detail: dict[str, Any] | None
+    section: str | None
+    context: ContextPayload
+    time: TimePayload | None
+    lab: LabPayload | None
+    medication: MedicationPayload | None
+    lab_series: tuple[dict[str, Any], ...]
+
+
+def payloads_of(span: Span) -> SpanPayloads:
+    """All of ``span``'s extension values at once, through one accessor.
+
+    spaCy builds a new accessor object on every ``span._``; the facts stage reads eight
+    values for every entity of every note, which made this lookup a quarter of its time.
+    """
+    ext = span._
+    return SpanPayloads(
+        ext.concept,
+        ext.detail,
+        ext.note_section,
+        ext.context or DEFAULT_CONTEXT,
+        ext.time,
+        ext.lab,
+        ext.medication,
+        tuple(ext.lab_series or ()),
+    )
 
 
 def context_of(span: Span) -> ContextPayload:

@@ -33,6 +33,13 @@ class UnitConverter:
             self.registry.define(definition)
         self._aliases = {k: v for k, v in self.spec.aliases.items()}
         self._aliases_folded = {k.lower(): v for k, v in self.spec.aliases.items()}
+        self._parsed: dict[str, pint.Quantity] = {}
+
+    def _parse(self, expression: str) -> pint.Quantity:
+        """A unit expression parsed once: pint's parser took most of the lab stage's time."""
+        if expression not in self._parsed:
+            self._parsed[expression] = self.registry.parse_expression(expression)
+        return self._parsed[expression]
 
     @property
     def written_units(self) -> tuple[str, ...]:
@@ -52,10 +59,10 @@ class UnitConverter:
         if source_expr is None or target_expr is None:
             return None
         try:
-            quantity = value * self.registry.parse_expression(source_expr)
+            quantity = value * self._parse(source_expr)
         except pint.OffsetUnitCalculusError:  # degF, degC: only a plain quantity converts
             quantity = self.registry.Quantity(value, source_expr)
-        goal = self.registry.parse_expression(target_expr)
+        goal = self._parse(target_expr)
         try:
             return float(quantity.to(goal.units).magnitude * 1.0 / goal.magnitude)
         except pint.DimensionalityError:

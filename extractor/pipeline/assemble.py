@@ -24,7 +24,7 @@ from extractor.facts import (
     LabResult,
     TimeRef,
 )
-from extractor.payloads import LabPayload, MedicationPayload, TimePayload, context_of, get_payload
+from extractor.payloads import SpanPayloads, TimePayload, payloads_of
 from extractor.pipeline.infections import RULE_FILE as INFECTION_STATES
 from extractor.pipeline.infections import cue_patterns, infection_state
 from extractor.pipeline.note_text import KEY as TEXT_KEY
@@ -44,7 +44,9 @@ def _time_ref(time: TimePayload | None) -> TimeRef | None:
 
 def build_fact(
     ent: Span,
+    payloads: SpanPayloads,
     concept: Concept | None,
+    codes: tuple[Code, ...],
     note_id: str,
     note_date: dt.date | None,
     sent: SentenceBounds,
@@ -52,23 +54,24 @@ def build_fact(
     infection_cues: tuple[tuple[InfectionState, re.Pattern[str]], ...] = (),
     qualifiers: QualifierReader | None = None,
 ) -> Fact:
-    """One Fact from one annotated entity in its sentence."""
-    context = context_of(ent)
+    """One Fact from one annotated entity (its ``payloads``) in its sentence."""
+    context = payloads.context
     kind = Kind(ent.label_.lower())
+    start, end = ent.start_char, ent.end_char
     attrs: dict[str, Any] = dict(concept.attrs) if concept else {}
-    attrs.update(ent._.detail or {})
+    attrs.update(payloads.detail or {})
     for name, value in (qualifiers or qualifier_reader()).read(
-        text, ent._.concept, ent.start_char, ent.end_char, sent.start_char, sent.end_char
+        text, payloads.concept, start, end, sent.start_char, sent.end_char
     ).items():
         attrs.setdefault(name, value)
     if context.cues:
         attrs["context_cues"] = [cue.model_dump() for cue in context.cues]
-    time = _time_ref(get_payload(ent, TimePayload))
+    time = _time_ref(payloads.time)
     fact: dict[str, Any] = {
         "kind": kind,
-        "concept": ent._.concept,
-        "label": concept.literal if concept else ent._.concept,
-        "codes": tuple(Code(**c.model_dump()) for c in concept.codes) if concept else (),
+        "concept": payloads.concept,
+        "label": concept.literal if concept else payloads.concept,
+        "codes": codes,
         "assertion": context.assertion,
         "experiencer": context.experiencer,
         "temporality": context.temporality,
@@ -77,20 +80,18 @@ def build_fact(
         "note_date": note_date,
         "evidence": Evidence(
             note_id=note_id,
-            char_start=ent.start_char,
-            char_end=ent.end_char,
-            text=ent.text,
-            section=ent._.note_section,
+            char_start=start,
+            char_end=end,
+            text=text[start:end],
+            section=payloads.section,
             sentence_start=sent.start_char,
             sentence_end=sent.end_char,
         ),
     }
-    lab = get_payload(ent, LabPayload)
-    if kind in (Kind.LAB, Kind.SCORE, Kind.VITAL) and lab is not None:
-        fact["lab"] = lab.result()
-    medication = get_payload(ent, MedicationPayload)
-    if kind is Kind.MEDICATION and medication is not None:
-        fact["medication"] = medication.details()
+    if kind in (Kind.LAB, Kind.SCORE, Kind.VITAL) and payloads.lab is not None:
+        fact["lab"] = payloads.lab.result()
+    if kind is Kind.MEDICATION and payloads.medication is not None:
+        fact["medication"] = payloads.medication.details()
     if kind is Kind.INFECTION:
         fact["infection_state"] = infection_state(
             ent, fact["assertion"], fact["temporality"], sent, text, infection_cues
@@ -111,6 +112,7 @@ class FactAssembler(RuleFileComponent):
     def load_rules(self, directory: Path) -> None:
         self.rules_dir = directory
         self.concepts = concepts_by_id(directory)
+        self._codes: dict[str, tuple[Code, ...]] = {}  # the fact model's codes, per concept id
         self.infection_cues = cue_patterns(directory)
         self.qualifiers = QualifierReader(directory / "qualifiers.yaml")
 
@@ -121,14 +123,16 @@ class FactAssembler(RuleFileComponent):
         sentences = SentenceIndex(doc)
         text = note_text(doc)
         for ent in doc.ents:
-            if ent._.concept is None or (ent.label_ == "VITAL" and get_payload(ent, LabPayload) is None):
+            payloads = payloads_of(ent)
+            if payloads.concept is None or (ent.label_ == "VITAL" and payloads.lab is None):
                 continue  # a vital sign is a fact only with its value
-            concept = self.concepts.get(ent._.concept)
+            concept = self.concepts.get(payloads.concept)
             fact = build_fact(
-                ent, concept, note_id, note_date, sentences.sent(ent), text, self.infection_cues, self.qualifiers
+                ent, payloads, concept, self._codes_of(concept), note_id, note_date, sentences.sent(ent), text,
+                self.infection_cues, self.qualifiers,
             )
             records.append(fact.model_dump_json(exclude_none=True))
-            for extra in ent._.lab_series or ():
+            for extra in payloads.lab_series:
                 # another value of the same table row: same words cited, its own value and date
                 update = {
                     "lab": LabResult.model_validate(extra["lab"]),
@@ -138,6 +142,14 @@ class FactAssembler(RuleFileComponent):
         doc._.fact_records = records
         _drop_foreign_user_data(doc)
         return doc
+
+    def _codes_of(self, concept: Concept | None) -> tuple[Code, ...]:
+        """A concept's codes as the fact model's (built once per concept, not per mention)."""
+        if concept is None:
+            return ()
+        if concept.id not in self._codes:
+            self._codes[concept.id] = tuple(Code(**c.model_dump()) for c in concept.codes)
+        return self._codes[concept.id]
 
 
 def _drop_foreign_user_data(doc: Doc) -> None:

@@ -62,14 +62,26 @@ class ConceptMatcher(RuleFileComponent):
         self.concepts: dict[str, Concept] = concepts_by_id(directory)
         self._lower = PhraseIndex()
         self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
-        self._tokens = Matcher(nlp.vocab)
-        self._anchors: dict[int, set[int]] = {ORTH: set(), LOWER: set()}
+        # token patterns grouped by their anchor (a word every match holds): a sentence runs only
+        # the groups whose anchor it holds, not every pattern on every sentence with any anchor
+        self._token_groups: dict[tuple[int, frozenset[str]], Matcher] = {}
         self._unanchored = Matcher(nlp.vocab)
         self._long_forms: dict[str, str] = {}
         for vocab in load_vocabularies(directory):
             for concept in vocab.entries:
                 self._add(nlp, concept)
-        self._anchor_ids = {attr: np.fromiter(ids, dtype=np.uint64) for attr, ids in self._anchors.items() if ids}
+        # per attribute: the sorted anchor words and, for each, the groups it anchors
+        groups = list(self._token_groups.values())
+        self._anchor_groups: dict[int, dict[int, list[int]]] = {ORTH: {}, LOWER: {}}
+        for index, (attr, words) in enumerate(self._token_groups):
+            for word in words:
+                self._anchor_groups[attr].setdefault(nlp.vocab.strings.add(word), []).append(index)
+        self._anchor_ids = {
+            attr: np.sort(np.fromiter(ids, dtype=np.uint64, count=len(ids)))
+            for attr, ids in self._anchor_groups.items()
+            if ids
+        }
+        self._group_matchers = groups
         self._filters = ConceptFilters(self.concepts, directory / "concept_filters.yaml")
         self._kinds = {c.kind.value.upper() for c in self.concepts.values()}
 
@@ -90,8 +102,8 @@ class ConceptMatcher(RuleFileComponent):
                 self._unanchored.add(concept.id, [list(pattern)])
                 continue
             attr, words = anchor
-            self._anchors[attr].update(nlp.vocab.strings.add(w) for w in words)
-            self._tokens.add(concept.id, [list(pattern)])
+            group = self._token_groups.setdefault((attr, frozenset(words)), Matcher(nlp.vocab))
+            group.add(concept.id, [list(pattern)])
         for phrase in phrases:
             self._long_forms[phrase.lower()] = concept.id
 
@@ -104,8 +116,8 @@ class ConceptMatcher(RuleFileComponent):
                 continue  # an empty Matcher warns on every call
             for match_id, start, end in matcher(doc):
                 spans.append(self._span(doc, start, end, doc.vocab.strings[match_id]))
-        for sentence in self._anchored_sentences(doc):
-            for match_id, start, end in self._tokens(sentence):
+        for sentence, matcher in self._anchored_sentences(doc):
+            for match_id, start, end in matcher(sentence):
                 concept_id = doc.vocab.strings[match_id]
                 spans.append(self._span(doc, sentence.start + start, sentence.start + end, concept_id))
         spans.extend(self._abbreviation_spans(doc))
@@ -117,23 +129,28 @@ class ConceptMatcher(RuleFileComponent):
         doc.ents = [s for s in kept if s.label_ not in self._kinds or self._filters.keeps(text, s)]
         return doc
 
-    def _anchored_sentences(self, doc: Doc) -> list[Span]:
-        """The sentences holding an anchor word of some token pattern."""
-        if not len(doc) or not len(self._tokens):
+    def _anchored_sentences(self, doc: Doc) -> list[tuple[Span, Matcher]]:
+        """Each sentence holding a group's anchor word, with that group's patterns."""
+        if not len(doc) or not self._anchor_ids:
             return []
         table = doc.to_array([ORTH, LOWER, SENT_START])
-        hits = np.zeros(len(doc), dtype=bool)
+        pairs: set[tuple[int, int]] = set()  # (token, group)
         for column, attr in enumerate((ORTH, LOWER)):
-            if attr in self._anchor_ids:
-                hits |= np.isin(table[:, column], self._anchor_ids[attr])
-        if not hits.any():
+            ids = self._anchor_ids.get(attr)
+            if ids is None:
+                continue
+            values = table[:, column]
+            places = np.minimum(np.searchsorted(ids, values), len(ids) - 1)
+            for token in np.flatnonzero(ids[places] == values).tolist():
+                pairs.update((token, group) for group in self._anchor_groups[attr][int(values[token])])
+        if not pairs:
             return []
         starts = np.flatnonzero(table[:, 2].astype(np.int64) == 1)
         if not len(starts) or starts[0] != 0:
             starts = np.concatenate(([0], starts))
-        bounds = np.append(starts, len(doc))
-        chosen = np.unique(np.searchsorted(starts, np.flatnonzero(hits), side="right") - 1)
-        return [doc[int(bounds[i]) : int(bounds[i + 1])] for i in chosen]
+        bounds = np.append(starts, len(doc)).tolist()
+        chosen = sorted({(group, int(np.searchsorted(starts, token, side="right")) - 1) for token, group in pairs})
+        return [(doc[bounds[i] : bounds[i + 1]], self._group_matchers[group]) for group, i in chosen]
 
     def _span(self, doc: Doc, start: int, end: int, concept_id: str) -> Span:
         concept = self.concepts[concept_id]

@@ -91,18 +91,20 @@ class MedicationReader(RuleFileComponent):
         self.sections = {s.category: s for s in load_sections(directory).sections}
 
     def __call__(self, doc: Doc) -> Doc:
-        ents = list(doc.ents)
+        drugs = [(ent, ent._.concept) for ent in doc.ents if ent.label_ == "MEDICATION"]
+        if not drugs:
+            return doc
         sentences = SentenceIndex(doc)
         text = note_text(doc)
-        drug_ends = [e.end_char for e in ents if e.label_ == "MEDICATION"]
-        for index, ent in enumerate(ents):
-            if ent.label_ != "MEDICATION":
-                continue
-            following = next(
-                (e for e in ents[index + 1 :] if e.label_ == "MEDICATION" and e._.concept != ent._.concept), None
-            )
-            details = self.read(doc, text, ent, following, sentences.sent(ent), drug_ends)
+        cues = _SentenceMatches(text)
+        drug_ends = [ent.end_char for ent, _ in drugs]
+        following: Span | None = None  # the next drug of another concept, found walking back
+        for index in range(len(drugs) - 1, -1, -1):
+            ent, concept = drugs[index]
+            details = self.read(doc, text, ent, following, sentences.sent(ent), cues, drug_ends)
             set_payload(ent, MedicationPayload.model_validate(details))
+            if index and drugs[index - 1][1] != concept:
+                following = ent
         return doc
 
     def read(
@@ -112,7 +114,8 @@ class MedicationReader(RuleFileComponent):
         ent: Span,
         following: Span | None,
         sent: SentenceBounds,
-        drug_ends: list[int] | None = None,
+        cues: "_SentenceMatches",
+        drug_ends: list[int],
     ) -> dict[str, Any]:
         """Everything the text around ``ent`` says about the medication."""
         concept = self.concepts.get(ent._.concept or "")
@@ -148,13 +151,13 @@ class MedicationReader(RuleFileComponent):
         course = self._course.search(text, window_start, limit)
         if course:
             details["course_count"] = int(course.group("count"))
-        self._dose_changes(text, ent, sent, details)
+        self._dose_changes(ent, sent, cues, details)
         self._daily_dose(details)
-        self._status_and_response(text, ent, details, sent, following, drug_ends or [])
+        self._status_and_response(text, ent, details, sent, cues, following, drug_ends)
         if details.get("_status_from_default"):
             # no word says whether it is taken: the status is the section's default
             ent._.detail = {**(ent._.detail or {}), "status_stated": False}
-        self._time(doc, text, ent, details, sent)
+        self._time(doc, ent, details, sent, cues)
         return details
 
     def _daily_dose(self, details: dict[str, Any]) -> None:
@@ -178,6 +181,7 @@ class MedicationReader(RuleFileComponent):
         ent: Span,
         details: dict[str, Any],
         sent: SentenceBounds,
+        cues: "_SentenceMatches",
         following: Span | None,
         drug_ends: list[int],
     ) -> None:
@@ -190,7 +194,7 @@ class MedicationReader(RuleFileComponent):
         # a cue after the next drug's name is that drug's ("HCQ since 2016, MTX (stopped ...)")
         status_end = min(clause_end, following.start_char) if following is not None else clause_end
         for name, regex in self._status.items():
-            for match in regex.finditer(text, clause_start, max(status_end, ent.end_char)):
+            for match in cues.within(regex, sent, clause_start, max(status_end, ent.end_char)):
                 if ent.start_char <= match.start() < ent.end_char:
                     continue
                 if match.end() <= ent.start_char and _closed_between(text, match.end(), ent.start_char):
@@ -214,20 +218,20 @@ class MedicationReader(RuleFileComponent):
             for name, regex in self._response.items()
             if any(
                 _response_is_own(match, ent, status_end, drug_ends)
-                for match in regex.finditer(text, clause_start, clause_end)
+                for match in cues.within(regex, sent, clause_start, clause_end)
             )
         ]
         if section is not None and section.med_response and section.med_response not in responses:
             responses.append(section.med_response)
         details["response"] = responses
 
-    def _dose_changes(self, text: str, ent: Span, sent: SentenceBounds, details: dict[str, Any]) -> None:
+    def _dose_changes(self, ent: Span, sent: SentenceBounds, cues: "_SentenceMatches", details: dict[str, Any]) -> None:
         """Written changes ("increase prednisolone 5 mg -> 10 mg today"): the new dose is the
         dose taken from then on, dated by the mention's own day when it has one."""
         time = get_payload(ent, TimePayload)
         changed_on = time.date if time is not None and time.precision == "day" else None
         changes = []
-        for match in self._taper.finditer(text, sent.start_char, sent.end_char):
+        for match in cues.within(self._taper, sent, sent.start_char, sent.end_char):
             raw_from = match.group("from") or match.group("from2")
             raw_to = match.group("to") or match.group("to2")
             changes.append({
@@ -243,14 +247,16 @@ class MedicationReader(RuleFileComponent):
             if details.get("dose") == last["from_dose"]:
                 details["dose"] = last["to_dose"]
 
-    def _time(self, doc: Doc, text: str, ent: Span, details: dict[str, Any], sent: SentenceBounds) -> None:
+    def _time(
+        self, doc: Doc, ent: Span, details: dict[str, Any], sent: SentenceBounds, cues: "_SentenceMatches"
+    ) -> None:
         time = get_payload(ent, TimePayload)
         if time is None:
             details.pop("_status_from_default", None)
             return
         best: tuple[int, int, str] | None = None
         for role, regex in self._roles.items():
-            for match in regex.finditer(text, sent.start_char, sent.end_char):
+            for match in cues.within(regex, sent, sent.start_char, sent.end_char):
                 # the cue nearest the time wins; of cues ending together, the longest
                 # ("unchanged since" over "since")
                 key = (abs(match.end() - (time.char_start or 0)), -(match.end() - match.start()))
@@ -281,6 +287,26 @@ class MedicationReader(RuleFileComponent):
         ):
             # "rituximab x2 in 2023" with nothing saying it goes on: a past course
             details["status"] = "past"
+
+
+class _SentenceMatches:
+    """Each cue regex's matches in a sentence, found once for all the drugs it names.
+
+    A medication list is often one long "sentence": searching it again for every drug in
+    it made this stage quadratic. A drug's clause is a part of its sentence, so its cues
+    are the sentence's matches that lie within the clause.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._found: dict[tuple[re.Pattern[str], int, int], list[re.Match[str]]] = {}
+
+    def within(self, regex: re.Pattern[str], sent: SentenceBounds, start: int, end: int) -> list[re.Match[str]]:
+        """The matches of ``regex`` in ``sent`` that lie within ``[start, end)``."""
+        key = (regex, sent.start_char, sent.end_char)
+        if key not in self._found:
+            self._found[key] = list(regex.finditer(self._text, sent.start_char, sent.end_char))
+        return [m for m in self._found[key] if m.start() >= start and m.end() <= end]
 
 
 _CLAUSE_MARKS = re.compile(r"[();]")

@@ -4,7 +4,7 @@ spaCy's PhraseMatcher needs a Doc per phrase, and every new word of those Docs b
 lexeme with its attributes computed: for a vocabulary of tens of thousands of terms that
 was most of the pipeline's load time. Here a phrase is the tuple of the string hashes of
 its lower-cased tokens (``LOWER`` values, computed with ``get_string_id`` without touching
-the vocabulary); a note is matched by finding, with numpy, the tokens that start some
+the vocabulary); a note is matched by finding, with a binary search, the tokens that start some
 phrase and looking up only the phrase lengths that start with them. Every occurrence is
 returned, overlapping ones too, as the PhraseMatcher does.
 """
@@ -45,13 +45,16 @@ class PhraseIndex:
         """``(key, start, end)`` of every phrase in a token sequence of ``LOWER`` hashes."""
         if not self._sorted_lengths and self._lengths:
             self._sorted_lengths = {first: tuple(sorted(n)) for first, n in self._lengths.items()}
-            self._firsts = np.fromiter(self._lengths, dtype=np.uint64, count=len(self._lengths))
+            self._firsts = np.sort(np.fromiter(self._lengths, dtype=np.uint64, count=len(self._lengths)))
         if not len(lower) or not len(self._firsts):
             return []
         values = lower.tolist()
         total = len(values)
         found = []
-        for start in np.flatnonzero(np.isin(lower, self._firsts)).tolist():
+        # the tokens that start some phrase: a binary search in the sorted first tokens (np.isin
+        # would sort the tens of thousands of first tokens again for every note)
+        places = np.minimum(np.searchsorted(self._firsts, lower), len(self._firsts) - 1)
+        for start in np.flatnonzero(self._firsts[places] == lower).tolist():
             for length in self._sorted_lengths[values[start]]:
                 if start + length > total:
                     break

@@ -10,7 +10,7 @@ becomes historical; a medication's time is read by the medication stage.
 import calendar
 import datetime as dt
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Literal
@@ -39,13 +39,15 @@ class TimeRule(BaseModel):
 
     name: str
     resolve: Resolver
+    cue: str | None = None  # a regex every match contains: the rule runs only on lines holding it
     regex: str
 
     def model_post_init(self, __context: Any) -> None:
-        re.compile(self.regex)
-        # matching runs case-sensitively on the lower-cased note (twice as fast as IGNORECASE)
-        if re.search(r"[A-Z]", re.sub(r"\\.|\(\?P[<=]", "", self.regex)):
-            raise ValueError(f"time rule {self.name!r}: write the regex in lower case (matching ignores case)")
+        for regex in (self.regex, self.cue or ""):
+            re.compile(regex)
+            # matching runs case-sensitively on the lower-cased note (twice as fast as IGNORECASE)
+            if re.search(r"[A-Z]", re.sub(r"\\.|\(\?P[<=]", "", regex)):
+                raise ValueError(f"time rule {self.name!r}: write the regex in lower case (matching ignores case)")
 
 
 class TimeFile(Header):
@@ -93,6 +95,9 @@ class TimeNormalizer(RuleFileComponent):
         self._compiled = [
             (rule, re.compile(rule.regex), re.compile(rule.regex, re.IGNORECASE)) for rule in self.rules.rules
         ]
+        self._cues = {rule.cue: re.compile(rule.cue) for rule in self.rules.rules if rule.cue}
+        cues = "|".join(re.escape(cue) for cue in self.rules.not_result_date_cues)
+        self._not_result_date = re.compile(rf"(?<!\w)(?:{cues})(?!\w)") if cues else None
         self._concepts = concepts_by_id(directory)
         self.rules_dir = directory
 
@@ -102,10 +107,17 @@ class TimeNormalizer(RuleFileComponent):
         found = []
         lower = text.lower()
         same_offsets = len(lower) == len(text)  # a few characters lower-case to two
+        regions = _CueRegions(lower, self._cues) if same_offsets else None
         for rule, on_lower, ignoring_case in self._compiled:
-            matches = on_lower.finditer(lower) if same_offsets else ignoring_case.finditer(text)
-            for match in matches:
-                found.append((match.start(), match.end(), rule, match))
+            if regions is None:
+                spans: list[tuple[int, int]] = [(0, len(text))]
+                pattern, haystack = ignoring_case, text
+            else:
+                spans = regions.of(rule.cue)
+                pattern, haystack = on_lower, lower
+            for pos, endpos in spans:
+                for match in pattern.finditer(haystack, pos, endpos):
+                    found.append((match.start(), match.end(), rule, match))
         found.sort(key=lambda item: (-(item[1] - item[0]), item[0]))
         taken = bytearray(len(text))  # characters already in an expression: overlap tests stay linear
         expressions = []
@@ -272,10 +284,12 @@ class TimeNormalizer(RuleFileComponent):
         return doc
 
     def _on_cue_line(self, text: str, char: int) -> bool:
+        if self._not_result_date is None:
+            return False
         start = text.rfind("\n", 0, char) + 1
         end = text.find("\n", char)
         line = text[start : len(text) if end == -1 else end].lower()
-        return any(re.search(rf"(?<!\w){re.escape(cue)}(?!\w)", line) for cue in self.rules.not_result_date_cues)
+        return self._not_result_date.search(line) is not None
 
     def _dates_make_historical(self, ent: Any) -> bool:
         """Whether an old date makes this mention historical (not for chronic conditions)."""
@@ -283,6 +297,39 @@ class TimeNormalizer(RuleFileComponent):
             return False
         concept = self._concepts.get(ent._.concept or "")
         return concept is None or concept.attrs.get("category") not in self.rules.chronic_categories
+
+
+class _CueRegions:
+    """The lines of a note holding each cue, as ``(pos, endpos)`` regions to run a rule on.
+
+    A rule's match never spans a line break, so running it on the lines holding its cue
+    finds exactly what running it on the whole note finds; most lines hold no date, and
+    the rules' regexes are the costliest part of this stage. A region's end includes the
+    line's newline, so a lookahead at the line's end sees what it sees in the whole note.
+    """
+
+    def __init__(self, lower: str, cues: dict[str, re.Pattern[str]]) -> None:
+        self._lower = lower
+        self._cues = cues
+        self._line_starts = [0, *(m.end() for m in re.finditer("\n", lower))]
+        self._regions: dict[str, list[tuple[int, int]]] = {}
+
+    def of(self, cue: str | None) -> list[tuple[int, int]]:
+        """Regions of consecutive lines holding ``cue``; the whole note when there is no cue."""
+        if cue is None:
+            return [(0, len(self._lower))]
+        if cue not in self._regions:
+            starts = self._line_starts
+            lines = sorted({bisect_right(starts, m.start()) - 1 for m in self._cues[cue].finditer(self._lower)})
+            regions: list[tuple[int, int]] = []
+            for line in lines:
+                end = starts[line + 1] if line + 1 < len(starts) else len(self._lower)
+                if regions and regions[-1][1] == starts[line]:
+                    regions[-1] = (regions[-1][0], end)
+                else:
+                    regions.append((starts[line], end))
+            self._regions[cue] = regions
+        return self._regions[cue]
 
 
 def _point(date: dt.date, precision: str) -> dict[str, Any]:

@@ -33,8 +33,8 @@ def test_anchor_is_the_narrowest_required_token(pattern: list[dict], expected: t
         assert anchor == ({"ORTH": ORTH, "LOWER": LOWER}[expected[0]], expected[1])
 
 
-def _every_sentence(doc: Doc) -> list:
-    return list(doc.sents)
+def _every_sentence(matcher: ConceptMatcher, doc: Doc) -> list:
+    return [(sentence, group) for sentence in doc.sents for group in matcher._group_matchers]
 
 
 def _ents(nlp: Language, text: str) -> list[tuple[int, int, str, str]]:
@@ -46,7 +46,7 @@ def test_anchored_run_equals_run_on_every_sentence(nlp: Language, monkeypatch: p
     texts = [json.loads(line)["text"] for line in (ROOT / "corpora/dev/notes.jsonl").read_text().splitlines()]
     texts.append("Paroxysmal AF with RVR. Seropositive RA. PPD negative 2019. On HD since March. PCP pneumonia.")
     anchored = [_ents(nlp, t) for t in texts]
-    monkeypatch.setattr(ConceptMatcher, "_anchored_sentences", lambda self, doc: _every_sentence(doc))
+    monkeypatch.setattr(ConceptMatcher, "_anchored_sentences", _every_sentence)
     assert [_ents(nlp, t) for t in texts] == anchored
     found = {concept for ents in anchored for *_, concept in ents}
     assert {"atrial_fibrillation", "rheumatoid_arthritis"} <= found
