@@ -171,7 +171,9 @@ class Drafter:
             rule = {"any" if alternatives else "all": atoms}
         if reading.negated:
             rule = {"not": rule}
-        return _with_unexpressed(rule, reading, exclusion)
+        # "any of amputation, ..., retinopathy": a list of alternatives, in an inclusion too
+        disjunctive = exclusion or bool(re.search(r"\b(?:or|any of|one of|either)\b", text, re.IGNORECASE))
+        return _with_unexpressed(rule, reading, disjunctive and not reading.negated)
 
     def _nested(self, bullet: Bullet, exclusion: bool) -> tuple[dict[str, Any] | None, Reading]:
         """A lead-in and its bullets: any / all / at_least over the bullets' rules."""
@@ -228,15 +230,18 @@ class Drafter:
         return policy.tests.value, "exclusion about a test, score or age"
 
 
-def _with_unexpressed(rule: dict[str, Any], reading: Reading, exclusion: bool) -> dict[str, Any]:
+def _with_unexpressed(rule: dict[str, Any], reading: Reading, disjunctive: bool) -> dict[str, Any]:
     """What was not understood, beside the rule. Words next to something understood narrow
-    it ("severe" heart failure): ``all``. A clause of an exclusion with nothing understood
-    is another way to be excluded ("pregnancy or lactation"): ``any``. In an inclusion it
-    is one more requirement: ``all``."""
-    alternatives = _unique_words(reading.alternatives) if exclusion else []
+    it ("severe" heart failure): ``all``. A clause with nothing understood is another way
+    to meet the criterion in an exclusion or a list of alternatives ("pregnancy or
+    lactation", "any of amputation, ..., retinopathy"): ``any``. In an inclusion that
+    lists requirements it is one more requirement: ``all``."""
+    alternatives = _unique_words(reading.alternatives) if disjunctive else []
     narrowing = [w for w in _unique_words(reading.not_understood) if w not in alternatives]
     if narrowing:
         rule = {"all": [rule, {"unexpressed": " ".join(narrowing)}]}
+    if disjunctive and reading.open_list:
+        alternatives.append(reading.open_list)  # what the list leaves unnamed may be there
     if alternatives:
         rule = {"any": [rule, {"unexpressed": " ".join(alternatives)}]}
     return rule

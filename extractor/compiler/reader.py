@@ -76,6 +76,7 @@ class Reading:
     alternatives: list[str] = field(default_factory=list)  # of them, those in clauses of their own
     unnamed: list[str] = field(default_factory=list)  # phrases no vocabulary names ("psychiatric illness")
     banded: list[Threshold] = field(default_factory=list)  # ages that choose a test's threshold (by_age)
+    open_list: str = ""  # "etc.": the list names only some of what it means
     window: str | None = None
     negated: bool = False
     uses_tests: bool = False
@@ -146,6 +147,7 @@ class Reader:
         self._count = re.compile(
             rf"\bat\s+least\s+(?P<n>\d+|{alternation(list(rules.number_words))})\b", re.IGNORECASE
         )
+        self._open_list = re.compile(rf"\b{alternation(rules.open_lists)}\b\.?", re.IGNORECASE)
         self._any_sex = re.compile(rf"\b{alternation(rules.any_sex)}\b", re.IGNORECASE)
         self._sex = {sex: re.compile(rf"\b{alternation(words)}\b", re.IGNORECASE)
                      for sex, words in rules.sex_words.items()}
@@ -190,6 +192,9 @@ class Reader:
         self._stable(text, reading, used)
         self._response(text, hits, reading, used)
         self._demographics(text, thresholds, reading, used)
+        if (open_list := self._open_list.search(text)) and reading.atoms:
+            reading.open_list = open_list.group()
+            self._mark(used, open_list.start(), open_list.end())
         reading.not_understood = self._leftovers(text, used)
         reading.alternatives = self._standalone(text, used, reading.not_understood)
         reading.unnamed = [text[p.start:p.end] for p in unnamed_phrases(text, used, self.rules)]
@@ -491,9 +496,11 @@ class Reader:
                 names.append(term.concept)
             reading.uses_charted = True
         for name, bucket in (("present", present), ("medication", drugs)):
-            params: dict[str, Any] = {key: value for key, value in bucket.items() if value}
+            params = {key: value for key, value in bucket.items() if value}
             if not (params.get("concept") or params.get("classes")):
                 continue
+            if name == "present":
+                params = _generalised(params)
             if reading.window:
                 params["window"] = reading.window
             if now:
@@ -664,6 +671,30 @@ def _drop_generic(text: str, hits: list[Hit]) -> list[Hit]:
                 continue
         kept.append(hit)
     return kept
+
+
+def _generalised(params: dict[str, Any]) -> dict[str, Any]:
+    """A general concept as what it stands for: the concept named for its kind ("active
+    infection") as that kind, so a charted pneumonia counts; an ``_unspecified`` concept
+    with attributes ("live vaccine": live) with every concept of its kind that has them
+    (MMR, varicella, ...), as the vocabulary lists them."""
+    concepts = list(params.get("concept", ()))
+    if len(concepts) == 1 and not params.get("classes") and concepts[0] in {k.value for k in Kind}:
+        rest = {key: value for key, value in params.items() if key != "concept"}
+        return {"kind": concepts[0], **rest}
+    expanded: list[str] = []
+    for concept in concepts:
+        expanded.append(concept)
+        entry = concepts_by_id().get(concept)
+        if entry is None or not concept.endswith("_unspecified"):
+            continue
+        marks = {a: v for a, v in entry.attrs.items() if a not in ("category", "classes", "class_only")}
+        if marks:
+            expanded += [
+                other for other, e in concepts_by_id().items()
+                if e.kind is entry.kind and other != concept and all(e.attrs.get(a) == v for a, v in marks.items())
+            ]
+    return {**params, "concept": list(dict.fromkeys(expanded))} if concepts else params
 
 
 def _age_bands(

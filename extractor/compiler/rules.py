@@ -76,6 +76,7 @@ class EligibilityRules(Header):
     basis_words: tuple[str, ...]
     abbreviation_words: tuple[str, ...]
     responses: dict[Literal["inadequate_response", "failure", "refractory", "intolerance"], tuple[str, ...]]
+    open_lists: tuple[str, ...]
     required_class: tuple[str, ...]  # regexes: "at least one ... must involve" (then the classes)
     # in the order heads are tried: a malignancy's "-emia" before a condition's
     unnamed_phrases: dict[Literal["malignancy", "treatment", "measure", "condition"], UnnamedKind]
