@@ -157,7 +157,8 @@ class Reader:
     def repair(self, text: str) -> str:
         """Words a copied page ran together ("ofglucocorticoids", "monthsbefore") split where
         one side is a small word of the rules and the other a word of the vocabulary."""
-        known = self.lexicon.words | self.rules.filler
+        spoken = {w for words in self.rules.comparators.values() for phrase in words for w in phrase.split()}
+        known = self.lexicon.words | self.rules.filler | {w for w in spoken if w.isalpha()}  # "andolder"
         small = sorted(
             (w for w in self.rules.filler | set(self.rules.time_units) if len(w) >= 2), key=len, reverse=True
         )
@@ -437,6 +438,9 @@ class Reader:
         for threshold in value_thresholds:
             # "AST and ALT <= 3 x ULN": every test named since the last threshold shares it
             run = [h for h in labs if previous_end <= h.start and h.end <= threshold.start]
+            ratios = [h for h in run if "/" in text[h.start:h.end]]
+            if ratios:  # "PaO2 / FiO2 < 200": the ratio's threshold, not its parts'
+                run = ratios[-1:]
             if not run:
                 before = [h for h in labs if h.end <= threshold.start]
                 run = before[-1:] or labs[:1]
