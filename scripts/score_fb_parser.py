@@ -175,13 +175,20 @@ def score_ner(reader: Reader, path: Path, split: str = "all", unnamed: bool = Fa
 def errors(reader: Reader, path: Path, label: str, unnamed: bool) -> None:
     """The dev half's misses (gold spans nothing overlaps) and spurious spans of one label,
     most frequent first: what tuning looks at. Never the test half."""
-    missed, spurious = Counter[str](), Counter[str]()
+    missed, spurious, boundary = Counter[str](), Counter[str](), Counter[str]()
     for truth, text in lines(path, "dev"):
         t = {s for s in truth if s[2] == label}
         g = {s for s in predicted(reader, text, unnamed) if s[2] == label}
         missed.update(text[a:b].lower() for a, b, lab in t if not any(_overlaps((a, b, lab), y) for y in g))
         spurious.update(text[a:b].lower() for a, b, lab in g if not any(_overlaps((a, b, lab), x) for x in t))
-    for name, counter in (("missed", missed), ("spurious", spurious)):
+        boundary.update(
+            f"{text[a:b].lower()} | {text[y[0]:y[1]].lower()}" for a, b, lab in t - g
+            for y in g if _overlaps((a, b, lab), y)
+        )
+    print(f"dev {label}: {sum(missed.values())} gold spans missed (nothing overlaps), "
+          f"{sum(spurious.values())} predicted spans spurious (no gold overlaps), "
+          f"{sum(boundary.values())} gold spans found with other boundaries (gold | predicted)")
+    for name, counter in (("missed", missed), ("spurious", spurious), ("boundary", boundary)):
         print(f"## {name} {label}: {sum(counter.values())}")
         for phrase, count in counter.most_common():
             print(f"{count}\t{phrase}")
