@@ -18,6 +18,7 @@ from extractor.compiler.lexicon import Token, tokenize
 from extractor.compiler.rules import EligibilityRules, UnnamedKind
 
 _LEFT_WORDS = 3
+_AGAINST = re.compile(r"\banti\s*-?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ def unnamed_phrases(text: str, used: list[bool], rules: EligibilityRules) -> lis
         if not free[index] or index <= taken:
             continue
         kind = next((k for k, spec in rules.unnamed_phrases.items() if _is_head(token, spec)), None)
-        if kind is None:
-            continue
+        if kind is None or _AGAINST.search(text, 0, token.start):
+            continue  # "anti-cancer therapy": no cancer, a therapy
         spec = rules.unnamed_phrases[kind]
         first = index
         while (

@@ -31,6 +31,7 @@ _LAB_KINDS = (Kind.LAB, Kind.SCORE)
 _DURATION_UNITS = frozenset({"hour", "day", "week", "month", "year"})
 _CHARTED_KINDS = (Kind.CONDITION, Kind.INFECTION, Kind.PROCEDURE, Kind.SOCIAL, Kind.VACCINE, Kind.MEDICATION)
 _MODIFIER = re.compile(r"\s*-?\s*(?:related|associated|induced|like|based|mediated)\b", re.IGNORECASE)
+_AGAINST = re.compile(r"\banti\s*-?\s*$", re.IGNORECASE)  # "anti-platelet": what a drug acts on
 _TRAILING = re.compile(
     rf"(?P<n>{_NUMBER})\s*(?P<u>years?(?:\s+of\s+age|\s+old)?)?\s*(?:[^\s\d]{{1,8}}\s+)??"
     r"(?P<op>or older|or more|and older|and above|or above|or over|or greater|or higher|or younger|or less"
@@ -371,6 +372,7 @@ class Reader:
         hits = [
             h for h in self.lexicon.find(text)
             if not any(used[h.start:h.end]) and not _MODIFIER.match(text, h.end)
+            and not _AGAINST.search(text, 0, h.start)
         ]
         hits = self._coordinated(text, hits, used)
         hits = _drop_generic(text, hits)
