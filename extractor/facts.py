@@ -197,6 +197,90 @@ class MedicationDetails(_Frozen):
     course_count: int | None = None  # "rituximab x2"
 
 
+# where a cancer stands, as the note states it
+DiseaseStatus = Literal["remission", "progression", "relapse", "stable"]
+
+
+class AttributeSpan(_Frozen):
+    """The words of the note one attribute was read from (offsets as ``Evidence``'s)."""
+
+    char_start: int = Field(ge=0)
+    char_end: int = Field(ge=0)
+    text: str
+
+
+class Histology(AttributeSpan):
+    """A tumour's histological type ("adenocarcinoma", "diffuse large B-cell lymphoma")."""
+
+    value: str  # an id of patterns/oncology.yaml's histologies
+
+
+class Stage(AttributeSpan):
+    """A written stage: a stage group ("stage IIIB", "stage 4") or a TNM formula ("pT3 N0 M0")."""
+
+    value: str  # as normalised: "IIIB", "4", "pT3 N0 M0"
+    group: int | None = Field(default=None, ge=0, le=4)  # the stage group's number (IIIB -> 3)
+    t: str | None = None  # TNM categories, without their prefixes: "3", "is", "1a"
+    n: str | None = None
+    m: str | None = None
+
+
+class MetastaticSite(AttributeSpan):
+    """One organ the note says the cancer has spread to."""
+
+    value: str  # an id of patterns/oncology.yaml's metastatic sites ("liver", "bone")
+
+
+class Metastasis(AttributeSpan):
+    """Whether the note calls the cancer metastatic ("metastatic to the liver", "no metastases", M1)."""
+
+    value: bool
+    sites: tuple[MetastaticSite, ...] = ()
+
+
+class DiseaseCourse(AttributeSpan):
+    """Remission, progression, relapse or stable disease, as written."""
+
+    value: DiseaseStatus
+
+
+class OncologyDetails(_Frozen):
+    """What a cancer mention's sentence says of the tumour; each attribute cites its own words."""
+
+    histology: Histology | None = None
+    stage: Stage | None = None
+    metastatic: Metastasis | None = None
+    status: DiseaseCourse | None = None
+
+    def value(self, name: str) -> Any:
+        """One attribute's value by the name a trial's ``attrs`` filter uses, or None when unstated.
+
+        ``histology``, ``stage`` (as written), ``stage_group`` (0-4), ``t``/``n``/``m``,
+        ``metastatic`` (true/false), ``metastatic_site`` (the sites), ``status``.
+        """
+        stage = self.stage
+        values: dict[str, Any] = {
+            "histology": self.histology.value if self.histology else None,
+            "stage": stage.value if stage else None,
+            "stage_group": stage.group if stage else None,
+            "t": stage.t if stage else None,
+            "n": stage.n if stage else None,
+            "m": stage.m if stage else None,
+            "metastatic": self.metastatic.value if self.metastatic else None,
+            "metastatic_site": self._sites(),
+            "status": self.status.value if self.status else None,
+        }
+        return values.get(name)
+
+    def _sites(self) -> list[str] | None:
+        """The sites named; none when spread is denied; unstated (None) when spread is affirmed without a site."""
+        if self.metastatic is None:
+            return None
+        if not self.metastatic.value:
+            return []
+        return [site.value for site in self.metastatic.sites] or None
+
+
 class Fact(_Frozen):
     """One clinical mention, with its context, time and exact evidence."""
 
@@ -212,6 +296,7 @@ class Fact(_Frozen):
     infection_state: InfectionState | None = None
     lab: LabResult | None = None
     medication: MedicationDetails | None = None
+    oncology: OncologyDetails | None = None  # a cancer's histology, stage, spread and course
     evidence: Evidence
     patient_id: str | None = None
     note_date: dt.date | None = None
@@ -222,6 +307,13 @@ class Fact(_Frozen):
         return (
             self.assertion is Assertion.PRESENT and self.experiencer is Experiencer.PATIENT
         )
+
+    def attribute(self, name: str) -> Any:
+        """An attribute a trial rule filters on: ``attrs[name]``, else the cancer's ``oncology`` value."""
+        value = self.attrs.get(name)
+        if value is None and self.oncology is not None:
+            value = self.oncology.value(name)
+        return value
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; dates as ISO strings, no empty fields."""

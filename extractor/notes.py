@@ -299,40 +299,51 @@ def _csv_records(path: Path, report: ReadReport, required: Iterable[str]) -> Ite
     Empty cells are absent values, except ``text`` (an empty note is still a note).
     """
     report.size = path.stat().st_size
-    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
     with path.open("rb") as handle:
-        reader = csv.reader(_decoded_lines(handle, report))
+        reader = csv_reader(_decoded_lines(handle, report))
         header = [name.strip().lstrip("\ufeff") for name in next(reader, [])]
         missing = [name for name in required if name not in header]
         if missing:
             report.rejected.append((1, Errors.E017.format(path=path.name, columns=", ".join(missing))))
             return
-        start = reader.line_num + 1
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                report.read += 1
-                report.rejected.append((start, Errors.E023.format(line=start, problem=type(exc).__name__)))
-                start = reader.line_num + 1
-                continue
-            line_no, start = start, reader.line_num + 1
-            if not row:
-                continue
+        yield from csv_rows(reader, header, report)
+
+
+def csv_reader(lines: Iterable[str]) -> Any:
+    """A ``csv.reader`` over decoded lines that takes a note of any length in a cell."""
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
+    return csv.reader(lines)
+
+
+def csv_rows(
+    reader: Any, header: list[str], report: ReadReport, first: int = 1
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows ``reader`` has after its header, as dicts, each with the line it starts on:
+    the reader's line count plus ``first`` (1: lines numbered from 1, the header line 1; a
+    shard of a sharded run numbers its lines from 0). Faulty rows go to ``report``."""
+    start = reader.line_num + first
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
             report.read += 1
-            if len(row) != len(header):
-                report.rejected.append(
-                    (line_no, Errors.E018.format(line=line_no, found=len(row), expected=len(header)))
-                )
-            elif not _valid_utf8(row):
-                report.rejected.append((line_no, Errors.E019.format(line=line_no)))
-            else:
-                yield line_no, {
-                    name: value if name == "text" or value != "" else None
-                    for name, value in zip(header, row, strict=True)
-                }
+            report.rejected.append((start, Errors.E023.format(line=start, problem=type(exc).__name__)))
+            start = reader.line_num + first
+            continue
+        line_no, start = start, reader.line_num + first
+        if not row:
+            continue
+        report.read += 1
+        if len(row) != len(header):
+            report.rejected.append((line_no, Errors.E018.format(line=line_no, found=len(row), expected=len(header))))
+        elif not _valid_utf8(row):
+            report.rejected.append((line_no, Errors.E019.format(line=line_no)))
+        else:
+            yield line_no, {
+                name: value if name == "text" or value != "" else None for name, value in zip(header, row, strict=True)
+            }
 
 
 def iter_csv(path: Path, report: ReadReport) -> Iterator[tuple[int, Note]]:

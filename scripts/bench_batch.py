@@ -152,10 +152,43 @@ def run_batch(archive: Path, output: Path, workers: int, trial: str, mode: str, 
     row["main_cpu_start_seconds"] = 0.0
     if mode == "sharded":
         row["main_cpu_start_seconds"] = json.loads((output / "run.json").read_text())["main_cpu_start_seconds"]
+        row["components"] = components(output, workers)
         row["output_bytes"] = sum(p.stat().st_size for p in output.rglob("*.parquet"))
     else:
         row["output_bytes"] = sum(p.stat().st_size for p in output.parent.glob(output.name + "*"))
     return row
+
+
+def components(run_dir: Path, workers: int) -> dict[str, float]:
+    """Where a sharded run's time went, from ``run.json`` and the tasks' commit records (each
+    task's start on the worker's clock, its duration and its pipeline loading), in seconds:
+    the main process's set-up; per worker (mean): from the run's start to its first extraction
+    task (process start), pipeline loading (reloads after renewals included), busy
+    extracting, idle at the end of extraction (the tail: others still on their last shard);
+    the pause between the phases (duplicates found, fresh workers); per worker: busy
+    screening and idle at the tail of screening (the workers' closing included).
+    What is not busy is what keeps ``workers`` workers from ``workers`` times one's speed."""
+    state = json.loads((run_dir / "run.json").read_text())
+    records = [json.loads(path.read_text()) for path in (run_dir / "_commits").glob("*.json")]
+    start = state["started_epoch"]
+    extract_end = start + state["extract_seconds"]
+    end = start + state["seconds"]
+    phases: dict[str, dict[str, list[dict[str, Any]]]] = {"extract": {}, "screen": {}}
+    for record in records:
+        phase = "extract" if "shard" in record else "screen" if "partition" in record else None
+        if phase:
+            phases[phase].setdefault(record["worker"], []).append(record)
+    found = {"setup": state["setup_seconds"], "between": state["between_seconds"]}
+    for phase, until in (("extract", extract_end), ("screen", end)):
+        tasks = [r for own in phases[phase].values() for r in own]
+        found[f"{phase}_busy"] = sum(r["seconds"] - r["load_seconds"] for r in tasks) / workers
+        # the last task of each of the ``workers`` slots (a renewed worker's successor takes its slot)
+        last = sorted((r["began"] + r["seconds"] for r in tasks), reverse=True)[:workers]
+        found[f"{phase}_tail"] = sum(until - t for t in last) / workers
+    first = sorted(r["began"] for own in phases["extract"].values() for r in own)[:workers]
+    found["worker_start"] = sum(t - start for t in first) / max(len(first), 1)
+    found["load"] = sum(r["load_seconds"] for own in phases["extract"].values() for r in own) / workers
+    return found
 
 
 def fresh(path: Path) -> None:
@@ -237,6 +270,15 @@ def report(
                    else "(its start-up included: a store run does not record it); ")
                 + f"output {row['output_bytes'] / notes * 1000 / 2**20:.1f} MB per 1,000 notes"
             )
+            if "components" in row:
+                c = row["components"]
+                print(
+                    f"    where the {row['seconds']:.1f} s went: main set-up {c['setup']:.1f} s; per worker: start "
+                    f"{c['worker_start']:.1f} s after the run (set-up included), pipeline load {c['load']:.1f} s, "
+                    f"extracting {c['extract_busy']:.1f} s, idle at the extraction tail {c['extract_tail']:.1f} s; "
+                    f"between phases (duplicates, fresh workers) {c['between']:.1f} s; per worker: screening "
+                    f"{c['screen_busy']:.1f} s, idle at the screening tail (closing included) {c['screen_tail']:.1f} s"
+                )
     paired = [runs for runs in rounds if 1 in runs and 2 in runs]
     if not paired:
         return

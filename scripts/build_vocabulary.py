@@ -327,6 +327,8 @@ def build_medications(overlay: dict[str, Any]) -> list[dict[str, Any]]:
     entries = []
     seen: dict[str, str] = {}
     clashes: set[str] = set()
+    # a name the overlay gives to one drug is that drug's, whichever entry the lexicon filed it under
+    reserved = {fold(n): concept_id for concept_id, listed in overlay["add_names"].items() for n in listed}
     for name, data in sorted(canonical.items()):
         if not ("medline_plus_id" in data or "nhs_url" in data) or not DRUG_WORDS.match(name):
             continue
@@ -344,6 +346,7 @@ def build_medications(overlay: dict[str, Any]) -> list[dict[str, Any]]:
                 or FORM_WORDS & set(variant.split())
                 or CHEMISTRY_WORDS & set(variant.split())
                 or _respelling(variant, name)
+                or reserved.get(key, concept_id) != concept_id
             ):
                 continue
             if key in seen:
@@ -354,7 +357,9 @@ def build_medications(overlay: dict[str, Any]) -> list[dict[str, Any]]:
         if fold(name) not in {fold(k) for k in kept}:
             continue
         entry: dict[str, Any] = {"id": concept_id, "kind": "medication", "literal": data.get("name") or name}
-        entry["synonyms"] = kept + [n for n in overlay["add_names"].get(concept_id, ()) if fold(n) not in seen]
+        added = [n for n in overlay["add_names"].get(concept_id, ()) if fold(n) not in seen]
+        seen.update((fold(n), concept_id) for n in added)
+        entry["synonyms"] = kept + added
         entry["attrs"] = {"ingredient": concept_id}
         if data.get("drugbank_id"):
             entry["attrs"]["drugbank_id"] = data["drugbank_id"]

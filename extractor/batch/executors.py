@@ -42,6 +42,9 @@ class Executor(Protocol):
     def share(self, value: Any) -> Any:
         """``value`` in the form to pass to many tasks (sent once to each Dask worker)."""
 
+    def refresh(self) -> None:
+        """Between the phases of a run: start fresh workers where that is cheap."""
+
 
 class InlineExecutor:
     """Runs each task at once in this process: no parallelism, for debugging and tests."""
@@ -66,6 +69,9 @@ class InlineExecutor:
     def share(self, value: Any) -> Any:
         return value
 
+    def refresh(self) -> None:
+        """Nothing: the tasks run in this process."""
+
 
 def _watch_parent(parent: int) -> None:
     """End this worker when the main process is gone (killed with SIGKILL, say)."""
@@ -76,6 +82,9 @@ def _watch_parent(parent: int) -> None:
 
 def _start_worker(parent: int) -> None:
     """Worker-process initialiser: never outlive the main process."""
+    from extractor.batch.work import mark_worker_process
+
+    mark_worker_process()
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
@@ -84,11 +93,11 @@ class WorkersUnavailable(RuntimeError):
 
 
 # A spaCy vocabulary keeps every new word form it meets (spaCy 3.7 has no way to forget
-# them), so a worker grows with the archive: past this resident size, workers are renewed.
-# The check reads a worker's settled size after a task; while it runs a note, a worker
-# holds that note's Doc on top (measured: a peak about 17 MB above the renewal point, with
-# the tasks it still held), hence 360 for peaks under 400 MB.
-WORKER_MEMORY_MB = 360.0
+# them), so a worker grows with the archive; and while it runs a task it holds the task's
+# notes and results on top (a shard of 8 MB: about 90 MB at its peak, measured). A worker
+# is renewed once its next task is likely to peak past this: its size after a task plus
+# what that task added at its peak (``WorkerStats.next_peak_mb``).
+WORKER_MEMORY_MB = 400.0
 
 
 class ProcessExecutor:
@@ -96,9 +105,10 @@ class ProcessExecutor:
     loading the pipeline once, on its first task.
 
     A task's result carries its worker's resident memory (``WorkerStats``). Once a worker
-    of the current pool comes back over ``memory_mb``, the pool is renewed: new tasks go to
-    fresh processes while the old ones finish the tasks they hold, then exit. Workers of
-    one run grow alike, so all are renewed together (a process pool cannot retire just one).
+    of the current pool comes back likely to pass ``memory_mb`` in its next task, the pool
+    is renewed: new tasks go to fresh processes while the old ones finish the tasks they
+    hold, then exit. Workers of one run grow alike, so all are renewed together (a process
+    pool cannot retire just one). ``refresh()`` renews them between the phases of a run.
     """
 
     name = "processes"
@@ -157,7 +167,7 @@ class ProcessExecutor:
         except BrokenProcessPool as exc:
             raise self._lost(exc) from exc
         stats = getattr(value, "stats", None)
-        if pool is self._pool and stats is not None and stats.rss_mb > self.memory_mb:
+        if pool is self._pool and stats is not None and stats.next_peak_mb > self.memory_mb:
             self._renew()
         return value
 
@@ -171,6 +181,14 @@ class ProcessExecutor:
 
     def share(self, value: Any) -> Any:
         return value
+
+    def refresh(self) -> None:
+        """Fresh processes for the next phase: extraction workers hold a pipeline and a
+        vocabulary that screening never uses (measured: a worker that screens after
+        extracting 8,000 notes peaked about 130 MB above a fresh one). They start while the
+        main process finds duplicates; the pipeline loads only where a task needs it."""
+        self._renew()
+        self.renewals -= 1  # not for memory: ``renewals`` counts those
 
     def close(self) -> None:
         for pool in (*self._retired, self._pool):
@@ -238,7 +256,10 @@ class DaskExecutor:
         except KilledWorker as exc:
             raise WorkerLost(str(exc)) from exc
         stats = getattr(value, "stats", None)
-        if stats is not None and stats.address and stats.rss_mb > self.memory_mb and stats.address not in self._kept:
+        if (
+            stats is not None and stats.address and stats.next_peak_mb > self.memory_mb
+            and stats.address not in self._kept
+        ):
             handle.release()  # the result is in: the scheduler must not recompute it when its worker goes
             self._renew(stats.address)
         return value
@@ -256,6 +277,10 @@ class DaskExecutor:
 
     def share(self, value: Any) -> Any:
         return self.client.scatter(value, broadcast=True)
+
+    def refresh(self) -> None:
+        """Nothing: a Dask worker is restarted (by its nanny) only when its next task is
+        likely to pass the memory limit (``result``); a restart costs seconds on a cluster."""
 
     def close(self) -> None:
         for resource in self._owned:

@@ -18,21 +18,23 @@ import hashlib
 import itertools
 import json
 import resource
+import tempfile
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from extractor.batch.dataset import RunDir, connect, parquet_list
+from extractor.batch.dataset import Rows, RunDir, connect, parquet_list, release_memory
 from extractor.batch.dispatch import Dispatcher
 from extractor.batch.executors import WORKER_MEMORY_MB, WorkersUnavailable, open_executor
 from extractor.batch.progress import Counts, Reporter, Silent
 from extractor.batch.runner import RunSummary, content_hash, pipeline_fingerprint, trial_file
 from extractor.batch.shards import Shard, input_kind, plan, read_shard
-from extractor.batch.work import Limits, WorkerStats, extract_note, pipeline, screen_batch, worker_stats
+from extractor.batch.work import Limits, WorkerStats, extract_note, pipeline, screen_one, task_started, worker_stats
 from extractor.errors import Errors
 from extractor.notes import ReadReport
 from extractor.screening import load_trial
@@ -54,12 +56,17 @@ BUCKETS = 256  # patients' hash buckets; a screening task takes a range of them
 SHARD_MB = 8.0  # input bytes per extraction task (about 2,000 notes of 4 kB)
 SCREEN_PARTITIONS = 64  # at most this many screening tasks (bucket ranges) by default
 SHARDS_PER_PARTITION = 4  # ... and about one per this many shards (each task reads every shard's footer)
+PARTITIONS_PER_WORKER = 4  # ... and at least this many per worker (short tasks: short idle tails)
 LOST_SHARD = "the worker died twice on this shard"
 # rows per Parquet row group, so that a screening task's bucket filter skips most of a
 # shard's (sorted by bucket: about 2,000 notes and 20,000 facts of a shard of 8 MB span all
 # 256 buckets, so a group holds a few buckets' rows)
 NOTE_ROW_GROUP = 128
 FACT_ROW_GROUP = 1024
+NOTE_ORDER = ("bucket", "patient_id", "note_id")
+FACT_ORDER = ("bucket", "patient_id", "note_id", "seq")
+SCREEN_FETCH_ROWS = 2048  # rows a screening task takes from DuckDB at a time
+VERDICT_ROW_GROUP = 256  # verdicts written at a time
 
 # what workers add to the store's columns: where a row came from, and its patient's bucket
 SHARD_COLUMNS = [("shard", pa.int32()), ("rel_line", pa.int64()), ("bucket", pa.int16())]
@@ -94,10 +101,14 @@ class ShardResult:
 # ---------------------------------------------------------------------- extraction (worker)
 def extract_shard(shard: Shard, run: RunDir, pipeline_id: str, limits: Limits) -> ShardResult:
     """Extract every note of ``shard`` and commit its notes, facts and errors to ``run``."""
+    began = time.time()
     nlp = pipeline()
+    loaded = time.time() - began  # the pipeline's loading, on a worker's first task
+    start = task_started()
     report = ReadReport()
     at = now()
-    notes, facts, errors = [], [], []
+    notes, facts = Rows(SHARD_NOTE_SCHEMA, NOTE_ROW_GROUP), Rows(SHARD_FACT_SCHEMA, FACT_ROW_GROUP)
+    errors: list[tuple[Any, ...]] = []
     first_line: dict[str, int] = {}
     processed = failed = 0
     for line, note in read_shard(shard, report):
@@ -130,21 +141,21 @@ def extract_shard(shard: Shard, run: RunDir, pipeline_id: str, limits: Limits) -
         errors.extend(
             (RUN_ID, "read", level, line, None, None, message, at, shard.number) for line, message in messages
         )
-    # sorted by bucket: a screening task's reads skip the row groups of other buckets
-    notes.sort(key=lambda row: (row[-1], row[1], row[0]))
-    facts.sort(key=lambda row: (row[-1], row[1], row[0], row[2]))
-    files = shard_files(shard.number)
-    run.write_table(files["notes"], arrow_rows(SHARD_NOTE_SCHEMA, notes), NOTE_ROW_GROUP)
-    run.write_table(files["facts"], arrow_rows(SHARD_FACT_SCHEMA, facts), FACT_ROW_GROUP)
-    run.write_table(files["errors"], arrow_rows(SHARD_ERROR_SCHEMA, errors))
     counts = {
         "lines": report.size, "read": report.read, "processed": processed, "failed": failed,
         "rejected": len(report.rejected), "facts": len(facts),
     }
-    stats = worker_stats()
+    # sorted by bucket: a screening task's reads skip the row groups of other buckets
+    files = shard_files(shard.number)
+    run.write_table(files["notes"], notes.table(), NOTE_ROW_GROUP, NOTE_ORDER)
+    run.write_table(files["facts"], facts.table(), FACT_ROW_GROUP, FACT_ORDER)
+    run.write_table(files["errors"], arrow_rows(SHARD_ERROR_SCHEMA, errors))
+    release_memory()
+    stats = worker_stats(start)
     run.commit(f"extract-{shard.number:06d}", {
         "shard": shard.number, "start": shard.start, "end": shard.end, "pipeline": pipeline_id,
-        "files": files, "counts": counts, "worker": stats.worker,
+        "files": files, "counts": counts, "worker": stats.worker, "peak_rss_mb": round(stats.peak_rss_mb, 1),
+        **_timing(began, loaded),
     })
     return ShardResult(shard.number, counts, stats)
 
@@ -155,57 +166,108 @@ def screen_partition(
     screening_date: dt.date | None, basis_suffix: str,
 ) -> ShardResult:
     """Screen every patient of partition ``(number, (lo, hi))``, buckets ``lo`` to ``hi - 1``,
-    from the dataset's committed files (``tables``); commit their verdicts."""
+    from the dataset's committed files (``tables``); commit their verdicts.
+
+    Patients stream through one at a time: their notes and facts come sorted by patient
+    from DuckDB (which sorts within its memory limit, spilling to a temporary directory
+    beyond it) and verdicts are written a row group at a time, so a task's memory does
+    not grow with its partition."""
+    began = time.time()
+    start = task_started()
     number, (lo, hi) = part
-    with connect(run) as con:
-        con.execute(f"CREATE TEMP VIEW dup AS SELECT * FROM read_parquet({parquet_list(run, tables['duplicates'])})")
-        kept = "ANTI JOIN dup d ON d.note_id = t.note_id AND d.shard = t.shard"
-        where = f"WHERE t.bucket >= {lo} AND t.bucket < {hi}"
-        notes = con.execute(
-            "SELECT t.patient_id, t.note_id, t.text, t.date, t.type, t.sex, t.birth_date, t.status, t.content_hash, "
-            f"t.pipeline FROM read_parquet({parquet_list(run, tables['notes'])}) t {kept} {where} "
-            "ORDER BY t.patient_id, t.note_id"
-        ).fetchall()
-        facts = con.execute(
-            f"SELECT t.patient_id, t.fact FROM read_parquet({parquet_list(run, tables['facts'])}) t {kept} {where} "
-            "ORDER BY t.patient_id, t.note_id, t.seq"
-        ).fetchall()
-    material: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
-    keys: dict[str, list[str]] = {}
-    fields = ("patient_id", "note_id", "text", "date", "type", "sex", "birth_date")
-    for row in notes:
-        own_notes, _ = material.setdefault(row[0], ([], []))
-        keys.setdefault(row[0], []).append(f"{row[1]}:{row[8]}:{row[9]}:{row[7]}")
-        if row[7] == "done":
-            own_notes.append(dict(zip(fields, row[:7], strict=True)))
-    for patient_id, fact in facts:
-        material[patient_id][1].append(fact)
-    # the basis a single store computes (``Store.patients_to_screen``): notes in id order
-    bases = {
-        pid: hashlib.md5((",".join(own) + basis_suffix).encode(), usedforsecurity=False).hexdigest()
-        for pid, own in keys.items()
-    }
-    with_notes = [(pid, own_notes, own_facts) for pid, (own_notes, own_facts) in material.items() if own_notes]
-    results = {result.patient_id: result for result in screen_batch(with_notes, trial, screening_date).patients}
-    at = now()
-    verdicts, errors = [], []
-    for patient_id in sorted(bases):
-        result = results.get(patient_id)
-        failure = "no note of this patient could be processed" if result is None else result.failure
-        verdict_date = dt.date.fromisoformat(result.screening_date) if result and result.screening_date else None
-        verdicts.append((
-            patient_id, trial.name, verdict_date, result.overall if result else None, bases[patient_id], RUN_ID,
-            result.verdict if result else None,
-        ))
-        if failure is not None:
-            errors.append((RUN_ID, "screen", "failed", None, None, patient_id, failure, at, None))
     files = partition_files(number)
-    run.write_table(files["verdicts"], arrow_rows(VERDICT_SCHEMA, verdicts))
+    errors: list[tuple[Any, ...]] = []
+    screened = 0
+    verdicts = Rows(VERDICT_SCHEMA, VERDICT_ROW_GROUP)
+    with (
+        tempfile.TemporaryDirectory(prefix="extractor-screen-") as spill,
+        connect(run, temp_directory=spill) as con,
+        run.table_writer(files["verdicts"], VERDICT_SCHEMA) as writer,
+    ):
+        for patient_id, keys, notes, facts in _patients(con, run, tables, lo, hi):
+            # the basis a single store computes (``Store.patients_to_screen``): notes in id order
+            basis = hashlib.md5((",".join(keys) + basis_suffix).encode(), usedforsecurity=False).hexdigest()
+            result = screen_one(patient_id, notes, facts, trial, screening_date) if notes else None
+            failure = "no note of this patient could be processed" if result is None else result.failure
+            verdict_date = dt.date.fromisoformat(result.screening_date) if result and result.screening_date else None
+            verdicts.append((
+                patient_id, trial.name, verdict_date, result.overall if result else None, basis, RUN_ID,
+                result.verdict if result else None,
+            ))
+            if failure is None:
+                screened += 1
+            else:
+                errors.append((RUN_ID, "screen", "failed", None, None, patient_id, failure, now(), None))
+            if len(verdicts) >= VERDICT_ROW_GROUP:
+                writer.write_table(verdicts.table())
+        if len(verdicts):
+            writer.write_table(verdicts.table())
     run.write_table(files["errors"], arrow_rows(SHARD_ERROR_SCHEMA, errors))
-    counts = {"screened": len(verdicts) - len(errors), "screen_failed": len(errors)}
-    stats = worker_stats()
-    run.commit(f"screen-{number:04d}", {"partition": number, "buckets": [lo, hi], "files": files, "counts": counts})
+    release_memory()
+    counts = {"screened": screened, "screen_failed": len(errors)}
+    stats = worker_stats(start)
+    run.commit(f"screen-{number:04d}", {
+        "partition": number, "buckets": [lo, hi], "files": files, "counts": counts, "worker": stats.worker,
+        "peak_rss_mb": round(stats.peak_rss_mb, 1), **_timing(began),
+    })
     return ShardResult(number, counts, stats)
+
+
+def _patients(
+    con: Any, run: RunDir, tables: dict[str, Any], lo: int, hi: int
+) -> Iterator[tuple[str, list[str], list[dict[str, Any]], list[str]]]:
+    """Each patient of buckets ``[lo, hi)`` in id order: the keys of all their notes (for the
+    basis), their processed notes (``Note`` fields) and their facts (JSON), in note and fact
+    order. One query: notes then facts of each patient, fetched a few thousand rows at a time."""
+    dup = f"read_parquet({parquet_list(run, tables['duplicates'])})"
+    kept = (
+        f"ANTI JOIN {dup} d ON d.note_id = t.note_id AND d.shard = t.shard WHERE t.bucket >= {lo} AND t.bucket < {hi}"
+    )
+    cursor = con.execute(
+        "SELECT t.patient_id, 0 AS part, t.note_id, NULL::INTEGER AS seq, t.text, t.date, t.type, t.sex, "
+        "t.birth_date, t.status, t.content_hash, t.pipeline, NULL::VARCHAR AS fact "
+        f"FROM read_parquet({parquet_list(run, tables['notes'])}) t {kept} "
+        "UNION ALL SELECT t.patient_id, 1, t.note_id, t.seq, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, t.fact "
+        f"FROM read_parquet({parquet_list(run, tables['facts'])}) t {kept} "
+        "ORDER BY patient_id, part, note_id, seq"
+    )
+    fields = ("patient_id", "note_id", "text", "date", "type", "sex", "birth_date")
+    patient: str | None = None
+    keys: list[str] = []
+    notes: list[dict[str, Any]] = []
+    facts: list[str] = []
+    while rows := cursor.fetchmany(SCREEN_FETCH_ROWS):
+        for row in rows:
+            if row[0] != patient:
+                if patient is not None:
+                    yield patient, keys, notes, facts
+                patient, keys, notes, facts = row[0], [], [], []
+            if row[1] == 0:
+                keys.append(f"{row[2]}:{row[10]}:{row[11]}:{row[9]}")
+                if row[9] == "done":
+                    notes.append(dict(zip(fields, (row[0], row[2], *row[4:9]), strict=True)))
+            else:
+                facts.append(row[12])
+    if patient is not None:
+        yield patient, keys, notes, facts
+
+
+def partition_count(shards: int, workers: int) -> int:
+    """How many screening tasks: about one per ``SHARDS_PER_PARTITION`` shards, at least
+    ``PARTITIONS_PER_WORKER`` per worker, at most ``SCREEN_PARTITIONS``; and a multiple of
+    the workers where that bound allows, so the last round of tasks keeps every worker busy
+    (9 tasks on 2 workers take 5 rounds, where 9 take 9 on one: 1.8x at best)."""
+    wanted = max(PARTITIONS_PER_WORKER * workers, -(-shards // SHARDS_PER_PARTITION))
+    rounded = -(-wanted // workers) * workers
+    if rounded <= SCREEN_PARTITIONS:
+        return rounded
+    return SCREEN_PARTITIONS // workers * workers or SCREEN_PARTITIONS
+
+
+def _timing(began: float, load_seconds: float = 0.0) -> dict[str, float]:
+    """When a task began (seconds since the epoch, the worker's clock), how long it ran and how
+    much of that loading the pipeline took: what ``scripts/bench_batch.py`` splits a run's time by."""
+    return {"began": round(began, 3), "seconds": round(time.time() - began, 3), "load_seconds": round(load_seconds, 3)}
 
 
 def partitions(count: int) -> list[tuple[int, int]]:
@@ -303,6 +365,7 @@ def run_sharded(
     from extractor.batch.views import attach
 
     started = time.monotonic()
+    started_epoch = time.time()
     reporter = reporter or Silent()
     run = RunDir(str(run_dir))
     if catalog is None:
@@ -324,10 +387,10 @@ def run_sharded(
                                       "partitions": screen_partitions}, executor.name, executor.workers)
             shards, size = plan(url, state["shard_bytes"])
             if state["partitions"] is None:
-                wanted = max(2 * executor.workers, -(-len(shards) // SHARDS_PER_PARTITION))
-                state["partitions"] = min(wanted, SCREEN_PARTITIONS)
+                state["partitions"] = partition_count(len(shards), executor.workers)
                 run.write_json("run.json", state)
             setup = resource.getrusage(resource.RUSAGE_SELF)  # imports, trial, rules digest, workers started
+            setup_seconds = time.monotonic() - started
             done = set()
             for record in run.committed("extract-").values():
                 if record["pipeline"] == pipeline_id:  # a shard written with other rules is run again
@@ -369,11 +432,14 @@ def run_sharded(
                     f"{', '.join(map(str, lost[:10]))}): rerun the same command to retry them"
                 )
             extracted = time.monotonic()
+            ranges = partitions(state["partitions"])
+            screened = {record["partition"] for record in run.committed("screen-").values()}
+            if len(screened) < len(ranges):
+                executor.refresh()  # screening on fresh workers, started while duplicates are found
             if not run.committed("duplicates"):
                 find_duplicates(run, memory_mb)
             tables = dataset_tables(run)
-            ranges = partitions(state["partitions"])
-            screened = {record["partition"] for record in run.committed("screen-").values()}
+            between_seconds = time.monotonic() - extracted
             reporter.phase("screen", len(ranges))
 
             def screened_part(pairs: list[tuple[int, ShardResult | None]]) -> None:
@@ -409,6 +475,9 @@ def run_sharded(
         "main_peak_rss_mb": main.peak_rss_mb,
         "main_cpu_seconds": usage.ru_utime + usage.ru_stime,
         "main_cpu_start_seconds": setup.ru_utime + setup.ru_stime,
+        "started_epoch": started_epoch,
+        "setup_seconds": setup_seconds,
+        "between_seconds": between_seconds,
     }
     run.write_json("run.json", {**state, **measures, "status": "finished", "finished_at": now().isoformat(),
                                 "notes_read": counts.read, "pipeline": pipeline_id})

@@ -58,13 +58,29 @@ class NoteResult:
 
 @dataclass(frozen=True)
 class WorkerStats:
-    """Which worker ran a task, and its resident memory: now, and at its peak so far.
-    ``address``: the Dask worker's address (empty elsewhere), to renew that worker."""
+    """Which worker ran a task, and its resident memory: at its peak so far, now, when the
+    task started (after loading the pipeline) and at its peak during the task (in a worker
+    process of its own on Linux; 0: not measured). ``address``: the Dask worker's address
+    (empty elsewhere), to renew that worker."""
 
     worker: str
     peak_rss_mb: float
     rss_mb: float = 0.0
     address: str = ""
+    start_rss_mb: float = 0.0
+    task_peak_mb: float = 0.0
+    first_task: bool = False  # the worker's first task: it grew by warming up (caches, arenas), once
+
+    @property
+    def next_peak_mb(self) -> float:
+        """Where the worker's next task is likely to peak: its last task's peak plus what that
+        task left behind (tasks of a run are alike: shards of one size, batches of one count;
+        the pipeline's loading is not counted, nor a first task's warming up: they happen
+        once). The size now alone where the task's peak was not measured."""
+        if not self.start_rss_mb or not self.task_peak_mb:
+            return self.rss_mb
+        growth = 0.0 if self.first_task else max(self.rss_mb - self.start_rss_mb, 0.0)
+        return max(self.task_peak_mb, self.rss_mb) + growth
 
 
 @dataclass(frozen=True)
@@ -129,12 +145,48 @@ def peak_rss_mb(figures: dict[str, float] | None = None) -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # macOS: bytes, else KiB
 
 
-def worker_stats() -> WorkerStats:
+def worker_stats(start_rss_mb: float = 0.0) -> WorkerStats:
     """Which worker this is, and its resident memory (the peak stands in where the current
-    figure cannot be read)."""
+    figure cannot be read); ``start_rss_mb``: its size when the task began (``task_started()``)."""
     figures = _status_mb()
     peak = peak_rss_mb(figures)
-    return WorkerStats(f"{socket.gethostname()}:{os.getpid()}", peak, figures.get("VmRSS", peak), _dask_address())
+    return WorkerStats(
+        f"{socket.gethostname()}:{os.getpid()}", max(peak, _earlier_peak_mb), figures.get("VmRSS", peak),
+        _dask_address(), start_rss_mb, peak if start_rss_mb and _peak_resets else 0.0, _tasks == 1,
+    )
+
+
+_worker_process = False  # set in a local worker process (``mark_worker_process``)
+_earlier_peak_mb = 0.0  # this process's peak before its last reset
+_peak_resets = False  # whether the last reset worked (the peak since then is the task's)
+_tasks = 0  # tasks this process has started
+
+
+def mark_worker_process() -> None:
+    """Called by a local worker process when it starts: the process is the task's own."""
+    global _worker_process
+    _worker_process = True
+
+
+def task_started() -> float:
+    """Begin a task: in a worker process of its own (a local worker, a Dask worker), reset the
+    process's peak (Linux: ``/proc/self/clear_refs``), so that the peak the task reports is its
+    own and says what one task adds. Not in the main process, whose own peak the run reports.
+    Call it after loading the pipeline: a load happens once, and is no guide to the next task.
+    Returns the resident size now, in MB (0 where it cannot be read)."""
+    global _earlier_peak_mb, _peak_resets, _tasks
+    _tasks += 1
+    figures = _status_mb()
+    _peak_resets = False
+    if _worker_process or _dask_address():
+        _earlier_peak_mb = max(_earlier_peak_mb, peak_rss_mb(figures))
+        try:
+            with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+                clear.write("5")
+            _peak_resets = True
+        except OSError:
+            pass
+    return figures.get("VmRSS", 0.0)
 
 
 def _dask_address() -> str:
@@ -240,7 +292,8 @@ def fact_row(fact: Fact, seq: int) -> FactRow:
 def extract_batch(tasks: Sequence[NoteTask], limits: Limits) -> ExtractResult:
     """Extract every note of a batch with this worker's pipeline."""
     nlp = pipeline()
-    return ExtractResult([extract_note(nlp, task, limits) for task in tasks], worker_stats())
+    start = task_started()
+    return ExtractResult([extract_note(nlp, task, limits) for task in tasks], worker_stats(start))
 
 
 def screen_batch(
@@ -252,20 +305,29 @@ def screen_batch(
 
     ``trial`` is an ``extractor.screening.Trial`` (plain data; it pickles).
     """
+    start = task_started()
+    return ScreenResult(
+        [screen_one(patient_id, notes, facts, trial, screening_date) for patient_id, notes, facts in patients],
+        worker_stats(start),
+    )
+
+
+def screen_one(
+    patient_id: str, notes: list[dict[str, Any]], facts: list[str], trial: Any, screening_date: dt.date | None
+) -> PatientResult:
+    """One patient's verdict from all of their notes (``Note`` fields) and facts (as JSON);
+    a failure is the patient's alone, recorded with where it happened."""
     from extractor.screening import screen_patient
 
-    results = []
-    for patient_id, notes, facts in patients:
-        try:
-            verdict = screen_patient(
-                [Note(**note) for note in notes],
-                [Fact.model_validate_json(fact) for fact in facts],
-                trial,
-                screening_date,
-            )
-            line = verdict.to_contract_dict()
-            encoded = json.dumps(line, ensure_ascii=False)
-            results.append(PatientResult(patient_id, encoded, line["overall"], line["screening_date"]))
-        except Exception as exc:  # one patient's fault must not stop the others
-            results.append(PatientResult(patient_id, None, failure=f"{type(exc).__name__} at {_where(exc)}"))
-    return ScreenResult(results, worker_stats())
+    try:
+        verdict = screen_patient(
+            [Note(**note) for note in notes],
+            [Fact.model_validate_json(fact) for fact in facts],
+            trial,
+            screening_date,
+        )
+        line = verdict.to_contract_dict()
+        encoded = json.dumps(line, ensure_ascii=False)
+        return PatientResult(patient_id, encoded, line["overall"], line["screening_date"])
+    except Exception as exc:  # one patient's fault must not stop the others
+        return PatientResult(patient_id, None, failure=f"{type(exc).__name__} at {_where(exc)}")

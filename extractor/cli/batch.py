@@ -72,7 +72,10 @@ def batch(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="notes per task")] = 16,
     worker_memory: Annotated[
         float,
-        typer.Option("--worker-memory", min=1.0, help="MB of resident memory past which local workers are renewed"),
+        typer.Option(
+            "--worker-memory", min=1.0,
+            help="MB of resident memory a worker should peak under: renewed when its next task would pass it",
+        ),
     ] = WORKER_MEMORY_MB,
     max_chars: Annotated[int, typer.Option("--max-chars", min=1, help="longer notes fail alone")] = 1_000_000,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="seconds per note before it fails")] = 120.0,

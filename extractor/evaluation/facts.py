@@ -10,6 +10,7 @@ each only where the gold says something about it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,6 +26,7 @@ from extractor.evaluation.gold import GoldNote
 from extractor.evaluation.metrics import Counts, Tally
 from extractor.evaluation.report import Column, Report, Table, limited, ratio_columns
 from extractor.facts import Fact, Kind
+from extractor.resources import load_concept_aliases
 
 RELATIVE_TOLERANCE = 0.02  # normalised values within 2% of the gold count as right
 
@@ -96,8 +98,19 @@ def _lab_value(name: str) -> Callable[[Fact], Any]:
     return lambda fact: getattr(fact.lab, name) if fact.lab is not None else None
 
 
+@functools.cache
+def _aliases() -> dict[str, str]:
+    return dict(load_concept_aliases().aliases)
+
+
+def canonical_concept(concept: str | None) -> str | None:
+    """A concept id with ``concept_aliases.yaml`` applied: an alias (an older or ICD-10-CM-title
+    id) names the same concept, so gold written with it agrees with the current id."""
+    return _aliases().get(concept, concept) if concept is not None else None
+
+
 ATTRIBUTE_SPECS: tuple[AttributeSpec, ...] = (
-    AttributeSpec("concept", lambda g: g.concept, lambda f: f.concept),
+    AttributeSpec("concept", lambda g: canonical_concept(g.concept), lambda f: canonical_concept(f.concept)),
     AttributeSpec("assertion", lambda g: g.attributes.get("Assertion", "present"), lambda f: f.assertion.value),
     AttributeSpec(
         "experiencer",

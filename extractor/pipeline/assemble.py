@@ -29,6 +29,8 @@ from extractor.pipeline.infections import RULE_FILE as INFECTION_STATES
 from extractor.pipeline.infections import cue_patterns, infection_state
 from extractor.pipeline.note_text import KEY as TEXT_KEY
 from extractor.pipeline.note_text import note_text
+from extractor.pipeline.oncology import RULE_FILE as ONCOLOGY
+from extractor.pipeline.oncology import OncologyReader, oncology_reader
 from extractor.pipeline.qualifiers import QualifierReader, qualifier_reader
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
@@ -53,6 +55,7 @@ def build_fact(
     text: str,
     infection_cues: tuple[tuple[InfectionState, re.Pattern[str]], ...] = (),
     qualifiers: QualifierReader | None = None,
+    oncology: OncologyReader | None = None,
 ) -> Fact:
     """One Fact from one annotated entity (its ``payloads``) in its sentence."""
     context = payloads.context
@@ -92,6 +95,8 @@ def build_fact(
         fact["lab"] = payloads.lab.result()
     if kind is Kind.MEDICATION and payloads.medication is not None:
         fact["medication"] = payloads.medication.details()
+    if concept is not None and concept.attrs.get("category") == "malignancy":
+        fact["oncology"] = (oncology or oncology_reader()).read(text, start, end, sent.start_char, sent.end_char)
     if kind is Kind.INFECTION:
         fact["infection_state"] = infection_state(
             ent, fact["assertion"], fact["temporality"], sent, text, infection_cues
@@ -102,7 +107,7 @@ def build_fact(
 class FactAssembler(RuleFileComponent):
     """Writes ``doc._.fact_records`` and leaves the Doc serialisable."""
 
-    rule_files = (INFECTION_STATES, "qualifiers.yaml", *CONCEPT_FILES)
+    rule_files = (INFECTION_STATES, "qualifiers.yaml", ONCOLOGY, *CONCEPT_FILES)
 
     def __init__(self, nlp: Language, name: str = "extractor_facts", patterns: str = "") -> None:
         register_extensions()
@@ -115,6 +120,7 @@ class FactAssembler(RuleFileComponent):
         self._codes: dict[str, tuple[Code, ...]] = {}  # the fact model's codes, per concept id
         self.infection_cues = cue_patterns(directory)
         self.qualifiers = QualifierReader(directory / "qualifiers.yaml")
+        self.oncology = OncologyReader(directory / ONCOLOGY)
 
     def __call__(self, doc: Doc) -> Doc:
         note_id = doc._.note_id or "note"
@@ -129,7 +135,7 @@ class FactAssembler(RuleFileComponent):
             concept = self.concepts.get(payloads.concept)
             fact = build_fact(
                 ent, payloads, concept, self._codes_of(concept), note_id, note_date, sentences.sent(ent), text,
-                self.infection_cues, self.qualifiers,
+                self.infection_cues, self.qualifiers, self.oncology,
             )
             records.append(fact.model_dump_json(exclude_none=True))
             for extra in payloads.lab_series:

@@ -3,7 +3,8 @@
 Rules are data (``patterns/concept_filters.yaml``): for some concepts (or medication
 classes), the words right before or after a mention that show it names another thing
 ("vitamin B12 level" is a lab, "ischemia of the bowel" is not myocardial), and line
-openings whose lines are not clinical text (a dictation's trailing "Keywords:" line).
+openings whose lines are not clinical text (a dictation's trailing "Keywords:" line, the
+"Sample Name:" / "Description:" headings a transcription sample opens with).
 Checks read only the mention's own line, so they cost a few string comparisons each.
 """
 
@@ -30,7 +31,8 @@ class ConceptFilter(BaseModel):
 
 class ConceptFiltersFile(Header):
     schema_: Literal["concept-filters/v1"] = Field(alias="schema")
-    skip_lines_starting: tuple[str, ...] = ()
+    skip_lines_starting: tuple[str, ...] = ()  # compared ignoring case
+    skip_lines_starting_cased: tuple[str, ...] = ()  # compared as written: "Description:", not "DESCRIPTION:"
     filters: tuple[ConceptFilter, ...] = ()
 
 
@@ -44,6 +46,9 @@ class ConceptFilters:
     def __init__(self, concepts: dict[str, Concept], path: Path | None = None) -> None:
         spec: ConceptFiltersFile = load_model(ConceptFiltersFile, path or patterns_dir() / "concept_filters.yaml")
         self._skip = tuple(p.lower() for p in spec.skip_lines_starting)
+        self._skip_cased = spec.skip_lines_starting_cased
+        # how much of a line to read: the longest opening, plus a little indentation
+        self._reach = max((len(p) for p in (*self._skip, *self._skip_cased)), default=0) + 4
         self._after: dict[str, re.Pattern[str]] = {}
         self._before: dict[str, re.Pattern[str]] = {}
         for rule in spec.filters:
@@ -61,8 +66,10 @@ class ConceptFilters:
         """False when the span's neighbours or its line show it is not its concept."""
         concept = span._.concept or ""
         line_start = text.rfind("\n", 0, span.start_char) + 1
-        if self._skip and text[line_start : line_start + 16].lstrip().lower().startswith(self._skip):
-            return False
+        if self._reach > 4:
+            opening = text[line_start : line_start + self._reach].lstrip()
+            if opening.lower().startswith(self._skip) or opening.startswith(self._skip_cased):
+                return False
         after = self._after.get(concept)
         if after is not None and after.match(text, span.end_char):
             return False

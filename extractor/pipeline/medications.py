@@ -34,6 +34,8 @@ from extractor.resources import (
 )
 
 PAST_AFTER = dt.timedelta(days=90)  # a dated course this old, with no word that it goes on, is past
+_ROLE_REACH = 40  # farthest a time-role cue ("since", "last dose") may end from the time it names
+_ANCHOR_REACH = 20  # characters before a drug's name searched for "since before" and the like
 _CUE_REACH = 30  # characters after a drug's name within which a response cue is that drug's
 _TABLET_GAP = re.compile(r"[ \t]*(?:tabs?|tablets?|caps?|capsules?)?[ \t]*")  # "5 mg tab, 3 tabs"
 MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "gm": 1000.0, "gram": 1000.0, "grams": 1000.0, "mcg": 0.001, "µg": 0.001}
@@ -53,6 +55,13 @@ class MedicationDetailsFile(Header):
     frequencies: dict[str, float]
     status_cues: dict[MedStatus, tuple[str, ...]]
     response_cues: dict[MedResponse, tuple[str, ...]]
+    # words that carry a response cue to every drug of the list before them ("..., all with
+    # inadequate response"), and clause starts that carry it to the clause before (": partial
+    # response only" after "prednisone + MMF;")
+    list_quantifiers: tuple[str, ...] = ()
+    # words right before a drug that name it as a time anchor: "since before rituximab",
+    # "post-rituximab", "after rituximab": the drug was given in the past, not taken now
+    anchor_cues: tuple[str, ...] = ()
     time_roles: dict[TimeRole, tuple[str, ...]]
 
 
@@ -83,6 +92,8 @@ class MedicationReader(RuleFileComponent):
         self._taper = re.compile(r.taper, re.IGNORECASE)
         self._status = {k: _cue_regex(v) for k, v in r.status_cues.items()}
         self._response = {k: _cue_regex(v) for k, v in r.response_cues.items()}
+        self._quantifier = _cue_regex(r.list_quantifiers) if r.list_quantifiers else None
+        self._anchor = _cue_regex(r.anchor_cues) if r.anchor_cues else None
         self._roles = {k: _cue_regex(v) for k, v in r.time_roles.items()}
         self._frequencies = {k.replace(".", "").replace(" ", ""): v for k, v in r.frequencies.items()}
         self.concepts: dict[str, Concept] = concepts_by_id(directory)
@@ -202,6 +213,10 @@ class MedicationReader(RuleFileComponent):
                 distance = _gap(ent, match)
                 if best is None or distance < best[0]:
                     best = (distance, name)
+        if self._anchor is not None:
+            near = cues.within(self._anchor, sent, max(clause_start, ent.start_char - _ANCHOR_REACH), ent.start_char)
+            if near and not text[near[-1].end() : ent.start_char].strip(" -"):
+                best = (0, "past")
         if best is not None:
             status = best[1]
         else:
@@ -213,17 +228,42 @@ class MedicationReader(RuleFileComponent):
         if context.assertion is Assertion.HYPOTHETICAL and status == "current" and hypothetical_before:
             status = "planned"  # "will start X"; "X level pending" says nothing of the drug's status
         details["status"] = status
+        shared = self._shared_cue_starts(text, ent, sent, cues, clause_end, drug_ends)
         responses = [
             name
             for name, regex in self._response.items()
             if any(
-                _response_is_own(match, ent, status_end, drug_ends)
-                for match in cues.within(regex, sent, clause_start, clause_end)
+                _response_is_own(match, ent, status_end, drug_ends) or match.start() in shared
+                for match in cues.within(regex, sent, clause_start, sent.end_char if shared else clause_end)
             )
         ]
         if section is not None and section.med_response and section.med_response not in responses:
             responses.append(section.med_response)
         details["response"] = responses
+
+    def _shared_cue_starts(
+        self,
+        text: str,
+        ent: Span,
+        sent: SentenceBounds,
+        cues: "_SentenceMatches",
+        clause_end: int,
+        drug_ends: list[int],
+    ) -> set[int]:
+        """Where a response cue that speaks of the whole list ``ent`` is in may start: right
+        after a quantifier later in its clause ("HCQ, MMF and belimumab, all with inadequate
+        response"), or opening the next clause when no drug is named there ("prednisone + MMF;
+        partial response only")."""
+        starts: set[int] = set()
+        if self._quantifier is not None:
+            for match in cues.within(self._quantifier, sent, ent.end_char, clause_end):
+                starts.add(_skip_space(text, match.end(), clause_end))
+        if clause_end < sent.end_char and text[clause_end] == ";":
+            opening = _skip_space(text, clause_end + 1, sent.end_char)
+            following = bisect_right(drug_ends, opening)  # the first drug ending after the opening
+            if following >= len(drug_ends) or drug_ends[following] > _clause_end(text, opening, sent.end_char):
+                starts.add(opening)
+        return starts
 
     def _dose_changes(self, ent: Span, sent: SentenceBounds, cues: "_SentenceMatches", details: dict[str, Any]) -> None:
         """Written changes ("increase prednisolone 5 mg -> 10 mg today"): the new dose is the
@@ -260,6 +300,8 @@ class MedicationReader(RuleFileComponent):
                 # the cue nearest the time wins; of cues ending together, the longest
                 # ("unchanged since" over "since")
                 key = (abs(match.end() - (time.char_start or 0)), -(match.end() - match.start()))
+                if key[0] > _ROLE_REACH:
+                    continue  # "prednisone (since 2015), ..., belimumab 2019-2021": another drug's "since"
                 if best is None or key < best[:2]:
                     best = (*key, role)
         role = best[2] if best is not None else None
@@ -331,6 +373,13 @@ def _clause_end(text: str, start: int, limit: int) -> int:
         elif depth == 0:
             return mark.start()
     return limit
+
+
+def _skip_space(text: str, start: int, limit: int) -> int:
+    """The first offset at or after ``start`` (before ``limit``) that is not whitespace."""
+    while start < limit and text[start].isspace():
+        start += 1
+    return start
 
 
 def _response_is_own(match: re.Match[str], ent: Span, next_drug: int, drug_ends: list[int]) -> bool:

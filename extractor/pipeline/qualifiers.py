@@ -24,6 +24,9 @@ class QualifierRule(BaseModel):
     attr: str = Field(pattern=r"^[a-z_]+$")
     concepts: tuple[str, ...] = Field(min_length=1)
     values: dict[str, tuple[str, ...]]
+    # values that win over a nearer word when both are in reach: "active LN requiring
+    # re-induction" is on induction, whatever "active" is nearer
+    priority: tuple[str, ...] = ()
 
 
 class QualifiersFile(Header):
@@ -38,13 +41,13 @@ class QualifierReader:
     def __init__(self, path: Path | None = None) -> None:
         spec: QualifiersFile = load_model(QualifiersFile, path or patterns_dir() / "qualifiers.yaml")
         self.max_chars = spec.max_chars
-        self._rules: dict[str, list[tuple[str, re.Pattern[str], dict[str, str]]]] = {}
+        self._rules: dict[str, list[tuple[str, re.Pattern[str], dict[str, str], tuple[str, ...]]]] = {}
         for rule in spec.qualifiers:
             words = {w.lower(): value for value, listed in rule.values.items() for w in listed}
             ordered = sorted(words, key=len, reverse=True)  # "small to moderate" before "small"
             regex = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in ordered) + r")(?![\w-])", re.I)
             for concept in rule.concepts:
-                self._rules.setdefault(concept, []).append((rule.attr, regex, words))
+                self._rules.setdefault(concept, []).append((rule.attr, regex, words, rule.priority))
 
     def read(
         self, text: str, concept: str | None, start: int, end: int, sent_start: int, sent_end: int
@@ -57,18 +60,20 @@ class QualifierReader:
         high = text.find(";", end, sent_end)
         high = min(sent_end if high == -1 else high, end + self.max_chars)
         found: dict[str, str] = {}
-        for attr, regex, words in rules:
+        for attr, regex, words, priority in rules:
             if attr in found:
                 continue
-            best: tuple[int, str] | None = None
+            best: tuple[int, int, str] | None = None
             for match in regex.finditer(text, low, high):
                 if start <= match.start() < end:
                     continue
+                value = words[match.group(0).lower()]
                 gap = match.start() - end if match.start() >= end else start - match.end()
-                if best is None or gap < best[0]:
-                    best = (gap, words[match.group(0).lower()])
+                key = (0 if value in priority else 1, gap)
+                if best is None or key < best[:2]:
+                    best = (*key, value)
             if best is not None:
-                found[attr] = best[1]
+                found[attr] = best[2]
         return found
 
 

@@ -10,7 +10,8 @@ is then tokenised as usual. The tokens are exactly spaCy's (the chunk is split b
 same rules either way); only the time changes. The text itself is kept with the Doc
 (``note_text``), so no stage has to join it back from the tokens.
 
-"Hepatitis B." keeps "B." as two tokens, so a sentence can end there.
+"Hepatitis B." keeps "B." as two tokens, so a sentence can end there; a word run on into
+a list number ("Valium.2.", "MEDICATIONS:1.") is split from it.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +26,8 @@ from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix
 
 from extractor.pipeline.note_text import KEY as TEXT_KEY
 
+# a full stop or colon between a word and a list number: two tokens, so the word is found
+RUN_ON_INFIXES = (r"(?<=[A-Za-z]{2})\.(?=[0-9])", r"(?<=[A-Za-z]{2}):(?=[0-9])")
 SEEN_LIMIT = 200_000  # chunks remembered; past this the memory is dropped and rebuilt
 
 
@@ -96,7 +99,8 @@ def make_tokenizer() -> Callable[[Language], ClinicalTokenizer]:
             },
             prefix_search=compile_prefix_regex(defaults.prefixes).search,
             suffix_search=compile_suffix_regex([*defaults.suffixes, r"(?<=^[A-Za-z])\."]).search,
-            infix_finditer=compile_infix_regex(defaults.infixes).finditer,
+            # transcribed lists run on: "IV Valium.2. IV Benadryl", "MEDICATIONS:1. Lasix"
+            infix_finditer=compile_infix_regex([*defaults.infixes, *RUN_ON_INFIXES]).finditer,
             token_match=defaults.token_match,
             url_match=defaults.url_match,
         )

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from extractor import vocabulary
-from extractor.facts import Evidence, Fact, Kind, Temporality
+from extractor.facts import Evidence, Fact, Kind, Temporality, TimeRef
 from extractor.notes import Note
 from extractor.screening.timeline import Span
 
 _LAB_CITE_MAX = 120  # widest "Hgb ... 9.6 g/dL" span cited for a lab, in characters
+# a clause ends at a semicolon, a sentence's full stop, or a column gap of a table
+_CLAUSE_END = re.compile(r";|\.(?=\s|$)|\s{3,}|\t")
+_CLAUSE_CITE_MAX = 150  # a longer clause is cited as the fact and its dates only
+_DATE_CITE_GAP = 60  # farthest a date may sit from the fact it dates and still be cited with it
 
 
 @dataclass(frozen=True, eq=False)  # identity: facts hold dicts and do not hash
@@ -150,12 +155,18 @@ class PatientRecord:
         return found
 
     def cite(self, mention: Mention) -> Evidence:
-        """The span to cite: a lab's name through its value and unit, else the fact's own."""
+        """The span to cite: a lab's name through its value and unit; else the fact with
+        the dates written beside it on its line ("SLE dx 10/2021", "rituximab ... last
+        dose 01/02/2025"), since a reviewer checks the fact and its date together."""
         fact = mention.fact
         ev, lab = fact.evidence, fact.lab
         note = self.notes.get(ev.note_id)
-        if lab is None or note is None or lab.value_char_end is None:
+        if note is None:
             return ev
+        if fact.kind is Kind.DEMOGRAPHIC:
+            return ev  # "12 yo", "male": the words are the whole fact
+        if lab is None or lab.value_char_end is None:
+            return _with_dates(ev, fact, note.text)
         end = lab.value_char_end
         if lab.unit:
             gap = len(note.text[end:]) - len(note.text[end:].lstrip(" \t"))
@@ -181,6 +192,38 @@ class PatientRecord:
             if value in {"F", "M"}:
                 found.append((value, note.note_id))
         return tuple(found)
+
+
+def _with_dates(ev: Evidence, fact: Fact, text: str) -> Evidence:
+    """``ev`` widened to the time expressions of ``fact`` that sit on its line, close by."""
+    start, end = ev.char_start, ev.char_end
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    for ref in _time_refs(fact):
+        if ref.char_start is None or ref.char_end is None:
+            continue
+        if line_start <= ref.char_start and ref.char_end <= line_end and (
+            ref.char_start - end <= _DATE_CITE_GAP and start - ref.char_end <= _DATE_CITE_GAP
+        ):
+            start, end = min(start, ref.char_start), max(end, ref.char_end)
+    head = max((m.end() for m in _CLAUSE_END.finditer(text, line_start, start)), default=line_start)
+    tail = _CLAUSE_END.search(text, end, line_end)
+    stop = tail.start() if tail else line_end
+    if stop - head <= _CLAUSE_CITE_MAX:
+        start, end = head + len(text[head:start]) - len(text[head:start].lstrip()), stop
+        end = max(ev.char_end, start + len(text[start:end].rstrip(" \t.,:")))
+    if (start, end) == (ev.char_start, ev.char_end):
+        return ev
+    return ev.model_copy(update={"char_start": start, "char_end": end, "text": text[start:end]})
+
+
+def _time_refs(fact: Fact) -> tuple[TimeRef, ...]:
+    refs = [fact.time]
+    if fact.medication is not None:
+        med = fact.medication
+        refs += [med.start, med.stop, med.last_dose, med.stable_since]
+    return tuple(ref for ref in refs if ref is not None and ref.source == "text")
 
 
 def default_screening_date(dated: Sequence[dt.date], today: dt.date) -> dt.date | None:

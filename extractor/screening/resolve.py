@@ -132,7 +132,8 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
             earlier = [d for d in denials if _later(claim, d) and window.span.overlaps(d.span)]
             met.append((claim, earlier))
     if met:
-        claim, overruled = max(met, key=lambda pair: pair[0].written or dt.date.min)
+        # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check
+        claim, overruled = max(met, key=lambda pair: (_dated(pair[0]), pair[0].written or dt.date.min))
         reason = claim.describe() + (f", {window.label}" if window.label else "")
         if overruled:
             reason += f"; supersedes {_latest(overruled).describe()}"
@@ -152,18 +153,42 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
         notes.append(latest.describe())
         against.append(latest)
     if against:
-        return Resolution(Status.NOT_MET, tuple(against), "; ".join(notes))
+        return Resolution(Status.NOT_MET, _deciding(against), "; ".join(notes))
     return Resolution(None, (), "")
+
+
+def _deciding(against: list[Statement]) -> tuple[Statement, ...]:
+    """What a not-met rests on: each denial and superseded claim, but of the claims that fall
+    outside the window only the latest one ("last infusion 04/2023" decides; every earlier
+    mention of the drug adds nothing for a reviewer)."""
+    outside = [s for s in against if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE)]
+    latest = max(outside, key=lambda s: (s.span.end or s.span.start or dt.date.min, s.written or dt.date.min),
+                 default=None)
+    kept = [s for s in against if s not in outside or s is latest or _superseding(s, against)]
+    return tuple(dict.fromkeys(kept))
+
+
+def _superseding(claim: Statement, against: list[Statement]) -> bool:
+    """True when a later denial in ``against`` answered ``claim`` (both are cited)."""
+    return any(d.polarity is Polarity.DENY and _later(d, claim) for d in against)
+
+
+def _dated(statement: Statement) -> bool:
+    time = statement.mention.first.time
+    return time is not None and time.source == "text"
 
 
 def _dated_course(claim: Statement, statements: Sequence[Statement], window: Window) -> Statement | None:
     """The dated, ended course an undated past mention recaps, if the record has one.
 
     Only for a plain past affirmation with no start date ("prior belimumab"), written no
-    earlier than a dated course of the same thing that ended before the window; a mention
-    that is current, hedged or dated itself stays as it is.
+    earlier than a dated course of the same thing that ended before the window (a hedged
+    drug mention too); a mention that is current or dated itself stays as it is.
     """
-    if claim.polarity is not Polarity.AFFIRM or claim.now or claim.ongoing or claim.span.start is not None:
+    # a hedge on an undated past drug mention ("? neutropenia after rituximab vs lupus")
+    # doubts something else: the course the record dates is still the one it recaps
+    hedged_drug = claim.polarity is Polarity.HEDGE and claim.mention.fact.medication is not None
+    if not (claim.polarity is Polarity.AFFIRM or hedged_drug) or claim.now or claim.ongoing or claim.span.start:
         return None
     courses = [
         s for s in statements

@@ -358,8 +358,15 @@ class WordThreshold(Threshold):
 
 
 def _reading_by_range(lab: LabResult, concept: str, uln: UlnRange) -> str | None:
-    """Positive above every accepted cutoff, negative at or below every one, else None."""
+    """Positive above every accepted cutoff, negative at or below every one, else None.
+
+    A bare number of a test whose usual unit is the cutoffs' ("beta hCG 2140") is read in
+    that unit: only for a positive/negative reading, never for a limit a value must stay under.
+    """
     placed = _in_range_units(lab, concept, uln)
+    bare = lab.unit is None and lab.canonical_value is None and lab.value is not None
+    if isinstance(placed, str) and bare and same_unit(_canonical_unit(concept), uln.unit):
+        placed = Interval.of(lab.value or 0.0, lab.comparator, lab.value_high), uln.low, uln.high
     if isinstance(placed, str):
         return None
     interval, low, high = placed

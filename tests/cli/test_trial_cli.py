@@ -103,7 +103,7 @@ def test_check_dry_run_shows_each_predicate_and_its_evidence(tmp_path: Path) -> 
     seizures = next(i for i, line in enumerate(lines) if line.strip().startswith("exc-seizures-hiv:"))
     assert "not_met" in lines[seizures]
     assert "present concept=seizure, hiv" in lines[seizures + 1]
-    assert "['seizures']" in lines[seizures + 1]
+    assert "['No history of seizures']" in lines[seizures + 1]
     hemoglobin = next(i for i, line in enumerate(lines) if line.strip().startswith("exc-hemoglobin-g-dl:"))
     assert ": met - " in lines[hemoglobin]
     assert "lab concept=hemoglobin compare=< 8 g/dL: met" in lines[hemoglobin + 1]

@@ -32,6 +32,22 @@ def test_renewing_workers_after_every_task_writes_the_same_store(
     assert_same_output(tmp_path, {"single": single, "renewed": renewed}, [12, 12, 0, 0, 0, 3])
 
 
+def test_workers_under_the_default_bound_are_kept_the_pipeline_load_not_counted_as_a_task(tmp_path: Path) -> None:
+    # loading the pipeline raises a worker by more than 100 MB once; counted as what every
+    # task adds, it would renew the workers after each task (a load per task)
+    from extractor.batch.work import Limits, extract_batch
+
+    tasks = [(f"N{i}", "P", "2025-01-06", "Creatinine 1.1 mg/dL. No history of lupus.") for i in range(3)]
+    executor = ProcessExecutor(1)
+    try:
+        results = [executor.result(executor.submit(extract_batch, tasks, Limits())) for _ in range(3)]
+    finally:
+        executor.close()
+    assert executor.renewals == 0 and len({result.stats.worker for result in results}) == 1
+    # three short notes add a few MB at most: the first task's load is not expected again
+    assert all(result.stats.next_peak_mb - result.stats.rss_mb < 25 for result in results)
+
+
 def test_dask_workers_past_the_memory_limit_are_restarted_by_their_nanny() -> None:
     with (
         LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,

@@ -16,11 +16,12 @@ from typing import Any
 
 import duckdb
 import psutil
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.language import Language
-from test_batch_inputs import archive_records, write_jsonl, write_parquet
+from test_batch_inputs import archive_records, write_csv, write_jsonl, write_parquet
 from test_batch_resume import EXTRACTOR, FILLER, TRIAL, Stop, snapshot, stopping_after
 from test_batch_store import query, readme_queries
 from typer.testing import CliRunner
@@ -30,7 +31,7 @@ from extractor.batch.dataset import RunDir
 from extractor.batch.shards import plan, read_shard
 from extractor.batch.views import attach, compact
 from extractor.cli.app import app
-from extractor.notes import ReadReport
+from extractor.notes import ReadReport, iter_csv
 from extractor.report import build_views, material_from_store, reviews
 from extractor.report.reviews import Decision, ReviewIn, Target
 from extractor.store import Store, StoreError
@@ -161,6 +162,72 @@ def test_shards_cover_every_line_once_and_count_lines(
         total_lines += report.size
     assert total_lines == text.count("\n") + (not text.endswith("\n"))
     assert seen == [(i + 1, f"N{i}") for i, n in enumerate(lengths) if n % 7]
+
+
+CELLS = st.text(alphabet='ab ,"\n\r', max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(CELLS, min_size=1, max_size=25), shard_bytes=st.integers(min_value=1, max_value=300))
+def test_a_csv_is_cut_at_rows_and_read_as_a_whole_file_reads_it(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str], shard_bytes: int
+) -> None:
+    # notes whose quoted text holds commas, quotes and line ends: a cut between two lines of
+    # one note would split it
+    path = write_csv(tmp_path_factory.mktemp("csv") / "notes.csv", [
+        {"patient_id": "P", "note_id": f"N{i}", "text": text} for i, text in enumerate(texts)
+    ])
+    whole = ReadReport()
+    expected = [(line, note.note_id, note.text) for line, note in iter_csv(path, whole)]
+    shards, size = plan(str(path), shard_bytes)
+    assert shards[0].start == 0 and shards[-1].end == size
+    assert all(a.end == b.start for a, b in itertools.pairwise(shards))
+    found, first_line = [], 1
+    for shard in shards:
+        report = ReadReport()
+        found.extend((first_line + line, note.note_id, note.text) for line, note in read_shard(shard, report))
+        assert not report.rejected
+        first_line += report.size
+    assert found == expected and not whole.rejected
+
+
+def test_a_sharded_csv_run_holds_what_a_store_holds(tmp_path: Path, inline: Language) -> None:
+    records = archive_records(patients=4, per_patient=3)
+    for record in records:
+        record["text"] += '\nSigned, "Dr. A"\n' + FILLER
+    source = write_csv(tmp_path / "notes.csv", records)
+    with source.open("a", encoding="utf-8") as handle:
+        handle.write("P9,N-bad,2025-01-01\n")  # too few cells: rejected with its line
+    store = tmp_path / "reference.duckdb"
+    run_batch(source, store, TRIAL, workers=0)
+    sharded_run(source, tmp_path / "run", shard_mb=0.001)
+    assert len(RunDir(str(tmp_path / "run")).committed("extract-")) >= 4
+    assert snapshot(tmp_path / "run" / "results.duckdb") == snapshot(store)
+    assert query(store, "SELECT count(*) FROM errors WHERE level = 'rejected'") == [(1,)]
+
+
+@pytest.mark.parametrize(
+    ("shards", "workers", "count"),
+    [
+        (33, 1, 9),  # one per 4 shards
+        (33, 2, 10),  # ... rounded up to a multiple of the workers: no lone task in the last round
+        (1, 2, 8),  # at least 4 per worker
+        (5000, 3, 63),  # at most 64, a multiple of the workers below it
+        (5000, 100, 64),  # more workers than the bound: the bound
+    ],
+)
+def test_screening_tasks_keep_every_worker_busy_to_the_end(shards: int, workers: int, count: int) -> None:
+    assert sharded.partition_count(shards, workers) == count
+
+
+def test_the_end_of_the_input_is_cut_in_smaller_shards(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "notes.jsonl", [
+        {"patient_id": "P", "note_id": f"N{i}", "text": "x" * 90} for i in range(400)
+    ])
+    shards, size = plan(str(path), 4000)
+    sizes = [shard.end - shard.start for shard in shards]
+    assert max(sizes[-4:]) <= 1200 < min(sizes[:-10])  # quarter shards at the end, full ones before
+    assert sum(sizes) == size
 
 
 def test_buckets_are_stable_and_partitions_cover_them() -> None:
@@ -323,13 +390,30 @@ def test_a_local_worker_killed_mid_run_loses_no_note_and_repeats_none(
     assert batch.returncode == 0, stderr
     assert "notes read: 26  processed: 24  skipped: 0  failed: 0  rejected: 2  patients screened: 6" in stderr
     assert snapshot(run_dir / "results.duckdb") == reference
+    # screening ran on fresh processes: extraction workers hold a pipeline it never uses
+    extracted_by = {record["worker"] for record in run.committed("extract-").values()}
+    screened_by = {record["worker"] for record in run.committed("screen-").values()}
+    assert screened_by and not extracted_by & screened_by
+
+
+def test_patients_stream_through_screening_across_fetches_and_row_groups(
+    tmp_path: Path, source: Path, reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a patient's notes and facts cut across fetches of 3 rows; verdicts written 2 at a time
+    monkeypatch.setattr(sharded, "SCREEN_FETCH_ROWS", 3)
+    monkeypatch.setattr(sharded, "VERDICT_ROW_GROUP", 2)
+    sharded_run(source, tmp_path / "run", screen_partitions=1)
+    assert snapshot(tmp_path / "run" / "results.duckdb") == reference
+    verdicts = pq.ParquetFile(tmp_path / "run" / "verdicts" / "part-0000.parquet")
+    assert [verdicts.metadata.row_group(i).num_rows for i in range(verdicts.metadata.num_row_groups)] == [2, 2, 2]
 
 
 @pytest.mark.parametrize(
     ("input_name", "options", "message"),
     [
         ("notes.jsonl", [], "give --store (one DuckDB file) or --run-dir"),
-        ("notes.csv", ["--run-dir", "RUN"], "convert CSV"),
+        ("notes.csv", ["--run-dir", "RUN"], "the header has no column patient_id"),
+        ("notes.txt", ["--run-dir", "RUN"], "a sharded run (--run-dir) reads JSON Lines, CSV"),
         ("notes", ["--run-dir", "RUN"], "manifest.jsonl"),
     ],
 )

@@ -19,10 +19,11 @@ from extractor.screening.outcome import Status
 
 CASES = [
     # (criterion, note text, the words the not_met must cite)
-    ("History of seizures", "No history of seizures. Doing well.", "seizures"),
-    ("HIV infection", "HIV nonreactive on screening labs.", "HIV"),
-    ("Myocardial infarction within 6 months", "Denies myocardial infarction.", "myocardial infarction"),
-    ("Active tuberculosis", "Tuberculosis was ruled out.", "Tuberculosis"),
+    # the denial is cited with its clause (corpora/dev/GUIDELINES.md section 6: "the clause")
+    ("History of seizures", "No history of seizures. Doing well.", "No history of seizures"),
+    ("HIV infection", "HIV nonreactive on screening labs.", "HIV nonreactive on screening labs"),
+    ("Myocardial infarction within 6 months", "Denies myocardial infarction.", "Denies myocardial infarction"),
+    ("Active tuberculosis", "Tuberculosis was ruled out.", "Tuberculosis was ruled out"),
 ]
 
 

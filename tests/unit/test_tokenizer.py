@@ -17,6 +17,7 @@ from extractor.pipeline.tokenizer import ClinicalTokenizer
 PIECES = st.sampled_from([
     "Dr.", "a.m.", "p.m.", "Mr.", "e.g.", ":)", "hepatitis B.", "don't", "s/p", "1:320", "10mg", "x2", "(MMF)",
     "U.S.", "vs.", "\n", "  ", "\t", "\r\n", "\xa0", "mother.The", "Hgb 9.6", "http://x.org", "—", "é", ";",
+    "Valium.2.", "MEDICATIONS:1.", "q.6h", "10:30",
 ])
 
 
@@ -84,3 +85,21 @@ def test_tokenizer_round_trips_through_disk(nlp: Language, tmp_path: Path) -> No
     other = ClinicalTokenizer(_plain(nlp)).from_disk(tmp_path / "tokenizer")
     text = "Hepatitis B. Dr. Smith saw her at 9 a.m."
     assert _tokens(other(text)) == _tokens(nlp.make_doc(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("IV Valium.2. IV Benadryl.", ["IV", "Valium", ".", "2", ".", "IV", "Benadryl", "."]),
+        ("Lasix.3. Coumadin", ["Lasix", ".", "3", ".", "Coumadin"]),
+        ("MEDICATIONS:1. Lasix", ["MEDICATIONS", ":1", ".", "Lasix"]),  # ":1" is one of spaCy's emoticons
+        ("q.6h at 10:30, 3.5 mg", ["q.6h", "at", "10:30", ",", "3.5", "mg"]),
+    ],
+)
+def test_a_word_run_on_into_a_list_number_is_split(nlp: Language, text: str, tokens: list[str]) -> None:
+    assert [t.text for t in nlp.make_doc(text)] == tokens
+
+
+def test_drugs_of_a_run_on_list_are_found(nlp: Language) -> None:
+    doc = nlp(nlp.make_doc("MEDICATIONS:1. IV Valium.2. IV Benadryl."))
+    assert {e._.concept for e in doc.ents if e.label_ == "MEDICATION"} == {"diazepam", "diphenhydramine"}

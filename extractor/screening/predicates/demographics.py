@@ -16,13 +16,14 @@ from pydantic import field_validator
 
 from extractor.facts import Assertion, Evidence, Experiencer, Kind
 from extractor.screening.outcome import Finding, Status
-from extractor.screening.patient import Mention
+from extractor.screening.patient import Mention, PatientRecord
 from extractor.screening.predicates.registry import Context, Params, predicate
 from extractor.screening.thresholds import Interval, fmt
 from extractor.screening.timeline import age_in_years
 
 _AGE = re.compile(r"^(<=|>=|<|>)\s*(\d+(?:\.\d+)?)\s*(years?|months?)?$", re.IGNORECASE)
 _DAYS_PER_YEAR = 365.25
+_INTRO_GAP = 3  # "16 y/o male": at most a space or two between the age and the sex
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,10 @@ def age(params: AgeParams, context: Context) -> Finding:
     verdict = params.compare if status is Status.MET else (
         f"not {params.compare}" if status is Status.NOT_MET else f"cannot tell against {params.compare}"
     )
-    # a birth date is a note field, not words to highlight: the notes' own age is cited with it
-    cited = estimate.evidence or (written.evidence if written is not None else ())
+    # a birth date is a note field, not words to highlight: the words introducing the patient
+    # ("16 y/o male"), else the notes' latest age, are cited with it
+    intro = introduction(context.patient)
+    cited = estimate.evidence or ((intro,) if intro else ()) or (written.evidence if written is not None else ())
     return Finding(status, f"{estimate.describe()} on {on}: {verdict}", cited)
 
 
@@ -171,11 +174,33 @@ def sex(params: SexParams, context: Context) -> Finding:
     if not stated:
         return Finding(None, "sex not stated in the chart")
     cited = tuple(e for value in stated for e in evidence.get(value, [])[-1:])
+    intro = introduction(patient)
+    if len(stated) == 1 and intro is not None and cited:
+        cited = (intro,)  # the patient's introduction states the sex the chart agrees on
     if len(stated) > 1:
         return Finding(Status.UNKNOWN, "sex stated both F and M", cited)
     value, sources = next(iter(stated.items()))
     status = Status.MET if value == params.sex else Status.NOT_MET
     return Finding(status, f"sex {value} ({sources[-1]})", cited)
+
+
+def introduction(patient: PatientRecord) -> Evidence | None:
+    """The words that introduce the patient, an age with the sex right after it ("16 y/o
+    male", "10 yo boy", "45 yo M"), as first charted: what a reviewer checks age and sex on."""
+    ages = [m for m in patient.find(concepts=("age",), kinds=(Kind.DEMOGRAPHIC,)) if _own(m)]
+    sexes = [m for m in patient.find(concepts=("sex",), kinds=(Kind.DEMOGRAPHIC,)) if _own(m)]
+    found: list[tuple[dt.date, int, Evidence]] = []
+    for age_mention in ages:
+        age_ev = age_mention.fact.evidence
+        note = patient.notes.get(age_ev.note_id)
+        for sex_mention in sexes:
+            sex_ev = sex_mention.fact.evidence
+            gap = sex_ev.char_start - age_ev.char_end
+            if note is not None and sex_ev.note_id == age_ev.note_id and 0 <= gap <= _INTRO_GAP:
+                text = note.text[age_ev.char_start : sex_ev.char_end]
+                span = age_ev.model_copy(update={"char_end": sex_ev.char_end, "text": text})
+                found.append((age_mention.first_written or dt.date.min, span.char_start, span))
+    return min(found, key=lambda item: item[:2])[2] if found else None
 
 
 def _day(day: dt.date | None) -> str:

@@ -42,6 +42,8 @@ from extractor.screening.thresholds import fmt
 from extractor.screening.timeline import Duration, Span
 
 _FAILED = ("inadequate_response", "failure", "refractory")
+_DX_GAP = 30  # "SLE, diagnosed in": the farthest a diagnosis date sits after the disease
+_LATER_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")  # another dose's date later on the line
 
 
 class _Drugs(Params):
@@ -114,7 +116,12 @@ def dose_text(details: MedicationDetails) -> str:
 
 
 def exposure(
-    mention: Mention, response: tuple[str, ...] = (), interval: int | None = None, *, window: bool = False
+    mention: Mention,
+    response: tuple[str, ...] = (),
+    interval: int | None = None,
+    *,
+    window: bool = False,
+    note_text: str | None = None,
 ) -> Statement | None:
     """When the patient took the drug, as one mention says; None when it does not say.
 
@@ -150,6 +157,10 @@ def exposure(
         # "despite OCS, HCQ and belimumab", "CD19 low post-rituximab": the drug is named,
         # not said to be taken now; some day up to the note, and the record's dates decide
         return Statement(mention, polarity, Span(None, mention.written), label, detail=detail)
+    given = _given_on(mention, note_text or "") if details.status is MedStatus.CURRENT and ended is None else None
+    if given is not None:
+        # the text dates a dose, whatever else the sentence says is current
+        return Statement(mention, polarity, given, label, detail=detail)
     if details.status is MedStatus.CURRENT:
         span = ended or _current_span(details, mention.written, interval)
         ongoing = mention.ongoing and ended is None  # a stated last dose is the last exposure
@@ -158,6 +169,50 @@ def exposure(
     # a past course dated in the text ("rituximab x2 in 2023") is bounded by that date
     when = ended or _span_of(fact.time) or Span(None, mention.written)
     return Statement(mention, polarity, when, label, detail=detail)
+
+
+def _given_on(mention: Mention, note_text: str) -> Span | None:
+    """The days a dose was given when the text dates it: a counted course on its written
+    date ("Rituxan 1 g x2 on 01/31/25"), or a drug no word calls current, written outside a
+    medication list with past days ("rituximab 1 g 12/10/2024 and 12/24/2024": the last
+    one). None when the text does not date a dose, or names a later day it cannot read."""
+    fact, time = mention.fact, mention.fact.time
+    details = fact.medication
+    if details is None or time is None or time.source != "text" or (time.date is None and time.end is None):
+        return None
+    if details.course_count:
+        return _span_of(time)
+    if (
+        time.date is None
+        or time.precision != "day"
+        or fact.attrs.get("status_stated") is not False
+        or fact.evidence.section in _LIST_SECTIONS
+        or mention.written is None
+        or time.date >= mention.written
+        or time.char_end is None
+    ):
+        return None
+    last = time.date
+    for match in _LATER_DATE.finditer(note_text, time.char_end, _line_end(note_text, time.char_end)):
+        month, day, year = (int(part) for part in match.groups())
+        try:
+            later = dt.date(year, month, day)
+        except ValueError:
+            return None
+        if later >= mention.written:
+            return None
+        last = max(last, later)
+    return Span.point(last)
+
+
+def _text_of(mention: Mention, context: Context) -> str:
+    note = context.patient.notes.get(mention.fact.evidence.note_id)
+    return note.text if note is not None else ""
+
+
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
 
 
 _LIST_SECTIONS = {"medications", "discharge_medications"}
@@ -207,7 +262,10 @@ def medication(params: MedicationParams, context: Context) -> Finding:
     regimens = _regimens(mentions)
     statements = [
         s for m in mentions
-        if (s := exposure(m, params.response, regimens.get(m.fact.concept), window=params.when == "ever")) is not None
+        if (s := exposure(
+            m, params.response, regimens.get(m.fact.concept),
+            window=params.when == "ever", note_text=_text_of(m, context),
+        )) is not None
     ]
     resolutions = []
     for group in _by_ingredient(statements).values():
@@ -320,7 +378,7 @@ def _stability(
         return Resolution(Status.UNKNOWN, (latest,), f"{latest.describe()}: no screening date")
     needed_since = duration.before(screening)
     dose_known = _details(dosed).daily_dose is not None
-    stable_from: list[dt.date] = []
+    stable_from: list[tuple[dt.date, Statement]] = []  # a day the dose is stable from, and who says so
     changed: list[tuple[dt.date, str]] = []
     if changed_at is not None and changed_at.written is not None:
         if changed_at.written == dosed.written:  # two doses written the same day
@@ -336,7 +394,7 @@ def _stability(
         stated = _span_of(details.stable_since)
         if stated is not None and (stated.end or stated.start):
             since_stated: dt.date = stated.end or stated.start  # type: ignore[assignment]
-            stable_from.append(since_stated)
+            stable_from.append((since_stated, item))
             changed.append((since_stated, f"dose stable only since {since_stated.isoformat()}"))
         for change in details.dose_changes:
             if change.date is not None:
@@ -344,22 +402,23 @@ def _stability(
     for item in run:
         start = _span_of(_details(item).start)
         if start is not None and start.end is not None and not _details(item).dose_changes:
-            stable_from.append(start.end)
+            stable_from.append((start.end, item))
     # the same dose written in notes weeks apart: stable over that span (dose-less mentions
     # say the drug goes on, but only written doses show the dose did not change)
     dosed_run = [s for s in run if _details(s).daily_dose is not None]
     if dose_known and dosed_run:
         oldest, newest = dosed_run[-1].mention.first_written, dosed_run[0].written
         if oldest is not None and newest is not None and oldest < newest:
-            stable_from.append(oldest)
+            stable_from.append((oldest, dosed_run[-1]))
     last_change = max(changed, default=None)
     if last_change is not None:
-        stable_from = [d for d in stable_from if d >= last_change[0]]
+        stable_from = [pair for pair in stable_from if pair[0] >= last_change[0]]
     cited = tuple(dict.fromkeys((latest, dosed, *run[-1:])))
-    if stable_from and min(stable_from) <= needed_since:
-        since = min(stable_from)
+    if stable_from and min(day for day, _ in stable_from) <= needed_since:
+        since, source = min(stable_from, key=lambda pair: pair[0])
+        # met rests on the statement that dates the stable dose, and on the latest one
         return Resolution(
-            Status.MET, cited,
+            Status.MET, tuple(dict.fromkeys((source, latest))),
             f"{dosed.describe()}, dose stable since {since.isoformat()} "
             f"(>= {duration} before {screening.isoformat()})",
         )
@@ -368,7 +427,10 @@ def _stability(
             Status.NOT_MET, cited,
             f"{latest.describe()}; {last_change[1]}, within {duration} before {screening.isoformat()}",
         )
-    since = f"stable since {min(stable_from).isoformat()}" if stable_from else "stable since not documented"
+    since = (
+        f"stable since {min(day for day, _ in stable_from).isoformat()}" if stable_from
+        else "stable since not documented"
+    )
     before = f"; earlier {last_change[1]}" if last_change is not None else ""
     return Resolution(Status.UNKNOWN, cited, f"{latest.describe()}; {since}, need {duration}{before}")
 
@@ -380,6 +442,11 @@ class ResponseParams(Params):
     responses: Names = _FAILED
     at_least: int = Field(ge=1)
     require_any: Names = ()
+    # a disease first charted within ``new_within`` (its diagnosis dated there, nothing
+    # older) has had no time for that many classes to fail: not met, unless failures are charted
+    diagnosis: Names = ()
+    new_within: DurationField | None = None
+    diagnosis_words: Names = ()  # words that make a date the diagnosis date ("dx 03/2025")
 
     @model_validator(mode="after")
     def _coherent(self) -> ResponseParams:
@@ -429,12 +496,59 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
             tuple(context.patient.cite(m) for m in [*denied, *cite]),
         )
     need = f"{params.at_least} classes" + (f", one of {', '.join(params.require_any)}" if params.require_any else "")
+    if params.diagnosis and params.new_within is not None:
+        new = newly_diagnosed(context, params.diagnosis, params.new_within, params.diagnosis_words)
+        if new is not None:
+            day, mention = new
+            return Finding(
+                Status.NOT_MET,
+                f"{label_of(params.diagnosis, ())} diagnosed {day.isoformat()}, within {params.new_within} "
+                f"before screening: too new for {params.at_least} classes to have failed; inadequate response "
+                f"documented in {len(failed)} classes" + (f" ({counted})" if counted else ""),
+                (context.patient.cite(mention), *(context.patient.cite(m) for m in cite)),
+            )
     return Finding(
         Status.UNKNOWN,
         f"inadequate response documented in {len(failed)} classes" + (f" ({counted})" if counted else "")
         + f"; need {need}",
         tuple(context.patient.cite(m) for m in cite),
     )
+
+
+def newly_diagnosed(
+    context: Context, concepts: Names, within: Duration, words: Names
+) -> tuple[dt.date, Mention] | None:
+    """The diagnosis date and the mention dating it, when the patient's disease is new: a
+    mention dates its diagnosis inside the window ("SLE (dx 03/2025)": one of ``words``
+    between the disease and the date), and no mention is dated or written before it."""
+    frame = context.window(within)
+    start = frame.span.start
+    if start is None:
+        return None
+    dated: list[tuple[dt.date, Mention]] = []
+    for mention in context.patient.find(concepts):
+        fact = mention.fact
+        if fact.experiencer is not Experiencer.PATIENT or fact.assertion not in (Assertion.PRESENT, Assertion.POSSIBLE):
+            continue
+        time = mention.first.time
+        day = mention.span.start if time is not None and time.source == "text" else None
+        if (day or mention.first_written or dt.date.min) < start or (mention.first_written or dt.date.min) < start:
+            return None  # charted before the window: not a new diagnosis
+        if day is not None and _says_diagnosed(context, mention, words):
+            dated.append((day, mention))
+    return min(dated, key=lambda pair: pair[0]) if dated else None
+
+
+def _says_diagnosed(context: Context, mention: Mention, words: Names) -> bool:
+    fact, time = mention.first, mention.first.time
+    note = context.patient.notes.get(fact.evidence.note_id)
+    if note is None or time is None or time.char_start is None or time.char_end is None:
+        return False
+    if not 0 <= time.char_start - fact.evidence.char_end <= _DX_GAP:
+        return False
+    # the date right after the diagnosis word: "SLE (dx 03/2025)", "SLE diagnosed in 02/2025"
+    between = note.text[fact.evidence.char_end : time.char_start].lower()
+    return any(re.search(rf"\b{re.escape(word.lower())}\W*(?:in|on)?\W*$", between) for word in words)
 
 
 def _recency(mention: Mention) -> dt.date:

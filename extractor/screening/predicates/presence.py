@@ -2,12 +2,14 @@
 
 Only the patient's own affirmed, negated or hedged mentions count: family history and
 hypothetical mentions ("if she develops a rash") never do. Attribute and infection-state
-filters narrow what counts ("moderate or large" effusion, "active" CMV); a mention that
-lacks the attribute leaves it for a reviewer.
+filters narrow what counts ("moderate or large" effusion, "active" CMV, a cancer's
+``stage_group: ">=3"`` or ``metastatic: true``); a mention that lacks the attribute leaves
+it for a reviewer.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 from typing import Any, Literal
@@ -35,6 +37,9 @@ from extractor.screening.resolve import (
 )
 from extractor.screening.timeline import Span
 
+# A mention dated this long before its note states the past ("class II nephritis, biopsy
+# 09/2022" in a 2025 note): the attribute it leaves unsaid is not a doubt about now.
+_PAST_DATED = dt.timedelta(days=365)
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6}
 _COMPARE = re.compile(r"^(<=|>=|<|>)\s*(\S+)$")
 
@@ -72,7 +77,7 @@ def attr_matches(fact: Fact, tests: dict[str, Any]) -> tuple[bool | None, str]:
     with the attribute values, for reasons."""
     shown = []
     for name, test in tests.items():
-        value = fact.attrs.get(name)
+        value = fact.attribute(name)  # attrs, then a cancer's oncology attributes (stage, metastatic...)
         if value is None:
             return None, f"({name} not stated)"
         if not _passes(value, test):
@@ -82,6 +87,8 @@ def attr_matches(fact: Fact, tests: dict[str, Any]) -> tuple[bool | None, str]:
 
 
 def _passes(value: Any, test: Any) -> bool:
+    if isinstance(value, list | tuple):  # several values (metastatic sites): any one may pass
+        return any(_passes(item, test) for item in value)
     if isinstance(test, str) and (match := _COMPARE.match(test)):
         op, limit = match.groups()
         number, bound = _number(value), _number(limit)
@@ -138,6 +145,7 @@ def statement(mention: Mention, params: PresentParams) -> Statement | None:
         Assertion.POSSIBLE: Polarity.HEDGE,
     }[fact.assertion]
     detail = ""
+    now = fact.temporality is Temporality.CURRENT
     if polarity is not Polarity.DENY:
         if params.states and (state := infection_state(fact)) not in params.states:
             polarity, detail = Polarity.OTHER, f"({state.value})"
@@ -145,6 +153,8 @@ def statement(mention: Mention, params: PresentParams) -> Statement | None:
             matches, detail = attr_matches(fact, params.attrs)
             if matches is False:
                 polarity = Polarity.OTHER
+            elif matches is None and params.when == "current" and (not now or _past_dated(mention)):
+                now = False  # a past statement: ``historical`` decides, not a reviewer
             elif matches is None:
                 polarity = Polarity.HEDGE
     span = mention.span
@@ -155,10 +165,17 @@ def statement(mention: Mention, params: PresentParams) -> Statement | None:
         polarity=polarity,
         span=span,
         label=(fact.label or fact.concept.replace("_", " ")).lower(),
-        now=fact.temporality is Temporality.CURRENT,
+        now=now,
         detail=detail,
         ongoing=mention.ongoing,
     )
+
+
+def _past_dated(mention: Mention) -> bool:
+    """The mention's own written date ends more than a year before the note holding it."""
+    span, written = mention.span, mention.written
+    explicit = mention.first.time is not None and mention.first.time.source == "text"
+    return explicit and span.end is not None and written is not None and written - span.end > _PAST_DATED
 
 
 def resolve_by_concept(statements: list[Statement], context: Context, params: PresentParams) -> Resolution:

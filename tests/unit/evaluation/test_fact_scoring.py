@@ -303,3 +303,21 @@ def test_a_written_range_scores_its_upper_end_as_value_high(predicted_high: floa
     predicted = Fact(kind=Kind.LAB, concept="lvef", label="lvef", evidence=evidence, note_date=NOTE_DATE, lab=lab)
     tally = evaluate_facts([note], {"n1": [predicted]}).attributes["value_high"]
     assert (tally.correct, tally.total) == (correct, 1)
+
+
+def test_a_concept_alias_agrees_with_the_id_it_names() -> None:
+    from extractor.evaluation.facts import canonical_concept
+    from extractor.resources import load_concept_aliases
+
+    alias, concept = next(iter(load_concept_aliases().aliases.items()))
+    assert canonical_concept(alias) == canonical_concept(concept) == concept
+    facts = [*perfect()]
+    facts[1] = facts[1].model_copy(update={"concept": "glomerulonephritis"})
+    assert evaluate_facts([gold_note()], {"n1": facts}).attributes["concept"].accuracy < 1.0
+    text = "Prior radiotherapy."
+    ann = f"T1\tProcedure 6 18\tradiotherapy\n#1\tAnnotatorNotes T1\tconcept={alias}"
+    note = GoldNote(note_id="n2", text=text, entities=tuple(parse_ann(ann, text, "n2.ann")), patient_id="P1",
+                    date=NOTE_DATE)
+    fact = Fact(kind=Kind.PROCEDURE, concept=concept, label=concept,
+                evidence=Evidence(note_id="n2", char_start=6, char_end=18, text="radiotherapy"))
+    assert evaluate_facts([note], {"n2": [fact]}).attributes["concept"].accuracy == 1.0

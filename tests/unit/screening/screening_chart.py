@@ -31,7 +31,7 @@ LAB_FIELDS = (
     "value", "value_high", "titer", "qualitative", "comparator", "unit", "canonical_value",
     "canonical_unit", "ref_high", "flag", "uln_multiple",
 )
-MED_FIELDS = ("classes", "status", "daily_dose", "dose_unit", "response", "frequency")
+MED_FIELDS = ("classes", "status", "daily_dose", "dose_unit", "response", "frequency", "course_count")
 MED_TIMES = ("start", "stop", "last_dose", "stable_since")
 
 
@@ -49,7 +49,15 @@ def _time(value: Any) -> TimeRef | None:
     if ".." in text:
         start, end = text.split("..")
         return TimeRef(start=_date(start or None), end=_date(end or None), source="text")
-    return TimeRef(date=_date(text), source="text")
+    return TimeRef(date=_date(text), precision="day", source="text")
+
+
+def _placed(time: TimeRef | None, written: str | None, text: str, after: int) -> TimeRef | None:
+    """The time with the offsets of its words (``date_text``, found after the fact), if given."""
+    if time is None or written is None:
+        return time
+    at = text.find(written, after)
+    return time.model_copy(update={"text": written, "char_start": at, "char_end": at + len(written)})
 
 
 def build_chart(spec: dict[str, Any], patient_id: str = "P1") -> tuple[list[Note], list[Fact]]:
@@ -152,7 +160,7 @@ def _fact(
         assertion=item.get("assertion", "present"),
         experiencer=item.get("experiencer", "patient"),
         temporality=item.get("temporality", "current"),
-        time=_time(item.get("date")),
+        time=_placed(_time(item.get("date")), item.get("date_text"), texts[note_id], start),
         attrs=attrs,
         infection_state=item.get("state"),
         lab=lab,

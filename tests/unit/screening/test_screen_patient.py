@@ -91,3 +91,39 @@ def test_a_lab_is_cited_from_its_name_through_value_and_unit() -> None:
     })
     cited = patient.cite(patient.mentions[0])
     assert (cited.text, cited.char_start, cited.char_end) == ("Hgb   9.6 g/dL", 0, 14)
+
+
+def cited_text(note_text: str, phrase: str, span: str) -> str:
+    patient = record({
+        "notes": {"N1": {"date": "2025-03-01", "text": note_text}},
+        "facts": [{"kind": "condition", "concept": "sle", "text": phrase, "span": span}],
+    })
+    return patient.cite(patient.mentions[0]).text
+
+
+def test_a_fact_is_cited_with_its_clause() -> None:
+    # the clause ends at a semicolon, a full stop or a table's column gap; a line ends it too
+    text = "HPI: 14 yo F.  SLE dx 10/2021; on HCQ\nno seizures since 2020   Labs: none"
+    assert cited_text(text, "SLE dx 10/2021", "SLE") == "SLE dx 10/2021"
+    assert cited_text(text, "no seizures", "seizures") == "no seizures since 2020"
+
+
+def test_a_long_clause_is_not_cited_whole() -> None:
+    text = "SLE " + "with arthritis, rash and serositis " * 6 + "and more\n"
+    assert cited_text(text, "SLE", "SLE") == "SLE"
+
+
+def test_the_patients_introduction_is_cited_for_age_and_sex() -> None:
+    from extractor.screening.predicates.demographics import introduction
+
+    patient = record({
+        "notes": {"N1": {"date": "2025-01-10", "text": "Re: clinic\n16 y/o male with SLE"},
+                  "N2": {"date": "2025-03-01", "text": "16yo M, follow-up"}},
+        "facts": [
+            {"note": "N1", "kind": "demographic", "concept": "age", "text": "16 y/o", "years": 16},
+            {"note": "N1", "kind": "demographic", "concept": "sex", "text": "male", "sex": "M"},
+            {"note": "N2", "kind": "demographic", "concept": "age", "text": "16yo", "years": 16},
+        ],
+    })
+    intro = introduction(patient)
+    assert intro is not None and (intro.note_id, intro.text) == ("N1", "16 y/o male")
