@@ -3,7 +3,7 @@
     .venv/bin/python scripts/compare_drafts.py [--write-drafts] [--markdown]
 
 Drafts ../shared/trial/blinatumomab-sle-eligibility.txt and
-../shared/trial/n2c2-2018-cohort-criteria.txt (similarity on; for n2c2, silence means
+../shared/trial/n2c2-2018-cohort-criteria.txt (lexicon only, no similarity; for n2c2, silence means
 not met for inclusions, as the task's text says every criterion is judged met or not met),
 pairs each hand-written criterion with the drafted one (the same id, else the most
 overlapping text), and reports per criterion: the draft's form (rule / partial / person),

@@ -3,7 +3,8 @@
     .venv/bin/python scripts/compile_fb_trials.py --out DIR [--ids NCT04346355 ...]
     .venv/bin/python scripts/compile_fb_trials.py --diff
 
-The first form drafts (MiniLM similarity on) the trials of
+The first form drafts (MiniLM similarity on; the names' embeddings come from the user's
+cache after the first run, see extractor.compiler.similarity) the trials of
 corpora/eligibility/fb-clinical-trial-parser/clinical_trials.csv into DIR/<id>.draft.yaml.
 The second writes, for every draft in corpora/trials/drafts/ with a reviewed correction
 beside it (corpora/trials/<id>.yaml, "Reviewed correction of the draft"), the hand corrections as
@@ -39,7 +40,7 @@ def draft(out: Path, ids: list[str]) -> None:
             continue
         name = row["#nct_id"].lower()
         drafted = draft_trial(
-            row["eligibility_criteria"], name=name, title=row["title"],
+            row["eligibility_criteria"], name=name, title=row["title"], similar=True,
             source=(f"Drafted from the eligibility text of {row['#nct_id']} on ClinicalTrials.gov, as copied "
                     "in Clinical-Trial-Parser (Apache-2.0), corpora/eligibility/fb-clinical-trial-parser."),
         )

@@ -34,7 +34,8 @@ def draft(
     similar: Annotated[
         bool,
         typer.Option("--similar/--no-similar",
-                     help="also map unseen phrasings with the MiniLM encoder (embeds every concept name first)"),
+                     help="also map unseen phrasings with the MiniLM encoder (embeds every concept name on the "
+                          "first run, then reads them from $EXTRACTOR_CACHE_DIR, default ~/.cache/extractor)"),
     ] = False,
     threshold: Annotated[
         float, typer.Option("--threshold", min=0.0, max=1.0, help="least cosine similarity for a mapping")

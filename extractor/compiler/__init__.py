@@ -11,7 +11,7 @@ import functools
 
 from extractor.compiler.draft import Draft, DraftCriterion, Drafter
 from extractor.compiler.lexicon import default_lexicon
-from extractor.compiler.similarity import DEFAULT_THRESHOLD, SimilarityIndex
+from extractor.compiler.similarity import DEFAULT_THRESHOLD, NameCache, SimilarityIndex, default_cache_dir
 from extractor.screening.language import SilencePolicy
 
 __all__ = ["Draft", "DraftCriterion", "Drafter", "draft_trial", "similarity_index"]
@@ -19,8 +19,10 @@ __all__ = ["Draft", "DraftCriterion", "Drafter", "draft_trial", "similarity_inde
 
 @functools.cache
 def similarity_index() -> SimilarityIndex:
-    """The vocabulary's terms embedded with MiniLM, once per process (seconds on a CPU)."""
-    return SimilarityIndex(default_lexicon())
+    """The vocabulary's terms embedded with MiniLM once per process, read from the user's
+    cache when an earlier run embedded the same names with the same model
+    (``extractor.compiler.similarity.default_cache_dir``)."""
+    return SimilarityIndex(default_lexicon(), cache=NameCache(default_cache_dir()))
 
 
 def draft_trial(

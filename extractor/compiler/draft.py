@@ -141,6 +141,8 @@ class Drafter:
         if rule is None:
             words = reading.not_understood
             reason = ("not understood: " + " ".join(_unique_words(words))) if words else "no concept found"
+            if reading.unnamed:
+                reason += "; no vocabulary names: " + ", ".join(dict.fromkeys(reading.unnamed))
             if mapping:
                 reason += "; mapped but not expressible: " + ", ".join(sorted({m["concept"] for m in mapping}))
             return DraftCriterion(ident, bullet.section, text, absent, policy, None, reason, mapping)
@@ -169,7 +171,9 @@ class Drafter:
             rule = {"any" if alternatives else "all": atoms}
         if reading.negated:
             rule = {"not": rule}
-        return _with_unexpressed(rule, reading, exclusion)
+        # "any of amputation, ..., retinopathy": a list of alternatives, in an inclusion too
+        disjunctive = exclusion or bool(re.search(r"\b(?:or|any of|one of|either)\b", text, re.IGNORECASE))
+        return _with_unexpressed(rule, reading, disjunctive and not reading.negated)
 
     def _nested(self, bullet: Bullet, exclusion: bool) -> tuple[dict[str, Any] | None, Reading]:
         """A lead-in and its bullets: any / all / at_least over the bullets' rules."""
@@ -178,8 +182,10 @@ class Drafter:
         parts: list[dict[str, Any]] = []
         merged = Reading(window=head.window, uses_tests=head.uses_tests, uses_charted=head.uses_charted)
         merged.mappings = list(head.mappings)
+        readings = []
         for child in bullet.children:
             reading = self.reader.read(self.reader.repair(_flatten(child)), exclusion=exclusion)
+            readings.append(reading)
             if reading.window is None and head.window is not None:
                 _apply_window(reading, head.window)
             rule = self._combine(reading, child.text, exclusion)
@@ -190,8 +196,21 @@ class Drafter:
         if all("unexpressed" in part for part in parts):
             words = [w for child in bullet.children for w in _words(child.text, self.rules)]
             merged.not_understood = head.not_understood + words
+            merged.unnamed = head.unnamed + [p for reading in readings for p in reading.unnamed]
             return None, merged
         kind, count = logic
+        classes = _child_classes(readings)
+        response = None if classes is None else self.reader.response_atom(
+            " ".join([bullet.text, *(_flatten(c) for c in bullet.children)]), classes,
+            count if kind == "at_least" else 1,
+        )
+        if response is not None:  # "inadequate response to at least three of the following:"
+            said = self.reader.response_words(bullet.text)
+            if _labelled(bullet.text):
+                said |= {t.key for t in tokenize(bullet.text.split(":")[0])}
+            head.not_understood = [w for w in head.not_understood if w.lower() not in said]
+            head.alternatives = [w for w in head.alternatives if w.lower() not in said]
+            return _with_unexpressed(response, head, exclusion), merged
         if kind == "at_least" and 1 <= count <= len(parts):
             rule: dict[str, Any] = {"at_least": count, "of": parts}
         elif kind == "any" or (kind == "at_least" and count == 1):
@@ -211,18 +230,37 @@ class Drafter:
         return policy.tests.value, "exclusion about a test, score or age"
 
 
-def _with_unexpressed(rule: dict[str, Any], reading: Reading, exclusion: bool) -> dict[str, Any]:
+def _with_unexpressed(rule: dict[str, Any], reading: Reading, disjunctive: bool) -> dict[str, Any]:
     """What was not understood, beside the rule. Words next to something understood narrow
-    it ("severe" heart failure): ``all``. A clause of an exclusion with nothing understood
-    is another way to be excluded ("pregnancy or lactation"): ``any``. In an inclusion it
-    is one more requirement: ``all``."""
-    alternatives = _unique_words(reading.alternatives) if exclusion else []
+    it ("severe" heart failure): ``all``. A clause with nothing understood is another way
+    to meet the criterion in an exclusion or a list of alternatives ("pregnancy or
+    lactation", "any of amputation, ..., retinopathy"): ``any``. In an inclusion that
+    lists requirements it is one more requirement: ``all``."""
+    alternatives = _unique_words(reading.alternatives) if disjunctive else []
     narrowing = [w for w in _unique_words(reading.not_understood) if w not in alternatives]
     if narrowing:
         rule = {"all": [rule, {"unexpressed": " ".join(narrowing)}]}
+    if disjunctive and reading.open_list:
+        alternatives.append(reading.open_list)  # what the list leaves unnamed may be there
     if alternatives:
         rule = {"any": [rule, {"unexpressed": " ".join(alternatives)}]}
     return rule
+
+
+def _child_classes(readings: list[Reading]) -> list[str] | None:
+    """The drug class each bullet names first ("Antimalarials", "Biologics (e.g. ...)"), or
+    None when a bullet names none."""
+    classes: list[str] = []
+    for reading in readings:
+        first = next((
+            atom["medication"]["classes"][0] for atom in reading.atoms
+            if isinstance(atom.get("medication"), dict) and atom["medication"].get("classes")
+        ), None)
+        if first is None:
+            return None
+        if first not in classes:
+            classes.append(first)
+    return classes or None
 
 
 def _apply_window(reading: Reading, window: str) -> None:

@@ -4,7 +4,8 @@ Behind one small interface (``Lexicon``) so the compiler does not care where con
 from: the vocabularies of ``patterns/`` (``extractor.resources.load_vocabularies``) and the
 drug classes of ``extractor.vocabulary`` (``drug_classes.yaml``, with their names).
 Exact and synonym matches come first (whole tokens, case-insensitive, hyphens and a
-final plural "s" ignored; ``case_sensitive`` abbreviations in their written case);
+final plural "s" ignored either way; ``case_sensitive`` abbreviations in their written case, or in
+any case in a text written without capitals, unless they spell a word);
 ``similar`` ranks the vocabulary's terms by cosine similarity of MiniLM sentence
 embeddings (``extractor.compiler.similarity``) for phrasings no synonym covers.
 """
@@ -75,20 +76,35 @@ class Hit:
 class Lexicon:
     """Terms of the vocabularies, looked up by token sequence."""
 
-    def __init__(self, terms: Iterable[Term], case_sensitive: Iterable[Term] = ()) -> None:
+    def __init__(
+        self, terms: Iterable[Term], case_sensitive: Iterable[Term] = (), words: Iterable[str] = ()
+    ) -> None:
+        """``words``: abbreviations that are also words or units ("ALL", "Mg"), never matched
+        in a text written without capitals."""
         self.terms = tuple(terms)
         self._by_key: dict[tuple[str, ...], Term] = {}
         for term in sorted(self.terms, key=lambda t: (not t.literal, t.is_class)):
             self._by_key.setdefault(_keys(tokenize(term.text)), term)
         self._by_case: dict[tuple[str, ...], Term] = {}
+        self._uncased: dict[tuple[str, ...], Term] = {}
+        spelled = {_keys(tokenize(word)) for word in words}
+        senses: dict[tuple[str, ...], set[str]] = {}
         for term in case_sensitive:
             self._by_case.setdefault(_keys(tokenize(term.text), exact_case=True), term)
+            key = _keys(tokenize(term.text))
+            if key not in spelled and len("".join(key)) >= 2:
+                self._uncased.setdefault(key, term)
+                senses.setdefault(key, set()).add(term.concept)
+        for key, concepts in senses.items():
+            if len(concepts) > 1:  # "psa": PSA or PsA? Only the written case can tell
+                del self._uncased[key]
         self.kinds = {t.concept: t.kind for t in self.terms}
         self.words = frozenset(t.key for term in self.terms for t in tokenize(term.text) if t.text.isalpha())
 
     @classmethod
-    def from_vocabularies(cls) -> Lexicon:
-        """Every concept of ``patterns/``: literal, synonyms, abbreviations, class names."""
+    def from_vocabularies(cls, words: Iterable[str] = ()) -> Lexicon:
+        """Every concept of ``patterns/``: literal, synonyms, abbreviations, class names
+        (``words``: see ``__init__``)."""
         terms: list[Term] = []
         cased: list[Term] = []
         classes: dict[str, Kind] = {}
@@ -104,17 +120,20 @@ class Lexicon:
             classes.setdefault(name, Kind.MEDICATION)
             terms += [Term(written, name, classes[name], is_class=True)]
         for name, kind in classes.items():
-            words = name.replace("_", " ")
-            terms += [Term(words, name, kind, is_class=True), Term(words + "s", name, kind, is_class=True)]
-        return cls(terms, cased)
+            spoken = name.replace("_", " ")
+            terms += [Term(spoken, name, kind, is_class=True), Term(spoken + "s", name, kind, is_class=True)]
+        return cls(terms, cased, words)
 
     def find(self, text: str) -> list[Hit]:
-        """Exact and synonym matches, longest first, not overlapping, in text order."""
+        """Exact and synonym matches, longest first, not overlapping, in text order. A text
+        with no capital letter (some registries and corpora lower-case everything) also
+        matches the abbreviations that spell no word in lower case ("copd", "aml")."""
         tokens = tokenize(text)
+        uncased = not any(c.isupper() for c in text)
         hits: list[Hit] = []
         index = 0
         while index < len(tokens):
-            hit = self._longest(text, tokens, index)
+            hit = self._longest(text, tokens, index, uncased)
             if hit is None:
                 index += 1
                 continue
@@ -122,7 +141,7 @@ class Lexicon:
             index = hit[1]
         return hits
 
-    def _longest(self, text: str, tokens: list[Token], index: int) -> tuple[Hit, int] | None:
+    def _longest(self, text: str, tokens: list[Token], index: int, uncased: bool) -> tuple[Hit, int] | None:
         if tokens[index].text in "-‐–/":
             return None
         for stop in range(min(len(tokens), index + _MAX_TERM_TOKENS), index, -1):
@@ -130,6 +149,8 @@ class Lexicon:
             if window[-1].text in "-‐–/,;.()":
                 continue
             term = self._by_case.get(_keys(window, exact_case=True)) or self._lookup(_keys(window))
+            if term is None and uncased:
+                term = self._uncased.get(_keys(window))
             if term is not None:
                 match = "exact" if term.literal else "synonym"
                 return Hit(window[0].start, window[-1].end, term, match, 1.0), stop
@@ -143,6 +164,8 @@ class Lexicon:
             term = self._by_key.get((*key[:-1], key[-1][:-1]))
         if term is None and key[-1].endswith("es") and len(key[-1]) > 4:
             term = self._by_key.get((*key[:-1], key[-1][:-2]))
+        if term is None and len(key) > 1 and len(key[-1]) > 3 and not key[-1].endswith("s"):
+            term = self._by_key.get((*key[:-1], key[-1] + "s"))  # a vocabulary that names the plural
         return term
 
 
@@ -159,4 +182,6 @@ def _concept_terms(concept: Concept) -> list[Term]:
 @functools.cache
 def default_lexicon() -> Lexicon:
     """The lexicon of the installed vocabularies, built once."""
-    return Lexicon.from_vocabularies()
+    from extractor.compiler.rules import eligibility_rules
+
+    return Lexicon.from_vocabularies(eligibility_rules().abbreviation_words)

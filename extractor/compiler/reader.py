@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extractor.compiler.lexicon import Hit, Lexicon, tokenize
+from extractor.compiler.phrases import Phrase, unnamed_phrases
 from extractor.compiler.rules import EligibilityRules, alternation
 from extractor.compiler.similarity import SimilarityIndex
 from extractor.facts import Kind
@@ -30,6 +31,7 @@ _LAB_KINDS = (Kind.LAB, Kind.SCORE)
 _DURATION_UNITS = frozenset({"hour", "day", "week", "month", "year"})
 _CHARTED_KINDS = (Kind.CONDITION, Kind.INFECTION, Kind.PROCEDURE, Kind.SOCIAL, Kind.VACCINE, Kind.MEDICATION)
 _MODIFIER = re.compile(r"\s*-?\s*(?:related|associated|induced|like|based|mediated)\b", re.IGNORECASE)
+_AGAINST = re.compile(r"\banti\s*-?\s*$", re.IGNORECASE)  # "anti-platelet": what a drug acts on
 _TRAILING = re.compile(
     rf"(?P<n>{_NUMBER})\s*(?P<u>years?(?:\s+of\s+age|\s+old)?)?\s*(?:[^\s\d]{{1,8}}\s+)??"
     r"(?P<op>or older|or more|and older|and above|or above|or over|or greater|or higher|or younger|or less"
@@ -41,6 +43,12 @@ _RANGE = re.compile(
 )
 _RAW_UNIT = re.compile(
     r"\s*(°\s?[CF]|[%µμ/][^\s,;)]*|[A-Za-z]{1,5}/[^\s,;)]+|mmHg|kg|cm|mm|ms|msecs?|milliseconds|seconds|bpm)(?![A-Za-z])"
+)
+# "<= 3 x ULN (ULN = 40 U/L)", "> ULN (1.0-1.3 mg/dL)": the upper limit the text states
+_ULN_STATED = re.compile(
+    rf"\s*(?:[(\[]\s*(?:(?:the\s+)?ULN\s*(?:=|:|is|of)?\s*)?|,?\s*(?:the\s+)?ULN\s*(?:=|:|is|of)\s*)"
+    rf"(?P<a>{_NUMBER})(?:\s*(?:-|–|to)\s*(?P<b>{_NUMBER}))?",
+    re.IGNORECASE,
 )
 _COORDINATED = re.compile(r"\b([A-Za-z]{3,})\s+(?:and|or|and/or|/)\s+$", re.IGNORECASE)
 _GENERIC = frozenset({"infection", "malignancy"})  # head nouns that follow a specific concept
@@ -56,6 +64,7 @@ class Threshold:
     compare: str  # as the lab / age predicate writes it
     age: bool = False
     unknown_unit: str = ""  # a unit written but not known to patterns/units.yaml
+    uln: str = ""  # the upper limit of normal the text states ("35-60 U/L"): uln_if_missing
 
 
 @dataclass
@@ -66,6 +75,9 @@ class Reading:
     mappings: list[dict[str, Any]] = field(default_factory=list)
     not_understood: list[str] = field(default_factory=list)  # every word not understood
     alternatives: list[str] = field(default_factory=list)  # of them, those in clauses of their own
+    unnamed: list[str] = field(default_factory=list)  # phrases no vocabulary names ("psychiatric illness")
+    banded: list[Threshold] = field(default_factory=list)  # ages that choose a test's threshold (by_age)
+    open_list: str = ""  # "etc.": the list names only some of what it means
     window: str | None = None
     negated: bool = False
     uses_tests: bool = False
@@ -97,6 +109,11 @@ class Reader:
             rf"|{alternation(rules.uln_words)}))",
             re.IGNORECASE,
         )
+        self._uln_before = re.compile(
+            rf"{alternation(rules.uln_alone)}\s*(?:[(\[]\s*(?:(?:the\s+)?ULN\s*(?:=|:|is|of)?\s*)?|,?\s*(?:the\s+)?ULN"
+            rf"\s*(?:=|:|is|of)\s*)$",
+            re.IGNORECASE,
+        )
         self._uln_only = re.compile(rf"\s*(?:the\s+)?{alternation(rules.uln_alone)}", re.IGNORECASE)
         numbers = alternation(list(rules.number_words))
         units = alternation(list(rules.time_units))
@@ -124,6 +141,14 @@ class Reader:
         self._any_value = re.compile(
             r"^\W*any\b|\bany\s+(?:\w+\s+){0,4}(?:value|result|measurement)s?\b", re.IGNORECASE
         )
+        self._responses = {
+            value: re.compile(rf"\b{alternation(words)}\b", re.IGNORECASE) for value, words in rules.responses.items()
+        }
+        self._required = [re.compile(pattern, re.IGNORECASE) for pattern in rules.required_class]
+        self._count = re.compile(
+            rf"\bat\s+least\s+(?P<n>\d+|{alternation(list(rules.number_words))})\b", re.IGNORECASE
+        )
+        self._open_list = re.compile(rf"\b{alternation(rules.open_lists)}\b\.?", re.IGNORECASE)
         self._any_sex = re.compile(rf"\b{alternation(rules.any_sex)}\b", re.IGNORECASE)
         self._sex = {sex: re.compile(rf"\b{alternation(words)}\b", re.IGNORECASE)
                      for sex, words in rules.sex_words.items()}
@@ -133,7 +158,8 @@ class Reader:
     def repair(self, text: str) -> str:
         """Words a copied page ran together ("ofglucocorticoids", "monthsbefore") split where
         one side is a small word of the rules and the other a word of the vocabulary."""
-        known = self.lexicon.words | self.rules.filler
+        spoken = {w for words in self.rules.comparators.values() for phrase in words for w in phrase.split()}
+        known = self.lexicon.words | self.rules.filler | {w for w in spoken if w.isalpha()}  # "andolder"
         small = sorted(
             (w for w in self.rules.filler | set(self.rules.time_units) if len(w) >= 2), key=len, reverse=True
         )
@@ -166,17 +192,24 @@ class Reader:
         # "active ... within 60 days" asks whether it held in the window, not only today
         self._atoms(text, hits, thresholds, reading, now and not ever and reading.window is None, used)
         self._stable(text, reading, used)
+        self._response(text, hits, reading, used)
         self._demographics(text, thresholds, reading, used)
+        if (open_list := self._open_list.search(text)) and reading.atoms:
+            reading.open_list = open_list.group()
+            self._mark(used, open_list.start(), open_list.end())
         reading.not_understood = self._leftovers(text, used)
         reading.alternatives = self._standalone(text, used, reading.not_understood)
+        reading.unnamed = [text[p.start:p.end] for p in unnamed_phrases(text, used, self.rules)]
         return reading
 
-    def recognise(self, text: str) -> tuple[list[Threshold], list[Hit]]:
-        """The thresholds and concepts of a text, read as drafting reads them (windows first)."""
+    def recognise(self, text: str) -> tuple[list[Threshold], list[Hit], list[Phrase]]:
+        """The thresholds, concepts and unnamed phrases of a text, read as drafting reads them
+        (windows first)."""
         used = [False] * len(text)
         self._window(text, used)
         thresholds = self._thresholds(text, used)
-        return thresholds, self._concepts(text, used)
+        hits = self._concepts(text, used)
+        return thresholds, hits, unnamed_phrases(text, used, self.rules)
 
     def _mark(self, used: list[bool], start: int, end: int) -> None:
         for index in range(start, min(end, len(used))):
@@ -214,13 +247,15 @@ class Reader:
         for match in _RANGE.finditer(text):
             if not free(match.start(), match.end()) or re.match(r"\s*:", text[match.end():]):
                 continue
+            if self._uln_before.search(text[max(0, match.start() - 60):match.start()]):
+                continue  # "> ULN (1.0-1.3 mg/dL)": the upper limit stated, not a threshold
             low, high = _num(match["a"]), _num(match["b"])
             if low is None or high is None or low >= high:
                 continue
             unit, end, raw = self._unit_at(text, match.end())
             if unit in _DURATION_UNITS and not self._age_near(text, match.start(), end):
                 continue  # "1-2 weeks": a duration
-            is_age = unit == "years" or self._age_near(text, match.start(), end)
+            is_age = unit == "years" or (unit is None and self._age_near(text, match.start(), end))
             shown = "" if is_age or unit is None else (unit if unit == "%" else f" {unit}")
             suffix = " years" if is_age else shown
             add(match.start(), end, [f">= {_fmt(low)}{suffix}", f"<= {_fmt(high)}{suffix}"], is_age, raw)
@@ -232,7 +267,11 @@ class Reader:
                 uln = self._uln_multiple.match(tail) or self._uln_only.match(tail)
                 if uln is not None:
                     k = uln.groupdict().get("k")
-                    add(match.start(), match.end() + uln.end(), [f"{op} {k} x ULN" if k else f"{op} ULN"], False)
+                    end = match.end() + uln.end()
+                    stated, end = self._stated_uln(text, end)
+                    for compare in [f"{op} {k} x ULN" if k else f"{op} ULN"]:
+                        found.append(Threshold(match.start(), end, compare, uln=stated))
+                    taken.append((match.start(), end))
                     continue
                 titer = re.match(r"\s*(1:\d+)", tail)
                 if titer is not None:
@@ -243,7 +282,8 @@ class Reader:
                 if number is None or value is None or re.match(r"\s*of\b", tail[number.end():]):
                     continue  # "at least one of the following"
                 unit, end, raw = self._unit_at(text, match.end() + number.end())
-                is_age = unit == "years" or self._age_near(text, match.start(), end)
+                # "< 11 g/dL for participants aged 18": a unit that is not years is no age
+                is_age = unit == "years" or (unit is None and self._age_near(text, match.start(), end))
                 if unit in _DURATION_UNITS and not is_age:
                     continue  # "for at least 48 hours": a duration
                 shown = "" if unit is None else (unit if unit == "%" else f" {unit}")
@@ -254,7 +294,9 @@ class Reader:
             op = "<=" if match["op"].lower().split()[-1] in ("younger", "less", "lower", "below", "fewer") else ">="
             value = _num(match["n"])
             unit, _, raw = self._unit_at(text, match.start("n") + len(match["n"]))
-            is_age = bool(match["u"]) or unit == "years" or self._age_near(text, match.start(), match.end())
+            is_age = bool(match["u"]) or unit == "years" or (
+                unit is None and self._age_near(text, match.start(), match.end())
+            )
             if value is None:
                 continue
             shown = "" if is_age or unit is None else (unit if unit == "%" else f" {unit}")
@@ -262,6 +304,20 @@ class Reader:
         for item in found:
             self._mark(used, item.start, item.end)
         return found
+
+    def _stated_uln(self, text: str, end: int) -> tuple[str, int]:
+        """The ULN a text gives after "x ULN" ("(ULN = 40 U/L)", "(1.0-1.3 mg/dL)") as the
+        range ``uln_if_missing`` writes, and where it ends; ("", end) when none is given."""
+        match = _ULN_STATED.match(text, end)
+        if match is None:
+            return "", end
+        low, high = _num(match["a"]), _num(match["b"] or match["a"])
+        unit, unit_end = self._unit(text, match.end())
+        closed = re.match(r"\s*(?:[)\]]|[,;.](?:\s|$)|$)", text[unit_end:])
+        if unit is None or unit in ("years", "%") or low is None or high is None or low > high or closed is None:
+            return "", end
+        bracket = closed.end() if ")" in closed.group() or "]" in closed.group() else 0
+        return f"{_fmt(low)}-{_fmt(high)} {unit}", unit_end + bracket
 
     def _unit_at(self, text: str, start: int) -> tuple[str | None, int, str]:
         """The unit written at ``start``: a known unit (or "years", a time unit), where it
@@ -316,6 +372,7 @@ class Reader:
         hits = [
             h for h in self.lexicon.find(text)
             if not any(used[h.start:h.end]) and not _MODIFIER.match(text, h.end)
+            and not _AGAINST.search(text, 0, h.start)
         ]
         hits = self._coordinated(text, hits, used)
         hits = _drop_generic(text, hits)
@@ -383,6 +440,9 @@ class Reader:
         for threshold in value_thresholds:
             # "AST and ALT <= 3 x ULN": every test named since the last threshold shares it
             run = [h for h in labs if previous_end <= h.start and h.end <= threshold.start]
+            ratios = [h for h in run if "/" in text[h.start:h.end]]
+            if ratios:  # "PaO2 / FiO2 < 200": the ratio's threshold, not its parts'
+                run = ratios[-1:]
             if not run:
                 before = [h for h in labs if h.end <= threshold.start]
                 run = before[-1:] or labs[:1]
@@ -415,7 +475,12 @@ class Reader:
                 own = by_concept.get(term.concept, [])
                 if own:
                     if term.concept not in done:
-                        reading.atoms.append(self._lab_atom(text, term.concept, own))
+                        bands = _age_bands(own, [t for t in thresholds if t.age and t.start >= hit.end])
+                        if bands is not None:
+                            reading.atoms.append({"lab": {"concept": term.concept, "by_age": bands[0]}})
+                            reading.banded.extend(bands[1])
+                        else:
+                            reading.atoms.append(self._lab_atom(text, term.concept, own))
                         reading.uses_tests = True
                         done.add(term.concept)
                     continue
@@ -437,9 +502,11 @@ class Reader:
                 names.append(term.concept)
             reading.uses_charted = True
         for name, bucket in (("present", present), ("medication", drugs)):
-            params: dict[str, Any] = {key: value for key, value in bucket.items() if value}
+            params = {key: value for key, value in bucket.items() if value}
             if not (params.get("concept") or params.get("classes")):
                 continue
+            if name == "present":
+                params = _generalised(params)
             if reading.window:
                 params["window"] = reading.window
             if now:
@@ -465,6 +532,56 @@ class Reader:
                 del atom["medication"]
                 self._mark(used, stable.start(), stable.end())
 
+    def response_atom(self, text: str, classes: list[str], at_least: int | None = None) -> dict[str, Any] | None:
+        """``treatment_response`` when the text says the drug classes failed ("inadequate
+        response to at least three of ..."): the classes, how many must have failed (the
+        text's "at least N", else ``at_least``, else one), those of which one must be
+        among them, and the responses counted when intolerance is named too."""
+        found = [value for value, pattern in self._responses.items() if pattern.search(text)]
+        if not found or not classes:
+            return None
+        count = self._count.search(text)
+        if count is not None:
+            raw = count["n"].lower()
+            at_least = int(raw) if raw.isdigit() else self.rules.number_words[raw]
+        params: dict[str, Any] = {"classes": classes, "at_least": min(at_least or 1, len(classes))}
+        for pattern in self._required:
+            if match := pattern.search(text):
+                after = text[match.end():]
+                required = [c for c in classes if any(
+                    h.term.is_class and h.term.concept == c for h in self.lexicon.find(after)
+                )]
+                if required:
+                    params["require_any"] = required
+                break
+        if "intolerance" in found:
+            params["responses"] = ["inadequate_response", "failure", "refractory", "intolerance"]
+        return {"treatment_response": params}
+
+    def response_words(self, text: str) -> set[str]:
+        """The words of a text that say a response ("inadequate response", "at least three")."""
+        words: set[str] = set()
+        for pattern in [*self._responses.values(), self._count, *self._required]:
+            for match in pattern.finditer(text):
+                words |= {t.key for t in tokenize(match.group())}
+        return words
+
+    def _response(self, text: str, hits: list[Hit], reading: Reading, used: list[bool]) -> None:
+        """A criterion about drug classes that failed: their medication atom becomes
+        ``treatment_response`` and the response words are understood."""
+        for index, atom in enumerate(reading.atoms):
+            params = atom.get("medication")
+            if not isinstance(params, dict) or params.get("concept") or not params.get("classes"):
+                continue
+            replaced = self.response_atom(text, list(params["classes"]))
+            if replaced is None:
+                return
+            reading.atoms[index] = replaced
+            for pattern in [*self._responses.values(), self._count, *self._required]:
+                for match in pattern.finditer(text):
+                    self._mark(used, match.start(), match.end())
+            return
+
     def _lab_atom(self, text: str, concept: str, own: list[Threshold]) -> dict[str, Any]:
         """One test's thresholds: all must hold, unless written as alternatives ("> 94% ... OR
         < 94%"), then any."""
@@ -478,6 +595,8 @@ class Reader:
             params: dict[str, Any] = {"concept": concept, "compare": list(dict.fromkeys(t.compare for t in group))}
             if self._any_value.search(text):
                 params["which"] = "any"  # "any HbA1c value between ...": not only the latest
+            if stated := next((t.uln for t in group if t.uln), ""):
+                params["uln_if_missing"] = stated
             atoms.append({"lab": params})
         return atoms[0] if len(atoms) == 1 else {"any": atoms}
 
@@ -490,7 +609,7 @@ class Reader:
         return None
 
     def _demographics(self, text: str, thresholds: list[Threshold], reading: Reading, used: list[bool]) -> None:
-        ages = [t for t in thresholds if t.age]
+        ages = [t for t in thresholds if t.age and t not in reading.banded]
         for threshold in ages:
             reading.atoms.append({"age": threshold.compare})
         if not ages and (match := self._adult.search(text)) and len(tokenize(text)) <= 6:
@@ -558,6 +677,76 @@ def _drop_generic(text: str, hits: list[Hit]) -> list[Hit]:
                 continue
         kept.append(hit)
     return kept
+
+
+def _generalised(params: dict[str, Any]) -> dict[str, Any]:
+    """A general concept as what it stands for: the concept named for its kind ("active
+    infection") as that kind, so a charted pneumonia counts; an ``_unspecified`` concept
+    with attributes ("live vaccine": live) with every concept of its kind that has them
+    (MMR, varicella, ...), as the vocabulary lists them."""
+    concepts = list(params.get("concept", ()))
+    if len(concepts) == 1 and not params.get("classes") and concepts[0] in {k.value for k in Kind}:
+        rest = {key: value for key, value in params.items() if key != "concept"}
+        return {"kind": concepts[0], **rest}
+    expanded: list[str] = []
+    for concept in concepts:
+        expanded.append(concept)
+        entry = concepts_by_id().get(concept)
+        if entry is None or not concept.endswith("_unspecified"):
+            continue
+        marks = {a: v for a, v in entry.attrs.items() if a not in ("category", "classes", "class_only")}
+        if marks:
+            expanded += [
+                other for other, e in concepts_by_id().items()
+                if e.kind is entry.kind and other != concept and all(e.attrs.get(a) == v for a, v in marks.items())
+            ]
+    return {**params, "concept": list(dict.fromkeys(expanded))} if concepts else params
+
+
+def _age_bands(
+    own: list[Threshold], ages: list[Threshold]
+) -> tuple[list[dict[str, Any]], list[Threshold]] | None:
+    """A test's thresholds chosen by age ("5-8 years: < 4.5 g/L, 9 years and older: < 6.0
+    g/L"; "< 10 g/dL for ages 12 to 17, < 11 g/dL for 18 or older"): every threshold with
+    its own ages, all written before it or all after it. The ``by_age`` bands and the ages
+    they used; None when the ages do not pair off with the thresholds."""
+    values = sorted(own, key=lambda t: t.start)
+    if len(values) < 2 or not ages:
+        return None
+    for side in ("before", "after"):
+        bands: list[dict[str, Any]] = []
+        used: list[Threshold] = []
+        for index, value in enumerate(values):
+            if side == "before":
+                low = values[index - 1].end if index else 0
+                group = [a for a in ages if low <= a.start and a.end <= value.start]
+            else:
+                high = values[index + 1].start if index + 1 < len(values) else 1 << 30
+                group = [a for a in ages if value.end <= a.start and a.end <= high]
+            band = _band(group)
+            if band is None:
+                break
+            bands.append({"age": band, "compare": value.compare})
+            used += group
+        else:
+            return bands, used
+    return None
+
+
+def _band(ages: list[Threshold]) -> str | None:
+    """'5-8', '9+', '< 12' from the age comparisons of one band (whole years only)."""
+    parts = {}
+    for threshold in ages:
+        op, number, *_ = threshold.compare.split()
+        if not number.isdigit():
+            return None
+        parts[op] = number
+    if set(parts) == {">=", "<="}:
+        return f"{parts['>=']}-{parts['<=']}"
+    if len(parts) != 1:
+        return None
+    op, number = next(iter(parts.items()))
+    return f"{number}+" if op == ">=" else f"{op} {number}"
 
 
 def _unitless(threshold: Threshold) -> bool:

@@ -35,6 +35,15 @@ class States(_Strict):
     ever: tuple[str, ...]
 
 
+class UnnamedKind(_Strict):
+    """Head words (and endings) of phrases of one kind the vocabularies may not name."""
+
+    heads: frozenset[str]
+    suffixes: tuple[str, ...] = ()
+    not_heads: frozenset[str] = frozenset()
+    modified_only: frozenset[str] = frozenset()  # heads only after a word that says which
+
+
 class EligibilityRules(Header):
     """Everything ``trial draft`` knows about how eligibility text is written."""
 
@@ -65,6 +74,12 @@ class EligibilityRules(Header):
     qualifiers: frozenset[str]
     any_sex: tuple[str, ...]
     basis_words: tuple[str, ...]
+    abbreviation_words: tuple[str, ...]
+    responses: dict[Literal["inadequate_response", "failure", "refractory", "intolerance"], tuple[str, ...]]
+    open_lists: tuple[str, ...]
+    required_class: tuple[str, ...]  # regexes: "at least one ... must involve" (then the classes)
+    # in the order heads are tried: a malignancy's "-emia" before a condition's
+    unnamed_phrases: dict[Literal["malignancy", "treatment", "measure", "condition"], UnnamedKind]
 
 
 @functools.cache

@@ -123,5 +123,6 @@ TARGETS = (
 )
 BLOCKS = (
     Block("compare_drafts", ("compare_drafts",), render_compare_drafts),
-    Block("fb_parser", ("fb_parser",), render_fb_parser),
+    # fb_parser's block is not in README.md since issue 16's dev/test and --unnamed tables (written by hand there);
+    # the target still records `score_fb_parser.py --no-similar`: see the h19 report
 )

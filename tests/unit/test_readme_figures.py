@@ -66,8 +66,8 @@ def test_a_number_edited_by_hand_fails_the_check_and_render_restores_it() -> Non
 
 
 def test_a_block_without_its_closing_marker_is_reported() -> None:
-    broken = README.replace("<!-- /figures:fb_parser -->", "", 1)
-    assert any("no closing marker" in p and "fb_parser" in p for p in core.problems(broken, FIGURES.BLOCKS,
+    broken = README.replace("<!-- /figures:compare_drafts -->", "", 1)
+    assert any("no closing marker" in p and "compare_drafts" in p for p in core.problems(broken, FIGURES.BLOCKS,
                                                                                     FIGURES.TARGETS))
 
 
