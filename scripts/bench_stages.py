@@ -4,7 +4,8 @@ Runs the tokenizer and each component one after the other on every note and adds
 process CPU time each takes (CPU time, not wall time, so a busy machine disturbs it less;
 still measure on an idle one for the README). Prints one line per stage, slowest first,
 and the number of tokens and facts, so a slower stage can be told apart from one that
-simply has more entities to read.
+simply has more entities to read. To compare with an older checkout, run this file with that
+checkout's interpreter (``OLD/.venv/bin/python scripts/bench_stages.py``).
 
     .venv/bin/python scripts/bench_stages.py [--corpus DIR] [--limit N]
 """
@@ -33,9 +34,12 @@ def main() -> int:
         print(f"no .txt notes in {args.corpus}", file=sys.stderr)
         return 2
 
-    from extractor.imports import prepare_process
-
-    prepare_process()
+    try:
+        from extractor.imports import prepare_process
+    except ImportError:  # an older checkout, run with its own interpreter: it guards its imports itself
+        pass
+    else:
+        prepare_process()
     import extractor
 
     warnings.filterwarnings("ignore")

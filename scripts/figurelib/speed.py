@@ -278,6 +278,43 @@ def render_service_load(figure: Figure) -> str:
     return core.with_provenance(lines, figure)
 
 
+# ------------------------------------------------------------------ bench_stages.py
+def parse_bench_stages(text: str) -> dict[str, Any]:
+    """``bench_stages.py``'s CPU seconds per stage, slowest first, with the token and fact counts."""
+    stages = [
+        {"stage": name, "seconds": float(seconds)}
+        for name, seconds in re.findall(r"^(\w+)\s+([\d.]+) s\s+[\d.]+%$", text, re.MULTILINE)
+    ]
+    if not stages:
+        raise SystemExit("bench_stages.py printed no stage line")
+    return {
+        "notes": _number(r"^notes: (\d+)", text, "note count"),
+        "tokens": _number(r"tokens ([\d,]+);", text, "token count"),
+        "facts": _number(r"facts ([\d,]+)$", text, "fact count"),
+        "stages": stages,
+        "notes_per_cpu_s": _number(r"^total\s+[\d.]+ s\s+\(([\d.]+) notes per CPU second\)", text, "total"),
+    }
+
+
+def measure_stage_speed(options: Options) -> Measurement:
+    argv, command = core.script("bench_stages", ["--limit", "5" if options.quick else "300", *options.extra_args])
+    return Measurement([command], parse_bench_stages(core.run_text(argv)))
+
+
+def render_stage_speed(figure: Figure) -> str:
+    """CPU seconds per pipeline stage, so a slower stage shows which one it is."""
+    r = figure["results"]
+    total = sum(s["seconds"] for s in r["stages"])
+    rows = [[f"`{s['stage']}`", f"{s['seconds']:.3f}", f"{100 * s['seconds'] / total:.0f}%"] for s in r["stages"]]
+    lines = [
+        *core.table(["stage", "CPU seconds", "share"], rows),
+        "",
+        f"{int(r['notes'])} notes, {core.thousands(r['tokens'])} tokens, {core.thousands(r['facts'])} facts: "
+        f"{total:.2f} CPU seconds, {r['notes_per_cpu_s']:.1f} notes per CPU second.",
+    ]
+    return core.with_provenance(lines, figure)
+
+
 TARGETS = tuple(  # none is cheap: each wants an idle machine
     core.Target(name, "speed", False, about, measure)
     for name, about, measure in (
@@ -286,6 +323,7 @@ TARGETS = tuple(  # none is cheap: each wants an idle machine
         ("batch_speed", "bench_batch.py: extractor batch with 1 and 2 workers", measure_batch_speed),
         ("sentence_split", "bench_sentences.py: our splitter against PyRuSH", measure_sentence_split),
         ("service_load", "load_service.py: POST /v1/screen under 4 clients", measure_service_load),
+        ("stage_speed", "bench_stages.py: CPU seconds per pipeline stage on 300 notes", measure_stage_speed),
     )
 )
 BLOCKS = (
@@ -294,4 +332,5 @@ BLOCKS = (
     core.Block("batch_speed", ("batch_speed",), render_batch_speed),
     core.Block("sentence_split", ("sentence_split",), render_sentence_split),
     core.Block("service_load", ("service_load",), render_service_load),
+    core.Block("stage_speed", ("stage_speed",), render_stage_speed),
 )

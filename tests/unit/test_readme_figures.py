@@ -143,6 +143,18 @@ def test_bench_sentences_output_is_read_in_order() -> None:
     assert figures["notes"] == 5 and all(s["cases"] == figures["splitters"][0]["cases"] for s in figures["splitters"])
 
 
+def test_bench_stages_output_is_read_slowest_first() -> None:
+    figures = speed.parse_bench_stages((DATA / "bench_stages.txt").read_text(encoding="utf-8"))
+    assert figures["notes"] == 3 and figures["facts"] > 0 and figures["tokens"] > figures["facts"]
+    names = [s["stage"] for s in figures["stages"]]
+    assert "tokenizer" in names and "extractor_facts" in names and "total" not in names
+    seconds = [s["seconds"] for s in figures["stages"]]
+    assert seconds == sorted(seconds, reverse=True)
+    rendered = speed.render_stage_speed({"figure": "stage_speed", "commands": ["python scripts/bench_stages.py"],
+                                         "results": figures, "measured": core.measured_on()})
+    assert rendered.count("| `extractor_") == len(names) - 1 and "notes per CPU second" in rendered
+
+
 def test_compare_drafts_output_is_read_with_every_criterion() -> None:
     trials = compiler.parse_compare_drafts((DATA / "compare_drafts.txt").read_text(encoding="utf-8"))
     assert list(trials) == ["blinatumomab-sle", "n2c2-2018"]
@@ -168,8 +180,8 @@ def test_score_fb_parser_output_is_read(output: str, headings: list[str]) -> Non
 
 @pytest.mark.parametrize(
     "parse",
-    [speed.parse_bench_extract, speed.parse_bench_batch, speed.parse_bench_sentences, compiler.parse_compare_drafts,
-     compiler.parse_fb_parser],
+    [speed.parse_bench_extract, speed.parse_bench_batch, speed.parse_bench_sentences, speed.parse_bench_stages,
+     compiler.parse_compare_drafts, compiler.parse_fb_parser],
 )
 def test_an_output_without_its_figures_stops_the_run(parse: Callable[[str], object]) -> None:
     with pytest.raises(SystemExit):
