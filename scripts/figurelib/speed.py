@@ -25,6 +25,13 @@ def _number(regex: str, text: str, what: str) -> float:
     return float(match.group(1).replace(",", ""))
 
 
+def _some(found: Any, failure: str) -> Any:
+    """``found`` when it holds something; otherwise the run stops with ``failure``."""
+    if not found:
+        raise SystemExit(failure)
+    return found
+
+
 # ------------------------------------------------------------------ bench_extract.py
 def parse_bench_extract(text: str) -> dict[str, float]:
     """``bench_extract.py``'s figures from its output."""
@@ -138,8 +145,7 @@ def parse_bench_batch(text: str) -> dict[str, Any]:
         run = {k: (None if v is None else float(v)) for k, v in match.groupdict().items() if k not in ("round",
                                                                                                       "workers")}
         rounds.setdefault(int(match["round"] or 1), {})[match["workers"]] = run
-    if not rounds:
-        raise SystemExit("bench_batch.py printed no worker run")
+    _some(rounds, "bench_batch.py printed no worker run")
     return {
         "notes": _number(r"^archive: (\d+) notes", text, "archive size"),
         "distinct": _number(r"^archive: \d+ notes, (\d+) distinct", text, "distinct texts"),
@@ -281,17 +287,15 @@ def render_service_load(figure: Figure) -> str:
 # ------------------------------------------------------------------ bench_stages.py
 def parse_bench_stages(text: str) -> dict[str, Any]:
     """``bench_stages.py``'s CPU seconds per stage, slowest first, with the token and fact counts."""
-    stages = [
-        {"stage": name, "seconds": float(seconds)}
-        for name, seconds in re.findall(r"^(\w+)\s+([\d.]+) s\s+[\d.]+%$", text, re.MULTILINE)
-    ]
-    if not stages:
-        raise SystemExit("bench_stages.py printed no stage line")
+    lines = re.findall(r"^(\w+)\s+([\d.]+) s\s+[\d.]+%$", text, re.MULTILINE)
     return {
         "notes": _number(r"^notes: (\d+)", text, "note count"),
         "tokens": _number(r"tokens ([\d,]+);", text, "token count"),
         "facts": _number(r"facts ([\d,]+)$", text, "fact count"),
-        "stages": stages,
+        "stages": [
+            {"stage": name, "seconds": float(seconds)}
+            for name, seconds in _some(lines, "bench_stages.py printed no stage line")
+        ],
         "notes_per_cpu_s": _number(r"^total\s+[\d.]+ s\s+\(([\d.]+) notes per CPU second\)", text, "total"),
     }
 
