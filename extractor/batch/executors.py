@@ -246,6 +246,10 @@ class DaskExecutor:
             done, _ = wait(list(handles), timeout=timeout, return_when="FIRST_COMPLETED")
         except TimeoutError:
             return []
+        except cf.CancelledError:
+            # the scheduler dropped a task ("already forgotten" after a worker was killed with
+            # its nanny): it is done for us, and ``result`` reports it lost, to be run again
+            return [handle for handle in handles if handle.done() or handle.cancelled()]
         return list(done)
 
     def result(self, handle: Any) -> Any:
@@ -253,7 +257,7 @@ class DaskExecutor:
 
         try:
             value = handle.result()
-        except KilledWorker as exc:
+        except (KilledWorker, cf.CancelledError) as exc:
             raise WorkerLost(str(exc)) from exc
         stats = getattr(value, "stats", None)
         if (
