@@ -280,7 +280,10 @@ class DaskExecutor:
         self.renewals += 1
 
     def share(self, value: Any) -> Any:
-        return self.client.scatter(value, broadcast=True)
+        """``value`` itself: each task carries its own copy. Scattered data lives on workers, and
+        when a worker is killed (or renewed) the scheduler can forget it with every task that
+        needs it; what is shared here is small (a trial, the dataset's table paths)."""
+        return value
 
     def refresh(self) -> None:
         """Nothing: a Dask worker is restarted (by its nanny) only when its next task is

@@ -43,3 +43,8 @@ def test_a_cancelled_task_is_done_and_reported_lost(monkeypatch: pytest.MonkeyPa
     assert executor.wait([dropped, running], timeout=1) == [dropped]
     with pytest.raises(WorkerLost, match="already forgotten"):
         executor.result(dropped)
+
+
+def test_shared_values_travel_with_each_task_not_scattered_to_workers() -> None:
+    trial = {"id": "t", "criteria": []}
+    assert DaskExecutor(_Client()).share(trial) is trial  # _Client has no scatter: nothing may call it
