@@ -269,7 +269,7 @@ class TimeNormalizer(RuleFileComponent):
                 and _same_clause(text, ent.start_char, ent.end_char, e, all_starts)
                 and (
                     ent.label_ != "MEDICATION"
-                    or _nearest_of_kind(text, same_kind, e) == (ent._.concept or "")
+                    or (ent._.concept or "") in _dated_drugs(text, same_kind, e)
                 )
             ]
             if not candidates:
@@ -384,6 +384,30 @@ def _nearest_of_kind(text: str, mentions: list[tuple[int, int, str]], expression
         return 4 * (mention[0] - expression["char_end"])  # a date is mostly written after its drug
 
     return min(neighbours, key=gap)[2]
+
+
+_LIST_DATE_GAP = 25  # characters from a date to the first drug of the list it heads
+_COORDINATION = re.compile(r"[ \t]*(?:,|and|&|\+|,[ \t]*and)[ \t]*", re.IGNORECASE)
+
+
+def _dated_drugs(text: str, mentions: list[tuple[int, int, str]], expression: dict[str, Any]) -> set[str]:
+    """The drugs a time expression dates: the one it sits nearest to, and when that one is
+    written just after it, the drugs coordinated with it ("04/2023, treated with IV
+    methylprednisolone and anakinra": both; a date far before a list stays with its first)."""
+    nearest = _nearest_of_kind(text, mentions, expression)
+    dated = {nearest}
+    index = bisect_left(mentions, (expression["char_start"], -1, ""))
+    if (
+        index >= len(mentions)
+        or mentions[index][2] != nearest
+        or mentions[index][0] - expression["char_end"] > _LIST_DATE_GAP
+    ):
+        return dated
+    for previous, following in zip(mentions[index:], mentions[index + 1 :], strict=False):
+        if not _COORDINATION.fullmatch(text, previous[1], following[0]):
+            break
+        dated.add(following[2])
+    return dated
 
 
 def _distance(start: int, end: int, expression: dict[str, Any]) -> int:

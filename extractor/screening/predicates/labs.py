@@ -155,7 +155,10 @@ def _judge(mention: Mention, day: dt.date | None, params: LabParams, context: Co
             ]
             note = f" at {estimate.describe()}"
             if not bands:
-                return Judged(mention, day, Status.UNKNOWN, f"{label} on {on}{note}: no threshold for this age")
+                # an age no band covers: a value on the same side of every band's limit still
+                # decides (GUIDELINES §6: "a value above both limits decides even without an age")
+                bands = [(band.age, band.compare) for band in params.by_age]
+                note += " (no threshold for this age; judged against every band)"
         else:
             note = " (age unknown)"
     else:

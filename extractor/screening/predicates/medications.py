@@ -157,6 +157,15 @@ def exposure(
         # "despite OCS, HCQ and belimumab", "CD19 low post-rituximab": the drug is named,
         # not said to be taken now; some day up to the note, and the record's dates decide
         return Statement(mention, polarity, Span(None, mention.written), label, detail=detail)
+    if (
+        details.status is MedStatus.CURRENT
+        and fact.attrs.get("status_stated") is False
+        and fact.temporality is Temporality.HISTORICAL
+    ):
+        # no word calls it current and the sentence tells of the past ("MAS 04/2023, treated
+        # with IV methylprednisolone and anakinra, resolved"): a past course, dated if it can be
+        when = ended or _span_of(fact.time) or Span(None, mention.written)
+        return Statement(mention, polarity, when, label, detail=f"{detail} (past)".strip())
     given = _given_on(mention, note_text or "") if details.status is MedStatus.CURRENT and ended is None else None
     if given is not None:
         # the text dates a dose, whatever else the sentence says is current
