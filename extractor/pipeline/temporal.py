@@ -29,7 +29,7 @@ from extractor.resources import CONCEPT_FILES, Header, concepts_by_id, load_mode
 
 Resolver = Literal[
     "range", "date", "month", "year", "ago", "last_unit", "within", "relative_day", "named_month", "age", "this_unit",
-    "month_day",
+    "month_day", "season",
 ]
 HISTORICAL_KINDS = {"CONDITION", "INFECTION", "PROCEDURE", "VACCINE"}
 
@@ -57,6 +57,7 @@ class TimeFile(Header):
     months: dict[str, int]
     numbers: dict[str, int]
     units: dict[str, str]
+    seasons: dict[str, tuple[int, int]] = Field(default_factory=dict)  # first and last month
     rules: tuple[TimeRule, ...]
 
 
@@ -207,6 +208,8 @@ class TimeNormalizer(RuleFileComponent):
             except ValueError:
                 return None
             return _point(day, "day")
+        if how == "season" and groups.get("season", "").lower() in self.rules.seasons:
+            return _season(self.rules.seasons[groups["season"].lower()], anchor)
         if how == "named_month" and month is not None:
             year = anchor.year if month <= anchor.month else anchor.year - 1
             last = calendar.monthrange(year, month)[1]
@@ -330,6 +333,16 @@ class _CueRegions:
                     regions.append((starts[line], end))
             self._regions[cue] = regions
         return self._regions[cue]
+
+
+def _season(months: tuple[int, int], anchor: dt.date) -> dict[str, Any]:
+    """The most recent such season begun by the note's date, up to that date ("in the spring"
+    written in August: March to May; "this winter" in January: December to the note)."""
+    first, last = months
+    year = anchor.year if dt.date(anchor.year, first, 1) <= anchor else anchor.year - 1
+    end_year = year if last >= first else year + 1
+    end = dt.date(end_year, last, calendar.monthrange(end_year, last)[1])
+    return _interval(dt.date(year, first, 1), min(end, anchor), "month")
 
 
 def _point(date: dt.date, precision: str) -> dict[str, Any]:
