@@ -27,6 +27,8 @@ class QualifierRule(BaseModel):
     # values that win over a nearer word when both are in reach: "active LN requiring
     # re-induction" is on induction, whatever "active" is nearer
     priority: tuple[str, ...] = ()
+    # the value may be the mention's own words: "BTL" is a permanent method of contraception
+    own_words: bool = False
 
 
 class QualifiersFile(Header):
@@ -41,13 +43,13 @@ class QualifierReader:
     def __init__(self, path: Path | None = None) -> None:
         spec: QualifiersFile = load_model(QualifiersFile, path or patterns_dir() / "qualifiers.yaml")
         self.max_chars = spec.max_chars
-        self._rules: dict[str, list[tuple[str, re.Pattern[str], dict[str, str], tuple[str, ...]]]] = {}
+        self._rules: dict[str, list[tuple[str, re.Pattern[str], dict[str, str], tuple[str, ...], bool]]] = {}
         for rule in spec.qualifiers:
             words = {w.lower(): value for value, listed in rule.values.items() for w in listed}
             ordered = sorted(words, key=len, reverse=True)  # "small to moderate" before "small"
             regex = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in ordered) + r")(?![\w-])", re.I)
             for concept in rule.concepts:
-                self._rules.setdefault(concept, []).append((rule.attr, regex, words, rule.priority))
+                self._rules.setdefault(concept, []).append((rule.attr, regex, words, rule.priority, rule.own_words))
 
     def read(
         self, text: str, concept: str | None, start: int, end: int, sent_start: int, sent_end: int
@@ -60,12 +62,12 @@ class QualifierReader:
         high = text.find(";", end, sent_end)
         high = min(sent_end if high == -1 else high, end + self.max_chars)
         found: dict[str, str] = {}
-        for attr, regex, words, priority in rules:
+        for attr, regex, words, priority, own_words in rules:
             if attr in found:
                 continue
             best: tuple[int, int, str] | None = None
-            for match in regex.finditer(text, low, high):
-                if start <= match.start() < end:
+            for match in regex.finditer(text, low if not own_words else min(low, start), max(high, end)):
+                if start <= match.start() < end and not own_words:
                     continue
                 value = words[match.group(0).lower()]
                 gap = match.start() - end if match.start() >= end else start - match.end()
