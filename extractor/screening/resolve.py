@@ -6,7 +6,8 @@ Rules (each cited statement is kept for the evidence):
   A denial contradicts an affirmation when it covers the affirmation's days ("no
   history of TB" covers a past TB; "no active TB" today does not, unless the thing is
   lifelong: "SLE ruled out" denies the earlier "SLE" too).
-- A denial and an affirmation of equal weight (written the same day) leave it unknown.
+- A denial and an affirmation of equal weight (written the same day) leave it unknown; so do
+  a denial and a doubt of the same day.
 - A later denial answers an earlier "possible" ("possible SLE", then "SLE ruled out").
 - *Window* questions ("within 60 days", "ever") ask whether the thing held on some day
   of the window: an undated or partly-inside statement leaves it unknown.
@@ -228,6 +229,14 @@ def resolve_current(
         return Resolution(
             Status.UNKNOWN, (yes[0], no[0]),
             f"{yes[0].describe()} and {no[0].describe()} conflict",
+        )
+    denials = [s for s in no if s.polarity is Polarity.DENY]
+    if maybe and denials:
+        # "no h/o depression" and "low mood - adjustment vs depression" the same day: the doubt
+        # is not answered (as for a window question), both cited
+        return Resolution(
+            Status.UNKNOWN, (maybe[0], denials[0]),
+            f"{maybe[0].describe()} and {denials[0].describe()} the same day: not answered",
         )
     if yes or no or maybe:
         status = Status.MET if yes else Status.NOT_MET if no else Status.UNKNOWN
