@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -39,7 +40,7 @@ from extractor.screening.resolve import (
     resolve_window,
 )
 from extractor.screening.thresholds import fmt
-from extractor.screening.timeline import Duration, Span
+from extractor.screening.timeline import Duration, Placement, Span, Window
 
 _FAILED = ("inadequate_response", "failure", "refractory")
 _DX_GAP = 30  # "SLE, diagnosed in": the farthest a diagnosis date sits after the disease
@@ -68,6 +69,9 @@ class MedicationParams(_Drugs):
     response: Names = ()  # only mentions stating one of these responses (allergy, ...)
     min_distinct: int = Field(default=1, ge=1)  # distinct ingredients needed
     historical: Literal["not_met", "unknown"] = "not_met"
+    # words naming a use that does not count, written in the drug's own list item
+    # ("TMP-SMX 40 mg PO BID Mon/Wed/Fri (PJP prophylaxis)", "prophylactic valganciclovir")
+    not_for: Names = ()
 
 
 def _span_of(ref: TimeRef | None) -> Span | None:
@@ -276,6 +280,9 @@ def medication(params: MedicationParams, context: Context) -> Finding:
             window=params.when == "ever", note_text=_text_of(m, context),
         )) is not None
     ]
+    if params.not_for:
+        frame = context.window(params.window)
+        statements = [_other_use(s, params.not_for, frame, context) for s in statements]
     resolutions = []
     for group in _by_ingredient(statements).values():
         if params.when == "current":
@@ -289,6 +296,34 @@ def medication(params: MedicationParams, context: Context) -> Finding:
     if params.min_distinct == 1:
         return finding(combine_any(resolutions), context, silence)
     return finding(_count(resolutions, params.min_distinct), context, silence)
+
+
+def _other_use(statement: Statement, uses: Names, frame: Window, context: Context) -> Statement:
+    """A drug charted for another use ("(PJP prophylaxis)") in the window is about the question
+    but not the kind asked for; outside the window it still says the drug was not given then."""
+    if statement.polarity is Polarity.DENY or frame.place(statement.span) is Placement.OUTSIDE:
+        return statement
+    use = _written_for(statement.mention, _text_of(statement.mention, context), uses)
+    return replace(statement, polarity=Polarity.OTHER, detail=f"({use})") if use else statement
+
+
+_ITEM_END = re.compile(r"[,;\n]")
+_ITEM_START = re.compile(r"[,;:(\n][^,;:(\n]*$")
+
+
+def _written_for(mention: Mention, note_text: str, uses: Names) -> str:
+    """The one of ``uses`` the drug's own list item names, else "": the words from the item's
+    start (a comma, semicolon, colon, bracket or line) to its end (a comma, semicolon or line),
+    so "(PJP prophylaxis)" after TMP-SMX counts and a neighbour's does not."""
+    evidence = mention.fact.evidence
+    if not note_text:
+        return ""
+    before = note_text[max(0, evidence.char_start - 60) : evidence.char_start]
+    opened = _ITEM_START.search(before)
+    start = evidence.char_start - (len(before) - opened.start() - 1) if opened else evidence.char_start - len(before)
+    ended = _ITEM_END.search(note_text, evidence.char_end, evidence.char_end + 80)
+    item = note_text[start : ended.start() if ended else evidence.char_end + 80].lower()
+    return next((use for use in uses if re.search(rf"(?<!\w){re.escape(use.lower())}(?!\w)", item)), "")
 
 
 def _count(resolutions: list[Resolution], needed: int) -> Resolution:
