@@ -64,7 +64,9 @@ class MedicationParams(_Drugs):
 
     shorthand = "concept"
 
-    when: Literal["ever", "current"] = "ever"
+    # "planned": a drug the chart says will be started ("start sofosbuvir/velpatasvir once
+    # insurance approves"), written within the window
+    when: Literal["ever", "current", "planned"] = "ever"
     window: DurationField | None = None
     response: Names = ()  # only mentions stating one of these responses (allergy, ...)
     min_distinct: int = Field(default=1, ge=1)  # distinct ingredients needed
@@ -272,6 +274,8 @@ def _by_ingredient(statements: list[Statement]) -> dict[str, list[Statement]]:
 def medication(params: MedicationParams, context: Context) -> Finding:
     """A drug taken within a window, ever, or now; optionally with a stated response."""
     mentions = context.patient.find(params.concept, params.classes, exclude=params.exclude)
+    if params.when == "planned":
+        return _planned(mentions, params, context)
     regimens = _regimens(mentions)
     statements = [
         s for m in mentions
@@ -296,6 +300,23 @@ def medication(params: MedicationParams, context: Context) -> Finding:
     if params.min_distinct == 1:
         return finding(combine_any(resolutions), context, silence)
     return finding(_count(resolutions, params.min_distinct), context, silence)
+
+
+def _planned(mentions: list[Mention], params: MedicationParams, context: Context) -> Finding:
+    """A drug the patient's chart plans to start, on the day the plan was written."""
+    statements = [
+        Statement(m, Polarity.AFFIRM, Span.point(m.written), label_of((m.fact.concept,), ()), detail="(planned)")
+        for m in mentions
+        if m.fact.medication is not None
+        and m.fact.medication.status is MedStatus.PLANNED
+        and m.fact.experiencer is Experiencer.PATIENT
+        and m.fact.assertion is not Assertion.ABSENT
+    ]
+    frame = context.window(params.window)
+    silence = f"no planned {label_of(params.concept, params.classes)} in the chart" + (
+        f" {frame.label}" if params.window else ""
+    )
+    return finding(combine_any([resolve_window(statements, frame)]), context, silence)
 
 
 def _other_use(statement: Statement, uses: Names, frame: Window, context: Context) -> Statement:
