@@ -290,6 +290,8 @@ class LabValueReader(RuleFileComponent):
             self._normalise(result, value, unit, attrs, concept)
             if ref_high:
                 result["uln_multiple"] = round(value / ref_high, 3)
+            elif groups.get("uln_times"):  # "ALT 120 (3x ULN)": the note states the multiple
+                result["uln_multiple"] = _float(groups["uln_times"])
         return result
 
     def _own_result(self, match: re.Match[str], attrs: dict[str, Any], concept: str | None) -> dict[str, Any]:
