@@ -401,7 +401,8 @@ def _stable(group: list[Statement], params: StableParams, context: Context) -> R
                 Status.NOT_MET, (dosed,),
                 f"{dosed.describe()}: {fmt(equivalent)} mg/day prednisone-equivalent > {fmt(limit)} mg/day",
             )
-    return _stability(run, changed, dosed, params.duration, context)
+    first_seen = min((s.mention.first_written for s in group if s.mention.first_written is not None), default=None)
+    return _stability(run, changed, dosed, params.duration, context, first_seen)
 
 
 def _details(statement: Statement) -> MedicationDetails:
@@ -433,10 +434,17 @@ def _current_run(group: list[Statement], latest: Statement) -> tuple[list[Statem
 
 
 def _stability(
-    run: list[Statement], changed_at: Statement | None, dosed: Statement, duration: Duration, context: Context
+    run: list[Statement],
+    changed_at: Statement | None,
+    dosed: Statement,
+    duration: Duration,
+    context: Context,
+    first_seen: dt.date | None = None,
 ) -> Resolution:
     """Since when the dose is unchanged, from stated stable-since or start dates anywhere in
-    the current run, dated dose changes, and the first note of the run at the same dose."""
+    the current run, dated dose changes, and the first note of the run at the same dose.
+    A drug the chart first names on or after its stated start, within the duration, has not
+    been taken that long ("hydroxychloroquine 50 mg daily started 03/24", four days before)."""
     screening = context.screening_date
     latest = run[0]
     if screening is None:
@@ -475,6 +483,14 @@ def _stability(
         oldest, newest = dosed_run[-1].mention.first_written, dosed_run[0].written
         if oldest is not None and newest is not None and oldest < newest:
             stable_from.append((oldest, dosed_run[-1]))
+    for item in run:
+        start = _span_of(_details(item).start)
+        begun = start.start if start is not None else None
+        if (
+            begun is not None and begun > needed_since and first_seen is not None and first_seen >= begun
+            and item.written is not None and begun <= item.written
+        ):
+            changed.append((begun, f"started {begun.isoformat()}"))
     last_change = max(changed, default=None)
     if last_change is not None:
         stable_from = [pair for pair in stable_from if pair[0] >= last_change[0]]
