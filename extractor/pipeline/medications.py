@@ -9,7 +9,7 @@ prednisone-equivalent daily dose from the equivalence table in ``patterns/``.
 
 import datetime as dt
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from pathlib import Path
 from typing import Any, Literal
 
@@ -341,14 +341,21 @@ class _SentenceMatches:
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._found: dict[tuple[re.Pattern[str], int, int], list[re.Match[str]]] = {}
+        self._found: dict[tuple[re.Pattern[str], int, int], tuple[list[re.Match[str]], list[int], list[int]]] = {}
 
     def within(self, regex: re.Pattern[str], sent: SentenceBounds, start: int, end: int) -> list[re.Match[str]]:
-        """The matches of ``regex`` in ``sent`` that lie within ``[start, end)``."""
+        """The matches of ``regex`` in ``sent`` that lie within ``[start, end)``.
+
+        ``finditer``'s matches do not overlap, so their starts and their ends both ascend and
+        the matches inside a clause are one run of them, found by two binary searches.
+        """
         key = (regex, sent.start_char, sent.end_char)
-        if key not in self._found:
-            self._found[key] = list(regex.finditer(self._text, sent.start_char, sent.end_char))
-        return [m for m in self._found[key] if m.start() >= start and m.end() <= end]
+        found = self._found.get(key)
+        if found is None:
+            matches = list(regex.finditer(self._text, sent.start_char, sent.end_char))
+            found = self._found[key] = (matches, [m.start() for m in matches], [m.end() for m in matches])
+        matches, starts, ends = found
+        return matches[bisect_left(starts, start) : bisect_right(ends, end)]
 
 
 _CLAUSE_MARKS = re.compile(r"[();]")
