@@ -23,6 +23,9 @@ PIECES = st.sampled_from([
 ])
 
 
+WRAPPED_WORD = r"[(\[\"']?[A-Za-z]{1,8}['.,:;)\]\"]{0,2}"  # a word in brackets, quotes or punctuation
+
+
 def _plain(nlp: Language) -> Tokenizer:
     """spaCy's own tokenizer with exactly our rules, cache behaviour untouched, and without our
     letters-only ``token_match`` shortcut (English has none), so the shortcut is tested too."""
@@ -89,8 +92,7 @@ def test_tokenizer_round_trips_through_disk(nlp: Language, tmp_path: Path) -> No
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.one_of(PIECES, st.from_regex(r"[(\[\"']?[A-Za-z]{1,8}['.,:;)\]\"]{0,2}", fullmatch=True)), max_size=20)
-       .map(" ".join))
+@given(st.lists(st.one_of(PIECES, st.from_regex(WRAPPED_WORD, fullmatch=True)), max_size=20).map(" ".join))
 def test_letters_only_shortcut_changes_no_token(nlp: Language, plain: Tokenizer, text: str) -> None:
     # words with brackets and punctuation around them: the shortcut applies once they are split off
     assert _tokens(nlp.make_doc(text)) == _tokens(plain(text))
