@@ -53,9 +53,9 @@ class PredicateNode(Node):
 def _reasons(outcomes: Sequence[Outcome]) -> str:
     """Reasons of the deciding outcomes. Silence is told when it leaves something unknown
     ("no ALT result"), or when nothing else was found; otherwise it is summed up."""
-    told = [o.reason for o in outcomes if o.reason and (not o.silent or o.status is Status.UNKNOWN)]
-    if not told:
-        return "; ".join(o.reason for o in outcomes if o.reason)
+    told = list(dict.fromkeys(o.reason for o in outcomes if o.reason and (not o.silent or o.status is Status.UNKNOWN)))
+    if not told:  # the same silence twice (two readings of one lab) is told once
+        return "; ".join(dict.fromkeys(o.reason for o in outcomes if o.reason))
     quiet = any(o.silent and o.status is not Status.UNKNOWN for o in outcomes)
     return "; ".join(told) + ("; nothing else relevant charted" if quiet else "")
 
