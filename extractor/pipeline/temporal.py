@@ -392,8 +392,8 @@ def _nearest_of_kind(text: str, mentions: list[tuple[int, int, str]], expression
         if expression["char_start"] >= mention[1]:
             return expression["char_start"] - mention[1]
         ahead = text[expression["char_end"] : mention[0]]
-        if ";" in ahead or "\n" in ahead or ahead.count(")") > ahead.count("("):
-            return len(text)  # a date never dates the next clause or line, nor out of its bracket
+        if ";" in ahead or "\n" in ahead:
+            return len(text)  # a date never dates the next clause or line
         return 4 * (mention[0] - expression["char_end"])  # a date is mostly written after its drug
 
     return min(neighbours, key=gap)[2]
