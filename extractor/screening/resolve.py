@@ -168,6 +168,21 @@ def _deciding(against: list[Statement]) -> tuple[Statement, ...]:
     return tuple(dict.fromkeys(kept))
 
 
+def _latest_of_each(cited: Sequence[Statement]) -> tuple[Statement, ...]:
+    """What a not-met about several things asked together rests on ("no infection of any
+    kind"): the latest statement of each polarity - the latest old episode, the latest
+    denial, the latest mention of another kind - since the most recent statement decides
+    and the older ones of every other thing asked for add nothing for a reviewer."""
+    latest: dict[Polarity, Statement] = {}
+    for item in cited:
+        kept = latest.get(item.polarity)
+        if kept is None or (item.written or dt.date.min, item.span.end or item.span.start or dt.date.min) > (
+            kept.written or dt.date.min, kept.span.end or kept.span.start or dt.date.min
+        ):
+            latest[item.polarity] = item
+    return tuple(s for s in cited if s in latest.values())
+
+
 def _superseding(claim: Statement, against: list[Statement]) -> bool:
     """True when a later denial in ``against`` answered ``claim`` (both are cited)."""
     return any(d.polarity is Polarity.DENY and _later(d, claim) for d in against)
@@ -266,5 +281,7 @@ def combine_any(resolutions: Sequence[Resolution]) -> Resolution:
         chosen = [r for r in spoken if r.status is status]
         if chosen:
             cited = tuple(s for r in chosen for s in r.cited)
+            if status is Status.NOT_MET:
+                cited = _latest_of_each(cited)
             return Resolution(status, cited, "; ".join(r.reason for r in chosen))
     raise AssertionError("unreachable")

@@ -61,6 +61,7 @@ class PresentParams(Params):
     window: DurationField | None = None
     historical: Literal["not_met", "unknown"] = "not_met"
     lifelong: bool = False  # a denial ("SLE ruled out") denies the past too
+    sections: tuple[str, ...] = ()  # only mentions in these note sections (the allergy list)
 
     @model_validator(mode="after")
     def _something_to_find(self) -> PresentParams:
@@ -211,6 +212,8 @@ def present(params: PresentParams, context: Context) -> Finding:
     """A concept or class stated of the patient (ever, now, or within a window)."""
     kinds = (params.kind,) if params.kind else ()
     mentions = context.patient.find(params.concept, params.classes, kinds, params.exclude)
+    if params.sections:
+        mentions = [m for m in mentions if m.fact.evidence.section in params.sections]
     statements = [s for m in mentions if (s := statement(m, params)) is not None]
     resolution = resolve_by_concept(statements, context, params)
     what = label_of(params.concept, params.classes) if (params.concept or params.classes) else (
