@@ -64,12 +64,13 @@ def _decide(
     status: Status, deciders: Sequence[Outcome], children: Sequence[Outcome], settled: Status | None = None
 ) -> Outcome:
     """The combined outcome. Unknown rests on everything found and everything missing; of
-    an ``any`` left unknown, the parts already ``settled`` against it are told in the reason
-    but not cited (a woman's sex and age beside her pregnancy test of unknown result)."""
+    an ``any`` left unknown by something found, the parts already ``settled`` against it are
+    told in the reason but not cited (a woman's sex and age beside her pregnancy test of
+    unknown result). When only silence leaves it unknown, what was found is cited."""
     cited = deciders
     if status is Status.UNKNOWN:
         deciders = [o for o in children if not o.silent or o.status is Status.UNKNOWN]
-        cited = [o for o in deciders if o.status is not settled]
+        cited = [o for o in deciders if o.status is not settled and o.evidence] or deciders
     return Outcome(
         status,
         _reasons(deciders),

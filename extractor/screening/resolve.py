@@ -162,8 +162,7 @@ def _deciding(against: list[Statement]) -> tuple[Statement, ...]:
     outside the window only the latest one ("last infusion 04/2023" decides; every earlier
     mention of the drug adds nothing for a reviewer)."""
     outside = [s for s in against if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE)]
-    latest = max(outside, key=lambda s: (s.span.end or s.span.start or dt.date.min, s.written or dt.date.min),
-                 default=None)
+    latest = max(outside, key=_recency, default=None)
     kept = [s for s in against if s not in outside or s is latest or _superseding(s, against)]
     return tuple(dict.fromkeys(kept))
 
@@ -176,11 +175,20 @@ def _latest_of_each(cited: Sequence[Statement]) -> tuple[Statement, ...]:
     latest: dict[Polarity, Statement] = {}
     for item in cited:
         kept = latest.get(item.polarity)
-        if kept is None or (item.written or dt.date.min, item.span.end or item.span.start or dt.date.min) > (
-            kept.written or dt.date.min, kept.span.end or kept.span.start or dt.date.min
-        ):
+        if kept is None or _recency(item) > _recency(kept):
             latest[item.polarity] = item
     return tuple(s for s in cited if s in latest.values())
+
+
+def _recency(statement: Statement) -> tuple[bool, dt.date, dt.date]:
+    """How recent an episode a statement tells, for choosing the one to cite: a statement
+    with its own date first ("belimumab 01/2024 - 08/2024" over a later "prior belimumab",
+    which the note's date would otherwise make look newer), then the latest end, then the
+    latest written. A denial's days are its note's, so the latest written wins among them."""
+    if statement.polarity in (Polarity.DENY, Polarity.OTHER):
+        return (True, statement.written or dt.date.min, statement.span.end or dt.date.min)
+    end = statement.span.end or statement.span.start or dt.date.min
+    return (_dated(statement), end, statement.written or dt.date.min)
 
 
 def _superseding(claim: Statement, against: list[Statement]) -> bool:

@@ -111,10 +111,21 @@ def test_a_node_is_silent_only_when_every_child_is() -> None:
 
 
 def test_unknown_rests_on_what_was_found_and_what_is_missing() -> None:
-    out = run(AnyNode((node(NOT, note="N1"), node(UNK, silent=True), node(NOT, silent=True)), 1))
+    out = run(AllNode((node(MET, note="N1"), node(UNK, silent=True), node(MET, silent=True)), 1))
     assert out.status is UNK
-    assert out.reason == "not_met; unknown-silent"
-    assert [e.note_id for e in out.evidence] == ["N1"]
+    assert out.reason == "met; unknown-silent"
+    assert [e.note_id for e in out.evidence] == ["N1"]  # what holds of an ``all`` is part of it
+
+
+def test_an_any_left_unknown_cites_its_unsure_parts_not_the_settled_ones() -> None:
+    """"Not male" beside a pregnancy test of unknown result: told in the reason, not cited."""
+    out = run(AnyNode((node(NOT, note="N1"), node(UNK, note="N2"), node(NOT, silent=True)), 1))
+    assert out.status is UNK
+    assert out.reason == "not_met; unknown"
+    assert [e.note_id for e in out.evidence] == ["N2"]
+    only_missing = run(AnyNode((node(NOT, note="N1"), node(UNK, silent=True)), 1))
+    assert only_missing.reason == "not_met; unknown-silent"
+    assert [e.note_id for e in only_missing.evidence] == ["N1"]  # then what was found is cited
 
 
 def test_evidence_is_cited_once() -> None:
