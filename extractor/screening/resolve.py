@@ -132,8 +132,10 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
             earlier = [d for d in denials if _later(claim, d) and window.span.overlaps(d.span)]
             met.append((claim, earlier))
     if met:
-        # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check
-        claim, overruled = max(met, key=lambda pair: (_dated(pair[0]), pair[0].written or dt.date.min))
+        # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check; with
+        # no window, the first written of them (the diagnosis, not a later recap); else the latest
+        ever = window.span.start is None
+        claim, overruled = max(met, key=lambda pair: (_dated(pair[0]), _order(pair[0], ever and _dated(pair[0]))))
         reason = claim.describe() + (f", {window.label}" if window.label else "")
         if overruled:
             reason += f"; supersedes {_latest(overruled).describe()}"
@@ -199,6 +201,14 @@ def _superseding(claim: Statement, against: list[Statement]) -> bool:
 def _dated(statement: Statement) -> bool:
     time = statement.mention.first.time
     return time is not None and time.source == "text"
+
+
+def _order(statement: Statement, first: bool) -> dt.date:
+    """A sort key: the later written the larger, or with ``first`` the earlier written."""
+    written = statement.mention.first_written if first else statement.written
+    if written is None:
+        return dt.date.min
+    return dt.date.fromordinal(dt.date.max.toordinal() - written.toordinal() + 1) if first else written
 
 
 def _dated_course(claim: Statement, statements: Sequence[Statement], window: Window) -> Statement | None:
