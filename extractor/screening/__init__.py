@@ -67,9 +67,9 @@ def load_trial(id_or_path: str | Path) -> Trial:
 def evaluate_criterion(criterion: Criterion, context: Context) -> CriterionResult:
     """One criterion for one patient; silence everywhere gives the criterion's ``absent``.
 
-    A not_met also cites the chart's statements of absence its ``negative_evidence``
-    names ("NKDA", "no fevers"): silence is not_met with nothing cited only when the chart
-    says nothing at all.
+    A favourable status (an exclusion not met, an inclusion that asks for an absence met)
+    also cites the chart's statements of absence its ``negative_evidence`` names ("NKDA",
+    "no fevers", "Lungs clear"): silence cites nothing only when the chart says nothing.
     """
     if criterion.person_only or criterion.rule is None:
         reason = f"{PERSON_ONLY_REASON} ({criterion.reason})" if criterion.reason else PERSON_ONLY_REASON
@@ -78,9 +78,11 @@ def evaluate_criterion(criterion: Criterion, context: Context) -> CriterionResul
     scope = Scope(context, silence)
     outcome = criterion.rule.evaluate(scope)
     status = criterion.absent if outcome.silent else outcome.status
-    basis = rests_on(criterion.negative_evidence, scope) if status is Status.NOT_MET else None
+    # absence favours the patient: an exclusion not met, an inclusion that asks for it met
+    favourable = Status.NOT_MET if criterion.type == "exclusion" else Status.MET
+    basis = rests_on(criterion.negative_evidence, scope) if status is favourable else None
     if basis is not None:
-        return _resting_on(criterion, outcome, basis)
+        return _resting_on(criterion, status, outcome, basis)
     if outcome.silent:
         return CriterionResult(
             criterion.id, criterion.type, criterion.absent,
@@ -91,11 +93,11 @@ def evaluate_criterion(criterion: Criterion, context: Context) -> CriterionResul
     )
 
 
-def _resting_on(criterion: Criterion, outcome: Outcome, basis: Outcome) -> CriterionResult:
-    """A not_met with the statements of absence it rests on, cited after the rule's own."""
+def _resting_on(criterion: Criterion, status: Status, outcome: Outcome, basis: Outcome) -> CriterionResult:
+    """A favourable status with the statements of absence it rests on, cited after the rule's own."""
     found = f"nothing meets it in the chart ({outcome.reason})" if outcome.silent else outcome.reason
     return CriterionResult(
-        criterion.id, criterion.type, Status.NOT_MET,
+        criterion.id, criterion.type, status,
         f"{found}; rests on: {basis.reason}",
         merge_evidence(outcome.evidence, basis.evidence),
     )
