@@ -216,6 +216,11 @@ def present(params: PresentParams, context: Context) -> Finding:
         mentions = [m for m in mentions if m.fact.evidence.section in params.sections]
     statements = [s for m in mentions if (s := statement(m, params)) is not None]
     resolution = resolve_by_concept(statements, context, params)
+    if resolution.status is Status.NOT_MET and not (params.concept or params.classes):
+        # asked by kind ("any infection"): that one named thing is denied or of another kind
+        # ("no hepatitis B", "CMV IgG") does not show there is none; old episodes stay cited
+        kept = tuple(s for s in resolution.cited if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE))
+        resolution = Resolution(resolution.status, kept, resolution.reason)
     what = label_of(params.concept, params.classes) if (params.concept or params.classes) else (
         f"{params.kind.value}" if params.kind else "it"
     )
