@@ -80,7 +80,9 @@ DEV_FACTS_SHOWN = (
 )
 
 
-DEV_COLUMNS = (("before_issue_14", "before issue 14"), ("first_pass", "first pass"))  # recorded, in order
+DEV_COLUMNS = (  # recorded, in order
+    ("before_issue_14", "before issue 14"), ("first_pass", "first pass"), ("second_pass", "second pass"),
+)
 
 
 def render_dev_verdicts(dev: Figure) -> str:
