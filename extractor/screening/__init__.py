@@ -80,7 +80,7 @@ def evaluate_criterion(criterion: Criterion, context: Context) -> CriterionResul
     status = criterion.absent if outcome.silent else outcome.status
     # absence favours the patient: an exclusion not met, an inclusion that asks for it met
     favourable = Status.NOT_MET if criterion.type == "exclusion" else Status.MET
-    basis = rests_on(criterion.negative_evidence, scope) if status is favourable else None
+    basis = rests_on(criterion.negative_evidence, scope, outcome.evidence) if status is favourable else None
     if basis is not None:
         return _resting_on(criterion, status, outcome, basis)
     if outcome.silent:

@@ -16,19 +16,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from extractor.facts import Evidence
 from extractor.screening.engine import Node, Scope
 from extractor.screening.outcome import Outcome, Status, merge_evidence
 
 
-def rests_on(rules: Sequence[Node], scope: Scope) -> Outcome | None:
+def rests_on(rules: Sequence[Node], scope: Scope, cited: tuple[Evidence, ...] = ()) -> Outcome | None:
     """The statements of absence among ``rules`` that hold for the patient, or None.
 
     A rule counts when it holds (met) on something the chart states: a rule that holds
-    only by silence (``not`` over nothing found) cites nothing, so it is left out.
+    only by silence (``not`` over nothing found) cites nothing, so it is left out, and so
+    is one whose every span the criterion's rule already ``cited`` ("denies depression").
     """
+    seen = {(e.note_id, e.char_start, e.char_end) for e in cited}
     held = [
         outcome for outcome in (rule.evaluate(scope) for rule in rules)
-        if outcome.status is Status.MET and not outcome.silent and outcome.evidence
+        if outcome.status is Status.MET and not outcome.silent
+        and any((e.note_id, e.char_start, e.char_end) not in seen for e in outcome.evidence)
     ]
     if not held:
         return None

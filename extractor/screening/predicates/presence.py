@@ -218,9 +218,10 @@ def present(params: PresentParams, context: Context) -> Finding:
     resolution = resolve_by_concept(statements, context, params)
     if resolution.status is Status.NOT_MET and not (params.concept or params.classes):
         # asked by kind ("any infection"): that one named thing is denied or of another kind
-        # ("no hepatitis B", "CMV IgG") does not show there is none; old episodes stay cited
+        # ("no hepatitis B", "CMV IgG") does not show there is none; the old episodes do, and
+        # are cited instead when there are any
         kept = tuple(s for s in resolution.cited if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE))
-        resolution = Resolution(resolution.status, kept, resolution.reason)
+        resolution = Resolution(resolution.status, kept or resolution.cited, resolution.reason)
     what = label_of(params.concept, params.classes) if (params.concept or params.classes) else (
         f"{params.kind.value}" if params.kind else "it"
     )
