@@ -145,7 +145,7 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
         shown = [_latest(since)] if since else []
         return Resolution(Status.MET, (claim, *overruled, *shown), reason)
     if doubtful:
-        return Resolution(Status.UNKNOWN, tuple(doubtful), "; ".join(notes))
+        return Resolution(Status.UNKNOWN, _doubts(doubtful), "; ".join(notes))
     relevant = [
         s for s in statements
         if s.polarity in (Polarity.DENY, Polarity.OTHER) and window.span.overlaps(s.span)
@@ -157,6 +157,16 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
     if against:
         return Resolution(Status.NOT_MET, _deciding(against), "; ".join(notes))
     return Resolution(None, (), "")
+
+
+def _doubts(doubtful: list[Statement]) -> tuple[Statement, ...]:
+    """What an unknown rests on: the first and the latest doubtful statements, any with its
+    own date, and every denial that conflicts; the undated mentions between them ("on
+    Benlysta" in each note's list) add nothing for a reviewer."""
+    latest = _latest(doubtful)
+    first = min(doubtful, key=lambda s: s.mention.first_written or dt.date.min)
+    kept = [s for s in doubtful if s in (first, latest) or _dated(s) or s.polarity is Polarity.DENY]
+    return tuple(dict.fromkeys(kept))
 
 
 def _deciding(against: list[Statement]) -> tuple[Statement, ...]:
