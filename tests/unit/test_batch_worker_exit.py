@@ -1,0 +1,35 @@
+"""A local batch worker leaves without the interpreter's teardown, yet loses nothing it wrote."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psutil
+
+from extractor.batch.executors import ProcessExecutor
+from extractor.batch.work import screen_batch
+
+
+def test_the_exit_flushes_output_then_skips_the_teardown() -> None:
+    script = (
+        "import atexit, sys\n"
+        "from extractor.batch.executors import _exit_now\n"
+        "atexit.register(lambda: print('teardown ran'))\n"  # registered first: runs after _exit_now, if ever
+        "atexit.register(_exit_now)\n"
+        "sys.stdout.write('written, not flushed')\n"
+        "sys.exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert (done.returncode, done.stdout) == (0, "written, not flushed")
+
+
+def test_workers_are_gone_once_the_executor_closes() -> None:
+    executor = ProcessExecutor(2)
+    try:
+        results = [executor.result(executor.submit(screen_batch, [], None, None)) for _ in range(4)]
+    finally:
+        executor.close()
+    assert all(result.patients == [] for result in results)
+    pids = {int(result.stats.worker.rsplit(":", 1)[1]) for result in results}
+    assert pids and not any(psutil.pid_exists(pid) for pid in pids)  # exited and reaped
