@@ -27,10 +27,6 @@ prepare_process()  # every worker imports this package before the pipeline (and 
 # isort: split
 import pyarrow as pa  # noqa: E402
 
-from extractor.imports import hide_pandas_from_pyarrow  # noqa: E402
-
-hide_pandas_from_pyarrow()  # every worker converts rows to Arrow; none needs pandas
-
 # Arrow's own allocator (mimalloc) keeps what a task's tables freed for later, and only part
 # of it goes back on request: measured, a worker stayed about 35 MB larger after an 8 MB
 # shard with it than with the C library's, which gives it back (``release_memory()``).

@@ -94,10 +94,13 @@ def _exit_now() -> None:
 
 
 def _start_worker(parent: int) -> None:
-    """Worker-process initialiser: never outlive the main process; exit without a teardown."""
+    """Worker-process initialiser: never outlive the main process; no pandas (see
+    ``hide_pandas_from_pyarrow``); exit without a teardown."""
     from extractor.batch.work import mark_worker_process
+    from extractor.imports import hide_pandas_from_pyarrow
 
     mark_worker_process()
+    hide_pandas_from_pyarrow()
     atexit.register(_exit_now)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
