@@ -24,6 +24,7 @@ from pathlib import Path
 
 from extractor.facts import Kind
 from extractor.resources import (
+    VOCABULARY_FILES,
     Concept,
     concepts_by_id,
     load_concept_aliases,
@@ -44,6 +45,17 @@ class SearchResult:
     matched: str  # the name that matched the query
     score: float  # 1.0 for an exact name; lower for partial and approximate matches
     source: str  # the vocabulary file (name) it comes from
+
+
+@dataclass(frozen=True)
+class FileCount:
+    """How much one vocabulary file holds: what a reader of the README's vocabulary table checks."""
+
+    file: str
+    concepts: int
+    names: int  # distinct written forms: literal, synonyms and exact-case forms
+    token_patterns: int
+    coded: int  # concepts with at least one code
 
 
 @dataclass(frozen=True)
@@ -239,3 +251,21 @@ def show(name: str) -> ConceptInfo | None:
 def expand(names: Iterable[str]) -> frozenset[str]:
     """Concept ids with all their descendants (a criterion on a category matches them)."""
     return vocabulary().expand(names)
+
+
+def counts(directory: Path | None = None) -> list[FileCount]:
+    """Concepts, names, token patterns and coded concepts of each vocabulary file, in load order;
+    drug classes last (their members are counted as names)."""
+    rows = []
+    for name, vocab in zip(VOCABULARY_FILES, load_vocabularies(directory), strict=True):
+        entries = vocab.entries
+        rows.append(FileCount(
+            file=name,
+            concepts=len(entries),
+            names=sum(len({c.literal, *c.synonyms, *c.case_sensitive}) for c in entries),
+            token_patterns=sum(len(c.pattern) for c in entries),
+            coded=sum(1 for c in entries if c.codes),
+        ))
+    classes = load_drug_classes(directory).classes
+    rows.append(FileCount("drug_classes.yaml", len(classes), sum(len(c.members) for c in classes), 0, 0))
+    return rows

@@ -1,4 +1,4 @@
-"""``extractor concepts search|show``: find the ids a trial's criteria can name."""
+"""``extractor concepts search|show|count``: find the ids a trial's criteria can name; size the vocabulary."""
 
 from __future__ import annotations
 
@@ -77,3 +77,18 @@ def show(
     for name, value in rows:
         if value:
             typer.echo(f"  {name}: {value}")
+
+
+@app.command("count")
+def count(as_json: Annotated[bool, typer.Option("--json", help="one JSON object a line")] = False) -> None:
+    """How many concepts, names, token patterns and coded concepts each vocabulary file holds."""
+    rows = vocabulary.counts()
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(dataclasses.asdict(row)))
+        return
+    typer.echo("file\tconcepts\tnames\ttoken_patterns\tcoded")
+    for row in rows:
+        typer.echo(f"{row.file}\t{row.concepts}\t{row.names}\t{row.token_patterns}\t{row.coded}")
+    typer.echo(f"total\t{sum(r.concepts for r in rows[:-1])} concepts, {len(rows) - 1} files, "
+               f"{rows[-1].concepts} drug classes")

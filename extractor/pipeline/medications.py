@@ -9,7 +9,7 @@ prednisone-equivalent daily dose from the equivalence table in ``patterns/``.
 
 import datetime as dt
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from pathlib import Path
 from typing import Any, Literal
 
@@ -65,9 +65,39 @@ class MedicationDetailsFile(Header):
     time_roles: dict[TimeRole, tuple[str, ...]]
 
 
-def _cue_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    ordered = sorted(phrases, key=len, reverse=True)
-    return re.compile(r"(?<![\w/])(?:" + "|".join(re.escape(p) for p in ordered) + r")(?![\w/])", re.IGNORECASE)
+class _CuePhrases:
+    r"""Phrases found as whole words in any case ("d/c'd", "no longer on"), longest first.
+
+    The plain regex, ``(?<![\w/])(?:...)(?![\w/])`` ignoring case, starts with a look-behind,
+    so Python's engine tries it at every character of every sentence that names a drug.
+    Matched case-sensitively on lower-case text and without the look-behind, the engine skips
+    to the phrases' first letters; the look-behind is then checked here. The matches are the
+    same where lower-casing changes nothing but ASCII capitals (``_SentenceMatches`` decides);
+    elsewhere the plain regex runs.
+    """
+
+    def __init__(self, phrases: tuple[str, ...]) -> None:
+        ordered = sorted(phrases, key=len, reverse=True)
+        self.regex = re.compile(rf"(?<![\w/])(?:{'|'.join(re.escape(p) for p in ordered)})(?![\w/])", re.IGNORECASE)
+        self._lower = (
+            re.compile(rf"(?:{'|'.join(re.escape(p.lower()) for p in ordered)})(?![\w/])")
+            if all(p.isascii() for p in phrases)
+            else None
+        )
+
+    def finditer(self, text: str, lower: str | None, pos: int, endpos: int) -> list[re.Match[str]]:
+        """The matches in ``text[pos:endpos]``; ``lower`` is ``text`` lower-cased, or None."""
+        if lower is None or self._lower is None:
+            return list(self.regex.finditer(text, pos, endpos))
+        found = []
+        while (match := self._lower.search(lower, pos, endpos)) is not None:
+            start = match.start()
+            if start and (lower[start - 1].isalnum() or lower[start - 1] in "_/"):  # the look-behind: \w or /
+                pos = start + 1
+                continue
+            found.append(match)
+            pos = match.end()
+        return found
 
 
 class MedicationReader(RuleFileComponent):
@@ -90,11 +120,11 @@ class MedicationReader(RuleFileComponent):
         self._course = re.compile(r.course, re.IGNORECASE)
         self._tablets = re.compile(r.tablets, re.IGNORECASE)
         self._taper = re.compile(r.taper, re.IGNORECASE)
-        self._status = {k: _cue_regex(v) for k, v in r.status_cues.items()}
-        self._response = {k: _cue_regex(v) for k, v in r.response_cues.items()}
-        self._quantifier = _cue_regex(r.list_quantifiers) if r.list_quantifiers else None
-        self._anchor = _cue_regex(r.anchor_cues) if r.anchor_cues else None
-        self._roles = {k: _cue_regex(v) for k, v in r.time_roles.items()}
+        self._status = {k: _CuePhrases(v) for k, v in r.status_cues.items()}
+        self._response = {k: _CuePhrases(v) for k, v in r.response_cues.items()}
+        self._quantifier = _CuePhrases(r.list_quantifiers) if r.list_quantifiers else None
+        self._anchor = _CuePhrases(r.anchor_cues) if r.anchor_cues else None
+        self._roles = {k: _CuePhrases(v) for k, v in r.time_roles.items()}
         self._frequencies = {k.replace(".", "").replace(" ", ""): v for k, v in r.frequencies.items()}
         self.concepts: dict[str, Concept] = concepts_by_id(directory)
         equivalence = load_steroid_equivalence(directory).entries
@@ -341,14 +371,40 @@ class _SentenceMatches:
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._found: dict[tuple[re.Pattern[str], int, int], list[re.Match[str]]] = {}
+        self._lower = text.lower() if _lower_case_is_exact(text) else None
+        self._found: dict[tuple[object, int, int], tuple[list[re.Match[str]], list[int], list[int]]] = {}
 
-    def within(self, regex: re.Pattern[str], sent: SentenceBounds, start: int, end: int) -> list[re.Match[str]]:
-        """The matches of ``regex`` in ``sent`` that lie within ``[start, end)``."""
-        key = (regex, sent.start_char, sent.end_char)
-        if key not in self._found:
-            self._found[key] = list(regex.finditer(self._text, sent.start_char, sent.end_char))
-        return [m for m in self._found[key] if m.start() >= start and m.end() <= end]
+    def within(
+        self, cue: "_CuePhrases | re.Pattern[str]", sent: SentenceBounds, start: int, end: int
+    ) -> list[re.Match[str]]:
+        """The matches of ``cue`` in ``sent`` that lie within ``[start, end)``.
+
+        The matches do not overlap, so their starts and their ends both ascend and the
+        matches inside a clause are one run of them, found by two binary searches.
+        """
+        key = (cue, sent.start_char, sent.end_char)
+        found = self._found.get(key)
+        if found is None:
+            if isinstance(cue, _CuePhrases):
+                matches = cue.finditer(self._text, self._lower, sent.start_char, sent.end_char)
+            else:
+                matches = list(cue.finditer(self._text, sent.start_char, sent.end_char))
+            found = self._found[key] = (matches, [m.start() for m in matches], [m.end() for m in matches])
+        matches, starts, ends = found
+        return matches[bisect_left(starts, start) : bisect_right(ends, end)]
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_ASCII_LETTER = re.compile(r"[a-z]", re.IGNORECASE)
+
+
+def _lower_case_is_exact(text: str) -> bool:
+    """Whether lower-casing ``text`` changes only ASCII capitals, so that matching lower-case
+    phrases in it finds what matching them ignoring case in ``text`` finds (not so with "İ",
+    two characters in lower case, or "K", the Kelvin sign, equal to "k" ignoring case)."""
+    return all(
+        char.lower() == char and not _ASCII_LETTER.fullmatch(char) for char in set(_NON_ASCII.findall(text))
+    )
 
 
 _CLAUSE_MARKS = re.compile(r"[();]")

@@ -12,8 +12,15 @@ same rules either way); only the time changes. The text itself is kept with the 
 
 "Hepatitis B." keeps "B." as two tokens, so a sentence can end there; a word run on into
 a list number ("Valium.2.", "MEDICATIONS:1.") is split from it.
+
+A chunk, or what is left of it once brackets and punctuation are split off, that is
+letters only is taken whole (``token_match``) instead of being searched for prefixes,
+suffixes and infixes: no English affix rule matches a run of ASCII letters, so the
+tokens are the same, and most of a note's words skip three regex searches. A letters-only
+special case ("cannot") still splits: spaCy looks special cases up before ``token_match``.
 """
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +35,8 @@ from extractor.pipeline.note_text import KEY as TEXT_KEY
 
 # a full stop or colon between a word and a list number: two tokens, so the word is found
 RUN_ON_INFIXES = (r"(?<=[A-Za-z]{2})\.(?=[0-9])", r"(?<=[A-Za-z]{2}):(?=[0-9])")
+# a run of ASCII letters: no affix rule of English applies to it (see the module docstring)
+LETTERS_ONLY = re.compile(r"[A-Za-z]+\Z")
 SEEN_LIMIT = 200_000  # chunks remembered; past this the memory is dropped and rebuilt
 
 
@@ -90,6 +99,8 @@ def make_tokenizer() -> Callable[[Language], ClinicalTokenizer]:
 
     def create(nlp: Language) -> ClinicalTokenizer:
         defaults = nlp.Defaults
+        if defaults.token_match is not None:
+            raise ValueError(f"{nlp.lang}: a language with its own token_match needs its own tokenizer here")
         tokenizer = Tokenizer(
             nlp.vocab,
             rules={
@@ -101,7 +112,7 @@ def make_tokenizer() -> Callable[[Language], ClinicalTokenizer]:
             suffix_search=compile_suffix_regex([*defaults.suffixes, r"(?<=^[A-Za-z])\."]).search,
             # transcribed lists run on: "IV Valium.2. IV Benadryl", "MEDICATIONS:1. Lasix"
             infix_finditer=compile_infix_regex([*defaults.infixes, *RUN_ON_INFIXES]).finditer,
-            token_match=defaults.token_match,
+            token_match=LETTERS_ONLY.match,
             url_match=defaults.url_match,
         )
         return ClinicalTokenizer(tokenizer)

@@ -6,7 +6,18 @@ import json
 import tempfile
 from pathlib import Path
 
-from figurelib.core import Block, Figure, Measurement, Options, Target, extractor, shown, thousands, with_provenance
+from figurelib.core import (
+    Block,
+    Figure,
+    Measurement,
+    Options,
+    Target,
+    extractor,
+    shown,
+    table,
+    thousands,
+    with_provenance,
+)
 
 NOTES = "corpora/dev/notes.jsonl"
 TRIAL = "blinatumomab-sle"
@@ -56,6 +67,36 @@ def render_report_size(figure: Figure) -> str:
     return with_provenance(lines, figure)
 
 
-TARGETS = (Target("report_size", "size", True, "the reviewer report of the dev corpus: archive pages and single file",
+def measure_vocabulary_size(options: Options) -> Measurement:
+    """``extractor concepts count``: what each vocabulary file of ``patterns/`` holds."""
+    args = ["concepts", "count", "--json"]
+    rows = [json.loads(line) for line in extractor(args).splitlines() if line.strip()]
+    return Measurement([shown(args)], {"files": rows})
+
+
+def render_vocabulary_size(figure: Figure) -> str:
+    """The concept count, then a row per file: concepts, written names, token patterns, coded concepts."""
+    files = figure["results"]["files"]
+    vocabularies = [f for f in files if f["file"] != "drug_classes.yaml"]
+    classes = next(f for f in files if f["file"] == "drug_classes.yaml")
+    lines = [
+        f"{thousands(sum(f['concepts'] for f in vocabularies))} concepts in {len(vocabularies)} files, "
+        f"with {thousands(sum(f['names'] for f in vocabularies))} written names, and {classes['concepts']} drug "
+        f"classes naming {classes['names']} members:",
+        "",
+        *table(
+            ("file", "concepts", "names", "token patterns", "with a code"),
+            [(f"`{f['file']}`", thousands(f["concepts"]), thousands(f["names"]), thousands(f["token_patterns"]),
+              thousands(f["coded"])) for f in files],
+            ("---", "---:", "---:", "---:", "---:"),
+        ),
+    ]
+    return with_provenance(lines, figure)
+
+
+TARGETS = (Target("vocabulary_size", "size", True, "extractor concepts count: each vocabulary file's size",
+                  measure_vocabulary_size),
+           Target("report_size", "size", True, "the reviewer report of the dev corpus: archive pages and single file",
                   measure_report_size),)
-BLOCKS = (Block("report_size", ("report_size",), render_report_size),)
+BLOCKS = (Block("report_size", ("report_size",), render_report_size),
+          Block("vocabulary_size", ("vocabulary_size",), render_vocabulary_size))

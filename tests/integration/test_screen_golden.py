@@ -7,7 +7,6 @@ change, run with ``UPDATE_GOLDEN=1`` and review the diff of the golden files.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from support import load_module
 
 from extractor.screening import load_trial, screen_patient
 
@@ -25,11 +25,7 @@ TRIALS = ("blinatumomab-sle", "n2c2-2018")
 def _chart_builder() -> Any:
     """The unit tests' chart builder (tests/unit/screening/screening_chart.py)."""
     path = Path(__file__).parents[1] / "unit" / "screening" / "screening_chart.py"
-    spec = importlib.util.spec_from_file_location("screening_chart", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build_chart
+    return load_module(path, "screening_chart").build_chart
 
 
 build_chart = _chart_builder()

@@ -6,28 +6,16 @@ Runs the same checks as ``python scripts/dev_corpus_tools.py check`` on the whol
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from support import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _load_tools() -> ModuleType:
-    path = REPO / "scripts" / "dev_corpus_tools.py"
-    spec = importlib.util.spec_from_file_location("dev_corpus_tools", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tools = _load_tools()
+tools = load_script("dev_corpus_tools")
 needs_trials = pytest.mark.skipif(
     not (tools.SHARED_TRIAL_DIR / "criteria.yaml").is_file(),
     reason="the shared trial definitions (../shared/trial) are not present",

@@ -8,31 +8,22 @@ these tests; nothing is re-measured here (the check only renders the JSON).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from support import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data" / "figures"
 
 
-def _figures() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("figures_script", ROOT / "scripts" / "figures.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FIGURES = _figures()
+FIGURES = load_script("figures")
 from figurelib import compiler, core, speed  # noqa: E402  (scripts/ is on the path once figures.py is loaded)
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,17 @@ from extractor.pipeline.tokenizer import ClinicalTokenizer
 PIECES = st.sampled_from([
     "Dr.", "a.m.", "p.m.", "Mr.", "e.g.", ":)", "hepatitis B.", "don't", "s/p", "1:320", "10mg", "x2", "(MMF)",
     "U.S.", "vs.", "\n", "  ", "\t", "\r\n", "\xa0", "mother.The", "Hgb 9.6", "http://x.org", "—", "é", ";",
-    "Valium.2.", "MEDICATIONS:1.", "q.6h", "10:30",
+    "Valium.2.", "MEDICATIONS:1.", "q.6h", "10:30", "cannot", "(cannot)", "gonna,", "Im", "dont.", "ain't",
+    "y'all", "'s", "CD19's", "Hb.", "(SLE)", "it's", "nonfemale", "mg/dL",
 ])
 
 
+WRAPPED_WORD = r"[(\[\"']?[A-Za-z]{1,8}['.,:;)\]\"]{0,2}"  # a word in brackets, quotes or punctuation
+
+
 def _plain(nlp: Language) -> Tokenizer:
-    """spaCy's own tokenizer with exactly our rules, cache behaviour untouched."""
+    """spaCy's own tokenizer with exactly our rules, cache behaviour untouched, and without our
+    letters-only ``token_match`` shortcut (English has none), so the shortcut is tested too."""
     ours = nlp.tokenizer.tokenizer
     return Tokenizer(
         nlp.vocab,
@@ -30,7 +36,7 @@ def _plain(nlp: Language) -> Tokenizer:
         prefix_search=ours.prefix_search,
         suffix_search=ours.suffix_search,
         infix_finditer=ours.infix_finditer,
-        token_match=ours.token_match,
+        token_match=None,
         url_match=ours.url_match,
     )
 
@@ -59,9 +65,7 @@ def test_same_tokens_as_spacy(nlp: Language, plain: Tokenizer, text: str) -> Non
 
 def test_same_tokens_on_a_whole_chart(nlp: Language, plain: Tokenizer) -> None:
     root = Path(__file__).resolve().parents[2] / "corpora" / "dev" / "notes.jsonl"
-    import json
-
-    texts = [json.loads(line)["text"] for line in root.read_text(encoding="utf-8").splitlines()[:40]]
+    texts = [json.loads(line)["text"] for line in root.read_text(encoding="utf-8").splitlines()]
     for text in texts:
         assert _tokens(nlp.make_doc(text)) == _tokens(plain(text))
 
@@ -85,6 +89,13 @@ def test_tokenizer_round_trips_through_disk(nlp: Language, tmp_path: Path) -> No
     other = ClinicalTokenizer(_plain(nlp)).from_disk(tmp_path / "tokenizer")
     text = "Hepatitis B. Dr. Smith saw her at 9 a.m."
     assert _tokens(other(text)) == _tokens(nlp.make_doc(text))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(PIECES, st.from_regex(WRAPPED_WORD, fullmatch=True)), max_size=20).map(" ".join))
+def test_letters_only_shortcut_changes_no_token(nlp: Language, plain: Tokenizer, text: str) -> None:
+    # words with brackets and punctuation around them: the shortcut applies once they are split off
+    assert _tokens(nlp.make_doc(text)) == _tokens(plain(text))
 
 
 @pytest.mark.parametrize(

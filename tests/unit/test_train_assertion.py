@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import yaml
+from support import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = yaml.safe_load((REPO / "corpora" / "mtsamples" / "manifest.yaml").read_text(encoding="utf-8"))
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("train_assertion", REPO / "scripts" / "train_assertion.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass resolves annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+    return load_script("train_assertion")
 
 
 def test_the_rule_labelled_sample_skips_every_gold_note(tmp_path: Path) -> None:

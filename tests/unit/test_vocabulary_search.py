@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -111,3 +113,18 @@ def test_concepts_search_and_show_at_the_command_line() -> None:
     assert shown.exit_code == 0 and "children:" in shown.output and "I42" in shown.output
     missing = runner.invoke(app, ["concepts", "show", "seizur"])
     assert missing.exit_code == 1 and "Did you mean seizure" in missing.output
+
+
+def test_counts_match_the_loaded_vocabulary() -> None:
+    rows = {row.file: row for row in vocabulary.counts()}
+    concepts = concepts_by_id()
+    assert sum(row.concepts for name, row in rows.items() if name != "drug_classes.yaml") == len(concepts)
+    assert rows["drug_classes.yaml"].concepts == len(load_drug_classes().classes)
+    assert all(row.names >= row.concepts and row.coded <= row.concepts for row in rows.values() if row.concepts)
+
+
+def test_concepts_count_at_the_command_line() -> None:
+    result = CliRunner().invoke(app, ["concepts", "count", "--json"])
+    assert result.exit_code == 0
+    files = [json.loads(line)["file"] for line in result.output.splitlines()]
+    assert files[0] == "conditions.yaml" and files[-1] == "drug_classes.yaml"

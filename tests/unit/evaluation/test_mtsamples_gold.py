@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 import yaml
+from support import load_script
 
 from extractor.evaluation.errors import GoldError
 from extractor.evaluation.gold import read_gold_dir, read_split
@@ -17,10 +17,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("mtsamples_gold", REPO / "scripts" / "mtsamples_gold.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("mtsamples_gold")
 
 
 NOTES = {
