@@ -1,11 +1,14 @@
-"""A local batch worker leaves without the interpreter's teardown, yet loses nothing it wrote."""
+"""Local batch workers: spawned for extraction, forked from the main process for screening
+(on Linux); they leave without the interpreter's teardown, yet lose nothing they wrote."""
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
 
 import psutil
+import pytest
 
 from extractor.batch.executors import ProcessExecutor
 from extractor.batch.work import screen_batch
@@ -33,3 +36,21 @@ def test_workers_are_gone_once_the_executor_closes() -> None:
     assert all(result.patients == [] for result in results)
     pids = {int(result.stats.worker.rsplit(":", 1)[1]) for result in results}
     assert pids and not any(psutil.pid_exists(pid) for pid in pids)  # exited and reaped
+
+
+def start_method() -> str:
+    return type(multiprocessing.current_process()).__name__
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forked only on Linux")
+def test_extraction_workers_are_spawned_and_screening_workers_forked() -> None:
+    executor = ProcessExecutor(1)
+    try:
+        first = executor.result(executor.submit(start_method))
+        executor.refresh()  # between the phases of a sharded run
+        second = executor.result(executor.submit(start_method))
+        memory = executor.result(executor.submit(screen_batch, [], None, None))
+    finally:
+        executor.close()
+    assert (first, second) == ("SpawnProcess", "ForkProcess")
+    assert memory.stats.rss_mb > 0 and executor.renewals == 0
