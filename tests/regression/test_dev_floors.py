@@ -1,7 +1,8 @@
 """Accuracy on corpora/dev (and the MTSamples DEV split) never drops below the floors in floors.yaml.
 
 The pipeline is loaded once per session and each evaluation runs once; every floor
-is its own test, named ``facts:<metric>``, ``mtsamples_dev:<metric>`` or ``screen:<trial>:<metric>``, so a failure
+is its own test, named ``facts:<metric>``, ``mtsamples_dev:<metric>``, ``mtsamples_dev_assertion:<metric>`` or
+``screen:<trial>:<metric>``, so a failure
 says which number fell. Evidence that is not the note's text is not a matter of
 degree: it must never happen, whatever the floors.
 """
@@ -17,7 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
+from extractor.api import assert_mention
 from extractor.errors import ResourceError
+from extractor.evaluation.assertion import AssertionResult, evaluate_assertion, read_tsv
 from extractor.evaluation.facts import FactsResult, evaluate_facts, predict_facts, read_scope
 from extractor.evaluation.gold import read_gold_dir, read_split
 from extractor.evaluation.screen import (
@@ -38,7 +41,7 @@ RAISE_FLOORS = os.environ.get("EXTRACTOR_RAISE_FLOORS") == "1"
 TOLERANCE = 1e-9
 
 # (section, trial or None, metric, floor) for every line of floors.yaml
-FACT_SECTIONS = ("facts", "mtsamples_dev")  # corpora/dev; the MTSamples DEV split
+FACT_SECTIONS = ("facts", "mtsamples_dev", "mtsamples_dev_assertion")  # corpora/dev; the MTSamples DEV split
 CASES = [(section, None, metric, floor) for section in FACT_SECTIONS for metric, floor in FLOORS[section].items()] + [
     ("screen", trial, metric, floor) for trial, floors in FLOORS["screen"].items() for metric, floor in floors.items()
 ]
@@ -67,6 +70,13 @@ def mtsamples_dev_result(pipeline: Any) -> FactsResult:
     """The MTSamples DEV split only (40 notes, a few seconds): the test split is never a floor."""
     gold = read_gold_dir(MTSAMPLES, read_split(MTSAMPLES, "dev"))
     return evaluate_facts(gold, predict_facts(gold, pipeline))
+
+
+@pytest.fixture(scope="session")
+def mtsamples_dev_assertion_result(pipeline: Any) -> AssertionResult:
+    """Sentence-level assertion on the MTSamples DEV split's TSV (the test split's TSV is never a floor)."""
+    cases = read_tsv(ROOT / "corpora" / "assertion" / "mtsamples_dev.tsv")
+    return evaluate_assertion(cases, lambda text, start, end: assert_mention(text, start, end, nlp=pipeline))
 
 
 def _gold_verdicts(trial: str) -> Path | None:
@@ -143,8 +153,8 @@ def test_metric_stays_at_or_above_its_floor(
 ) -> None:
     if section == "facts":
         metrics = request.getfixturevalue("facts_result").metrics()
-    elif section == "mtsamples_dev":
-        metrics = request.getfixturevalue("mtsamples_dev_result").metrics()
+    elif section in ("mtsamples_dev", "mtsamples_dev_assertion"):
+        metrics = request.getfixturevalue(f"{section}_result").metrics()
     else:
         metrics = _screen_result(request.getfixturevalue("screen_results"), trial).metrics()
     assert metric in metrics, f"floors.yaml names {metric!r}, which the evaluation does not report"
