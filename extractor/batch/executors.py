@@ -115,6 +115,9 @@ class WorkersUnavailable(RuntimeError):
 # is renewed once its next task is likely to peak past this: its size after a task plus
 # what that task added at its peak (``WorkerStats.next_peak_mb``).
 WORKER_MEMORY_MB = 400.0
+# What a screening task adds to a worker at its peak (measured: 58-85 MB), with a margin: a
+# screening worker is forked only from a main process at most ``memory_mb`` minus this
+FORK_HEADROOM_MB = 120.0
 # How long the nanny of a Dask worker may take to restart it: seconds on an idle machine; the
 # bound is for a loaded one (past it the worker is kept as it is, and the run goes on)
 RESTART_SECONDS = 300
@@ -140,7 +143,7 @@ class ProcessExecutor:
         self._kept: set[str] = set()  # workers that cannot be renewed (no nanny)
         self._retired: list[cf.ProcessPoolExecutor] = []
         self._pool_of: dict[cf.Future[Any], cf.ProcessPoolExecutor] = {}
-        self._start_method = "spawn"
+        self._may_fork = False  # set between the phases of a sharded run (``refresh``)
         self._pool, self._first_starts = self._new_pool()
 
     def _new_pool(self) -> tuple[cf.ProcessPoolExecutor, list[cf.Future[Any]]]:
@@ -151,11 +154,22 @@ class ProcessExecutor:
 
         pool = cf.ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context(self._start_method),
+            mp_context=multiprocessing.get_context(self._start_method()),
             initializer=_start_worker,
             initargs=(os.getpid(),),
         )
         return pool, [pool.submit(worker_stats) for _ in range(self.workers)]
+
+    def _start_method(self) -> str:
+        """``fork`` for screening workers when this process is small enough that a child of it
+        stays under ``memory_mb`` (a forked worker starts as large as its parent: a host
+        program of 1.4 GB calling ``run_sharded`` would have it renewed after every task);
+        ``spawn`` otherwise."""
+        if not self._may_fork:
+            return "spawn"
+        from extractor.batch.work import worker_stats
+
+        return "fork" if worker_stats().rss_mb + FORK_HEADROOM_MB <= self.memory_mb else "spawn"
 
     def _lost(self, exc: BrokenProcessPool) -> Exception:
         """What a broken pool means: no worker of the first pool ever started (a script
@@ -218,9 +232,9 @@ class ProcessExecutor:
         process's other threads at that moment (the retired pool's, fsspec's) hold nothing
         a worker uses; a forked worker leaves without the interpreter's teardown
         (``os._exit``, as ``multiprocessing`` ends forked processes). Elsewhere (macOS: system
-        libraries that do not survive a fork) they are spawned."""
-        if sys.platform == "linux":
-            self._start_method = "fork"
+        libraries that do not survive a fork), and from a main process too large to fork
+        (``_start_method``), they are spawned."""
+        self._may_fork = sys.platform == "linux"
         self._renew()
         self.renewals -= 1  # not for memory: ``renewals`` counts those
 

@@ -43,14 +43,20 @@ def start_method() -> str:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="forked only on Linux")
-def test_extraction_workers_are_spawned_and_screening_workers_forked() -> None:
-    executor = ProcessExecutor(1)
+def test_extraction_workers_are_spawned_and_screening_workers_forked_from_a_small_main() -> None:
+    roomy = ProcessExecutor(1, memory_mb=100_000.0)  # room for a child as large as this process
     try:
-        first = executor.result(executor.submit(start_method))
-        executor.refresh()  # between the phases of a sharded run
-        second = executor.result(executor.submit(start_method))
-        memory = executor.result(executor.submit(screen_batch, [], None, None))
+        first = roomy.result(roomy.submit(start_method))
+        roomy.refresh()  # between the phases of a sharded run
+        second = roomy.result(roomy.submit(start_method))
+        memory = roomy.result(roomy.submit(screen_batch, [], None, None))
     finally:
-        executor.close()
+        roomy.close()
     assert (first, second) == ("SpawnProcess", "ForkProcess")
-    assert memory.stats.rss_mb > 0 and executor.renewals == 0
+    assert memory.stats.rss_mb > 0 and roomy.renewals == 0
+    tight = ProcessExecutor(1, memory_mb=1.0)  # a child of this process would start over the bound
+    try:
+        tight.refresh()
+        assert tight.result(tight.submit(start_method)) == "SpawnProcess"
+    finally:
+        tight.close()
