@@ -115,8 +115,9 @@ class WorkersUnavailable(RuntimeError):
 # is renewed once its next task is likely to peak past this: its size after a task plus
 # what that task added at its peak (``WorkerStats.next_peak_mb``).
 WORKER_MEMORY_MB = 400.0
-# What a screening task adds to a worker at its peak (measured: 58-85 MB), with a margin: a
-# screening worker is forked only from a main process at most ``memory_mb`` minus this
+# What a screening task adds to a worker at its peak (58-85 MB in a probe of a worker through
+# both phases), with a margin: a screening worker is forked only from a main process of at
+# most ``memory_mb`` minus this
 FORK_HEADROOM_MB = 120.0
 # How long the nanny of a Dask worker may take to restart it: seconds on an idle machine; the
 # bound is for a loaded one (past it the worker is kept as it is, and the run goes on)
