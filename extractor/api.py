@@ -23,6 +23,7 @@ from extractor.facts import Fact
 from extractor.modes import MODEL_MODES, AssertionMode
 from extractor.notes import Note
 from extractor.payloads import context_of
+from extractor.pipeline.concepts import NEGATED_NAME
 
 PIPELINE: tuple[str, ...] = (
     "extractor_sentences",
@@ -133,6 +134,9 @@ def assert_mention(
         raise ValueError(Errors.E020.format(start=char_start, end=char_end, length=len(text)))
     mention = Span(doc, span.start, span.end, label="CONDITION")
     mention._.concept = "mention"
+    concepts = nlp.get_pipe("extractor_concepts") if "extractor_concepts" in nlp.pipe_names else None
+    if concepts is not None and span.text.lower() in concepts.negated_names:
+        mention._.detail = {NEGATED_NAME: True}  # "afebrile": a name that says absent
     doc.ents = [mention]
     stages = list(ASSERTION_STAGES[2:])
     if MODEL_STAGE in nlp.pipe_names:

@@ -63,13 +63,16 @@ class Concept(_Strict):
     kind: Kind
     literal: str = Field(min_length=1)
     synonyms: tuple[str, ...] = ()
+    # names that say the concept is absent ("afebrile", "nonsmoker"): found like synonyms, and
+    # the fact is absent, the name itself its negation cue
+    negated_synonyms: tuple[str, ...] = ()
     pattern: tuple[tuple[dict[str, Any], ...], ...] = ()
     case_sensitive: tuple[str, ...] = ()
     codes: tuple[CodeEntry, ...] = ()
     parents: tuple[str, ...] = ()  # broader concepts: a criterion on a parent matches this concept
     attrs: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("synonyms", "case_sensitive")
+    @field_validator("synonyms", "case_sensitive", "negated_synonyms")
     @classmethod
     def _no_blank(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for value in values:

@@ -287,8 +287,8 @@ def _parents(code: str, concept_of: dict[str, str], groups: dict[str, list[str]]
 def _category(code: str, groups: dict[str, list[str]]) -> str:
     if "autoimmune_disease" in group_parents(code, groups):
         return "autoimmune"
-    if code[0] == "D" and code[:3] <= "D09":
-        return "malignancy"
+    if (code[0] == "D" and code[:3] <= "D09") or "malignancy" in group_parents(code, groups):
+        return "malignancy"  # in situ, and the D-coded neoplasms the overlay's malignancy group holds
     return CATEGORY.get(code[0], "other")
 
 

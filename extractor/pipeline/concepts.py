@@ -43,6 +43,8 @@ from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.resources import CONCEPT_FILES, Concept, concepts_by_id, load_vocabularies
 
 _RESULT_KINDS = {"LAB", "SCORE", "VITAL"}
+NEGATED_NAME = "negated_by_name"  # ``span._.detail`` key: the name itself says absent ("afebrile")
+_NEGATED_KEY = "!"  # a phrase-index key ``concept_id + "!"``: one of the concept's negated names
 
 
 class ConceptMatcher(RuleFileComponent):
@@ -67,6 +69,7 @@ class ConceptMatcher(RuleFileComponent):
         self._token_groups: dict[tuple[int, frozenset[str]], Matcher] = {}
         self._unanchored = Matcher(nlp.vocab)
         self._long_forms: dict[str, str] = {}
+        self.negated_names: dict[str, str] = {}  # lower-cased negated name -> concept id
         for vocab in load_vocabularies(directory):
             for concept in vocab.entries:
                 self._add(nlp, concept)
@@ -94,6 +97,10 @@ class ConceptMatcher(RuleFileComponent):
         phrases = {concept.literal, *concept.synonyms} - set(concept.case_sensitive)
         if phrases:
             self._lower.add(concept.id, phrase_tokens(nlp, sorted(phrases)))
+        if concept.negated_synonyms:
+            self._lower.add(concept.id + _NEGATED_KEY, phrase_tokens(nlp, sorted(concept.negated_synonyms)))
+            for name in concept.negated_synonyms:
+                self.negated_names[name.lower()] = concept.id
         if concept.case_sensitive:
             self._exact.add(concept.id, list(nlp.tokenizer.pipe(sorted(concept.case_sensitive))))
         for pattern in concept.pattern:
@@ -153,9 +160,14 @@ class ConceptMatcher(RuleFileComponent):
         return [(doc[bounds[i] : bounds[i + 1]], self._group_matchers[group]) for group, i in chosen]
 
     def _span(self, doc: Doc, start: int, end: int, concept_id: str) -> Span:
+        negated = concept_id.endswith(_NEGATED_KEY)
+        if negated:
+            concept_id = concept_id[: -len(_NEGATED_KEY)]
         concept = self.concepts[concept_id]
         span = Span(doc, start, end, label=concept.kind.value.upper())
         span._.concept = concept_id
+        if negated:
+            span._.detail = {NEGATED_NAME: True}
         return span
 
     def _abbreviation_spans(self, doc: Doc) -> list[Span]:

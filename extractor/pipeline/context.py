@@ -18,6 +18,7 @@ from spacy.tokens import Doc, Span
 from extractor.extensions import register_extensions
 from extractor.facts import Assertion, Experiencer, Temporality
 from extractor.payloads import ContextPayload, Cue, set_payload
+from extractor.pipeline.concepts import NEGATED_NAME
 from extractor.pipeline.context_engine import ContextEngine, Trigger, TriggerRule
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sections import SectionIndex, load_sections
@@ -112,6 +113,12 @@ class ContextTagger(RuleFileComponent):
                 categories[trigger.category] = Cue(
                     category=trigger.category, text=span.text, char_start=span.start_char, char_end=span.end_char
                 )
+        detail = ent._.detail
+        if detail and detail.get(NEGATED_NAME) and "NEGATED_EXISTENCE" not in categories:
+            # "afebrile", "nonsmoker": the name is the negation
+            categories["NEGATED_EXISTENCE"] = Cue(
+                category="NEGATED_EXISTENCE", text=ent.text, char_start=ent.start_char, char_end=ent.end_char
+            )
         section = self.sections.get(ent._.note_section or "")
         if "NEGATED_EXISTENCE" in categories:
             assertion = Assertion.ABSENT

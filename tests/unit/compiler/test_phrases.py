@@ -48,9 +48,9 @@ def test_ambiguous_and_word_abbreviations_need_their_case() -> None:
 def test_unnamed_phrases_name_the_words_of_a_person_only_reason() -> None:
     from extractor.compiler.draft import Drafter
 
-    draft = Drafter().draft("Exclusion Criteria:\n- Psychiatric illness that would limit compliance\n",
+    draft = Drafter().draft("Exclusion Criteria:\n- Intercurrent illness that would limit compliance\n",
                             name="t", title="t", source="t")
-    assert "no vocabulary names: Psychiatric illness" in draft.criteria[0].reason
+    assert "no vocabulary names: Intercurrent illness" in draft.criteria[0].reason
 
 
 def test_every_abbreviation_word_is_an_abbreviation_of_the_vocabularies() -> None:

@@ -127,3 +127,18 @@ def test_the_patients_introduction_is_cited_for_age_and_sex() -> None:
     })
     intro = introduction(patient)
     assert intro is not None and (intro.note_id, intro.text) == ("N1", "16 y/o male")
+
+
+def test_abuse_is_found_by_a_criterion_on_use() -> None:
+    """Alcohol and drug abuse are use (``parents`` in conditions.yaml): "current alcohol use
+    over the limits" must count a chart that says only "alcohol abuse"."""
+    patient = record({
+        "notes": {"N1": "2025-01-10"},
+        "facts": [
+            {"note": "N1", "kind": "condition", "concept": "alcohol_abuse", "text": "alcohol abuse"},
+            {"note": "N1", "kind": "condition", "concept": "drug_abuse", "text": "cocaine abuse"},
+        ],
+    })
+    assert [m.fact.concept for m in patient.find(concepts=["alcohol_use"])] == ["alcohol_abuse"]
+    assert [m.fact.concept for m in patient.find(concepts=["drug_use"])] == ["drug_abuse"]
+    assert patient.find(concepts=["alcohol_abuse"], kinds=["social"]) == []
