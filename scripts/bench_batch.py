@@ -243,6 +243,26 @@ def main() -> int:
     return 0
 
 
+def spread_line(rounds: list[dict[int, dict[str, Any]]], notes: int) -> str:
+    """Each worker count's figures over the rounds: median (lowest-highest), so that a reader
+    sees how far one round can stray on the same code."""
+
+    def spread(values: list[float], digits: int) -> str:
+        return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+    parts = []
+    for workers in sorted({w for runs in rounds for w in runs}):
+        rows = [runs[workers] for runs in rounds if workers in runs]
+        per_worker = [row["processed"] / row["seconds"] / workers for row in rows]
+        main_ms = [1000 * (row["main_cpu_seconds"] - row["main_cpu_start_seconds"]) / notes for row in rows]
+        parts.append(
+            f"{workers} worker(s) {spread(per_worker, 1)} notes/s per worker, main CPU {spread(main_ms, 3)} ms a "
+            f"note, peak RSS main {max(row['main_peak_rss_mb'] for row in rows):.0f} MB / worker "
+            f"{max(row['worker_peak_rss_mb'] for row in rows):.0f} MB"
+        )
+    return f"over {len(rounds)} rounds, median (lowest-highest): " + "; ".join(parts)
+
+
 def report(
     args: argparse.Namespace, distinct: int, rounds: list[dict[int, dict[str, Any]]], baseline_rate: float,
     sample: list[str], shard_mb: float,
@@ -286,8 +306,11 @@ def report(
     median = statistics.median(speedups)
     print(
         f"2-worker speed-up: {median:.2f}x"
-        + (f" (median of {len(speedups)} rounds: {', '.join(f'{x:.2f}' for x in speedups)})" if len(paired) > 1 else "")
+        + (f" (median of {len(speedups)} rounds: {', '.join(f'{x:.2f}' for x in speedups)}; spread "
+           f"{min(speedups):.2f}-{max(speedups):.2f})" if len(paired) > 1 else "")
     )
+    if len(rounds) > 1:
+        print(spread_line(rounds, notes))
     middle = paired[min(range(len(paired)), key=lambda i: abs(speedups[i] - median))]
     one, two = middle[1], middle[2]
     per_worker = one["processed"] / one["seconds"]

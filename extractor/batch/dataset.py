@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import fsspec
@@ -35,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from extractor.store import arrow_rows
+from extractor.store import StoreError, arrow_rows
 
 COMMITS = "_commits"
 TMP = "_tmp"
@@ -50,6 +51,7 @@ class RunDir:
     url: str
 
     def __post_init__(self) -> None:
+        refuse_credentials(self.url)
         # a relative path would mean another directory to a worker started elsewhere
         if "://" not in self.url:
             object.__setattr__(self, "url", os.path.abspath(self.url))
@@ -149,6 +151,7 @@ class RunDir:
         """The commit records whose name starts with ``prefix``, by name."""
         fs = self.fs
         folder = self.path(COMMITS)
+        fs.invalidate_cache(folder)  # an object store's listing is cached, and other processes commit
         if not fs.exists(folder):
             return {}
         records = {}
@@ -163,6 +166,7 @@ class RunDir:
         unread, until rewritten)."""
         fs = self.fs
         folder = self.path(COMMITS)
+        fs.invalidate_cache(folder)
         if fs.exists(folder):
             for entry in fs.ls(folder, detail=False):
                 if entry.rsplit("/", 1)[-1].startswith(prefix):
@@ -172,6 +176,17 @@ class RunDir:
         """Remove what killed tasks left half-written (call when no task of the run is running)."""
         if self.fs.exists(self.path(TMP)):
             self.fs.rm(self.path(TMP), recursive=True)
+
+
+def refuse_credentials(url: str) -> None:
+    """Refuse a URL that carries a password (``s3://key:secret@bucket/run``): a run records its
+    input and its directory in ``run.json``, the catalog and its progress lines. Credentials
+    come from the filesystem's usual sources instead (environment, profile, instance role)."""
+    if "://" in url and urlsplit(url).password is not None:
+        raise StoreError(
+            "a URL holds a password, which the run would record: give credentials through the "
+            "environment (AWS_ACCESS_KEY_ID, GOOGLE_APPLICATION_CREDENTIALS, ...) instead"
+        )
 
 
 def connect(

@@ -9,10 +9,12 @@ the notes it held one at a time to find the one that kills.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -80,11 +82,26 @@ def _watch_parent(parent: int) -> None:
     os._exit(0)
 
 
+def _exit_now() -> None:
+    """A worker's last act, once its pool has let it go: leave without the interpreter's
+    teardown, which frees a loaded pipeline's objects one by one (measured: about 1 s of CPU
+    per worker, taken from the cores the next phase's workers are starting on). Nothing is
+    left to save: results went back with their tasks, files were moved into place."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
+
+
 def _start_worker(parent: int) -> None:
-    """Worker-process initialiser: never outlive the main process."""
+    """Worker-process initialiser: never outlive the main process; no pandas (see
+    ``hide_pandas_from_pyarrow``); exit without a teardown."""
     from extractor.batch.work import mark_worker_process
+    from extractor.imports import hide_pandas_from_pyarrow
 
     mark_worker_process()
+    hide_pandas_from_pyarrow()
+    atexit.register(_exit_now)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
@@ -98,11 +115,18 @@ class WorkersUnavailable(RuntimeError):
 # is renewed once its next task is likely to peak past this: its size after a task plus
 # what that task added at its peak (``WorkerStats.next_peak_mb``).
 WORKER_MEMORY_MB = 400.0
+# What a screening task adds to a worker at its peak (58-85 MB in a probe of a worker through
+# both phases), with a margin: a screening worker is forked only from a main process of at
+# most ``memory_mb`` minus this
+FORK_HEADROOM_MB = 120.0
+# How long the nanny of a Dask worker may take to restart it: seconds on an idle machine; the
+# bound is for a loaded one (past it the worker is kept as it is, and the run goes on)
+RESTART_SECONDS = 300
 
 
 class ProcessExecutor:
     """Local worker processes (spawned: nothing of the main process is inherited), each
-    loading the pipeline once, on its first task.
+    loading the pipeline once, on its first task; after ``refresh()``, on Linux, forked.
 
     A task's result carries its worker's resident memory (``WorkerStats``). Once a worker
     of the current pool comes back likely to pass ``memory_mb`` in its next task, the pool
@@ -120,6 +144,7 @@ class ProcessExecutor:
         self._kept: set[str] = set()  # workers that cannot be renewed (no nanny)
         self._retired: list[cf.ProcessPoolExecutor] = []
         self._pool_of: dict[cf.Future[Any], cf.ProcessPoolExecutor] = {}
+        self._may_fork = False  # set between the phases of a sharded run (``refresh``)
         self._pool, self._first_starts = self._new_pool()
 
     def _new_pool(self) -> tuple[cf.ProcessPoolExecutor, list[cf.Future[Any]]]:
@@ -130,11 +155,22 @@ class ProcessExecutor:
 
         pool = cf.ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=multiprocessing.get_context(self._start_method()),
             initializer=_start_worker,
             initargs=(os.getpid(),),
         )
         return pool, [pool.submit(worker_stats) for _ in range(self.workers)]
+
+    def _start_method(self) -> str:
+        """``fork`` for screening workers when this process is small enough that a child of it
+        stays under ``memory_mb`` (a forked worker starts as large as its parent: a host
+        program of 1.4 GB calling ``run_sharded`` would have it renewed after every task);
+        ``spawn`` otherwise."""
+        if not self._may_fork:
+            return "spawn"
+        from extractor.batch.work import worker_stats
+
+        return "fork" if worker_stats().rss_mb + FORK_HEADROOM_MB <= self.memory_mb else "spawn"
 
     def _lost(self, exc: BrokenProcessPool) -> Exception:
         """What a broken pool means: no worker of the first pool ever started (a script
@@ -186,7 +222,20 @@ class ProcessExecutor:
         """Fresh processes for the next phase: extraction workers hold a pipeline and a
         vocabulary that screening never uses (measured: a worker that screens after
         extracting 8,000 notes peaked about 130 MB above a fresh one). They start while the
-        main process finds duplicates; the pipeline loads only where a task needs it."""
+        main process finds duplicates; the pipeline loads only where a task needs it.
+
+        On Linux they are forked from the main process, which never loaded the pipeline but
+        holds what screening needs ready (its modules, the trial, the vocabulary and unit
+        registry it checked the trial against): a spawned worker imports and builds all that
+        again before its first patient (measured: 0.7 s of CPU importing, and its first task
+        about 0.8 s longer than the next), once per worker, at the start of the phase, where
+        it delays every worker alike and so does not shrink with more workers. The main
+        process's other threads at that moment (the retired pool's, fsspec's) hold nothing
+        a worker uses; a forked worker leaves without the interpreter's teardown
+        (``os._exit``, as ``multiprocessing`` ends forked processes). Elsewhere (macOS: system
+        libraries that do not survive a fork), and from a main process too large to fork
+        (``_start_method``), they are spawned."""
+        self._may_fork = sys.platform == "linux"
         self._renew()
         self.renewals -= 1  # not for memory: ``renewals`` counts those
 
@@ -272,7 +321,7 @@ class DaskExecutor:
         """Restart the worker at ``address`` through its nanny (a fresh process; the task it
         may have started meanwhile is run again elsewhere). Without a nanny it stays."""
         try:
-            self.client.restart_workers([address], timeout=120)
+            self.client.restart_workers([address], timeout=RESTART_SECONDS)
         except (ValueError, TimeoutError, OSError) as exc:  # no nanny, or gone: the run goes on with it
             logging.getLogger(__name__).warning("cannot renew Dask worker %s (%s)", address, type(exc).__name__)
             self._kept.add(address)

@@ -76,6 +76,7 @@ class Bar:
             TextColumn("{task.fields[counts]}"),
             console=console,
             transient=False,
+            auto_refresh=False,  # drawn on each update: no drawing thread (screening workers are forked)
         )
         self._progress.start()
         self._task: TaskID | None = None
@@ -102,6 +103,7 @@ class Bar:
             rate=f"{rate:,.1f}/s",
             counts=f"skipped {counts.skipped}  failed {counts.failed}  rejected {counts.rejected}",
         )
+        self._progress.refresh()
 
     def close(self) -> None:
         self._progress.stop()

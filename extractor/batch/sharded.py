@@ -28,7 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from extractor.batch.dataset import Rows, RunDir, connect, parquet_list, release_memory
+from extractor.batch.dataset import Rows, RunDir, connect, parquet_list, refuse_credentials, release_memory
 from extractor.batch.dispatch import Dispatcher
 from extractor.batch.executors import WORKER_MEMORY_MB, WorkersUnavailable, open_executor
 from extractor.batch.progress import Counts, Reporter, Silent
@@ -334,6 +334,7 @@ def _begin(run: RunDir, key: RunKey, settings: dict[str, Any], executor: str, wo
 def _source_url(source: str | Path) -> str:
     """The input as every worker can open it: an absolute path, or a URL."""
     text = str(source)
+    refuse_credentials(text)
     return text if "://" in text else str(Path(text).resolve())
 
 

@@ -25,14 +25,14 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
-
-from spacy.language import Language
+from typing import TYPE_CHECKING, Any
 
 import extractor
-from extractor.extensions import facts_of
 from extractor.facts import Fact
 from extractor.notes import Note
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 # (note_id, patient_id, ISO date or None, text): all a worker needs to extract a note
 NoteTask = tuple[str, str, str | None, str]
@@ -240,6 +240,7 @@ def _where(exc: BaseException) -> str:
 
 def extract_note(nlp: Language, task: NoteTask, limits: Limits) -> NoteResult:
     """Facts of one note as rows of the facts table, or the reason it failed."""
+    from extractor.extensions import facts_of  # spaCy: not imported by a worker that only screens
     note_id, patient_id, date, text = task
     started = time.perf_counter()
     if len(text) > limits.max_chars:

@@ -19,7 +19,8 @@ from extractor.resources import trials_dir
 from extractor.screening.engine import Scope
 from extractor.screening.errors import TrialError, TrialErrors
 from extractor.screening.language import Criterion, Trial, load_trial_file
-from extractor.screening.outcome import Status
+from extractor.screening.negative import rests_on
+from extractor.screening.outcome import Outcome, Status, merge_evidence
 from extractor.screening.patient import PatientRecord
 from extractor.screening.predicates import Context
 from extractor.screening.verdict import CriterionResult, Overall, PatientVerdict
@@ -64,12 +65,24 @@ def load_trial(id_or_path: str | Path) -> Trial:
 
 
 def evaluate_criterion(criterion: Criterion, context: Context) -> CriterionResult:
-    """One criterion for one patient; silence everywhere gives the criterion's ``absent``."""
+    """One criterion for one patient; silence everywhere gives the criterion's ``absent``.
+
+    A favourable status (an exclusion not met, an inclusion that asks for an absence met)
+    also cites the chart's statements of absence its ``negative_evidence`` names ("NKDA",
+    "no fevers", "Lungs clear"): silence cites nothing only when the chart says nothing.
+    """
     if criterion.person_only or criterion.rule is None:
         reason = f"{PERSON_ONLY_REASON} ({criterion.reason})" if criterion.reason else PERSON_ONLY_REASON
         return CriterionResult(criterion.id, criterion.type, Status.UNKNOWN, reason, person_only=True)
     silence = Status.UNKNOWN if criterion.absent is Status.UNKNOWN else Status.NOT_MET
-    outcome = criterion.rule.evaluate(Scope(context, silence))
+    scope = Scope(context, silence)
+    outcome = criterion.rule.evaluate(scope)
+    status = criterion.absent if outcome.silent else outcome.status
+    # absence favours the patient: an exclusion not met, an inclusion that asks for it met
+    favourable = Status.NOT_MET if criterion.type == "exclusion" else Status.MET
+    basis = rests_on(criterion.negative_evidence, scope, outcome.evidence) if status is favourable else None
+    if basis is not None:
+        return _resting_on(criterion, status, outcome, basis)
     if outcome.silent:
         return CriterionResult(
             criterion.id, criterion.type, criterion.absent,
@@ -77,6 +90,16 @@ def evaluate_criterion(criterion: Criterion, context: Context) -> CriterionResul
         )
     return CriterionResult(
         criterion.id, criterion.type, outcome.status, outcome.reason, outcome.evidence
+    )
+
+
+def _resting_on(criterion: Criterion, status: Status, outcome: Outcome, basis: Outcome) -> CriterionResult:
+    """A favourable status with the statements of absence it rests on, cited after the rule's own."""
+    found = f"nothing meets it in the chart ({outcome.reason})" if outcome.silent else outcome.reason
+    return CriterionResult(
+        criterion.id, criterion.type, status,
+        f"{found}; rests on: {basis.reason}",
+        merge_evidence(outcome.evidence, basis.evidence),
     )
 
 

@@ -60,14 +60,21 @@ def _reasons(outcomes: Sequence[Outcome]) -> str:
     return "; ".join(told) + ("; nothing else relevant charted" if quiet else "")
 
 
-def _decide(status: Status, deciders: Sequence[Outcome], children: Sequence[Outcome]) -> Outcome:
-    """The combined outcome. Unknown rests on everything found and everything missing."""
+def _decide(
+    status: Status, deciders: Sequence[Outcome], children: Sequence[Outcome], settled: Status | None = None
+) -> Outcome:
+    """The combined outcome. Unknown rests on everything found and everything missing; of
+    an ``any`` left unknown by something found, the parts already ``settled`` against it are
+    told in the reason but not cited (a woman's sex and age beside her pregnancy test of
+    unknown result). When only silence leaves it unknown, what was found is cited."""
+    cited = deciders
     if status is Status.UNKNOWN:
         deciders = [o for o in children if not o.silent or o.status is Status.UNKNOWN]
+        cited = [o for o in deciders if o.status is not settled and o.evidence] or deciders
     return Outcome(
         status,
         _reasons(deciders),
-        merge_evidence(*(o.evidence for o in deciders)),
+        merge_evidence(*(o.evidence for o in cited)),
         silent=all(o.silent for o in children),
     )
 
@@ -100,7 +107,7 @@ class AnyNode(Node):
         for status in (Status.MET, Status.UNKNOWN):
             deciders = [o for o in outs if o.status is status]
             if deciders:
-                return _decide(status, deciders, outs)
+                return _decide(status, deciders, outs, settled=Status.NOT_MET)
         return _decide(Status.NOT_MET, outs, outs)
 
 

@@ -21,6 +21,14 @@ criteria:
     absent: unknown
     person_only: true     # only a person can decide: always unknown
     reason: "not understood: informed consent"   # optional: why (written by `trial draft`)
+  - id: exc-active-infection
+    type: exclusion
+    text: "Active infection requiring systemic treatment within 1 week."
+    absent: not_met
+    rule:
+      present: {kind: infection, window: 1 week}
+    negative_evidence:    # optional: what a not_met rests on, cited when it holds
+      - not: {present: {concept: [fever, cough], when: current}}
 ```
 
 ``unexpressed: "words"`` is a rule part recording text the rule does not cover: it is
@@ -36,6 +44,12 @@ A rule is one mapping: ``all: [...]``, ``any: [...]``, ``not: {...}``, ``at_leas
 proxy that can show the criterion holds but not that it fails), or a predicate name with
 its parameters (see ``extractor.screening.predicates``). Every error names the file, the
 line and the criterion.
+
+``negative_evidence`` lists rules, in the same language, about the statements a not_met
+rests on when the chart says so ("NKDA", "no fevers, no cough", "UPCR 0.09", "16 y/o
+male"): the criterion's concepts denied, related symptoms denied, a related test normal.
+They never change a status; a not_met cites each one that holds
+(``extractor.screening.negative``).
 """
 
 from __future__ import annotations
@@ -255,6 +269,7 @@ class CriterionSpec(_Strict):
     reason: str = ""
     mapping: tuple[Mapping, ...] = ()
     rule: Any = None
+    negative_evidence: tuple[Any, ...] = ()
 
     @model_validator(mode="after")
     def _rule_or_person(self) -> CriterionSpec:
@@ -262,6 +277,8 @@ class CriterionSpec(_Strict):
             raise ValueError("a person_only criterion has no rule")
         if not self.person_only and self.rule is None:
             raise ValueError("give a rule, or person_only: true")
+        if self.person_only and self.negative_evidence:
+            raise ValueError("a person_only criterion has no negative_evidence")
         return self
 
 
@@ -290,6 +307,7 @@ class Criterion:
     line: int
     reason: str = ""
     mapping: tuple[Mapping, ...] = ()
+    negative_evidence: tuple[Node, ...] = ()  # rules whose holding a not_met cites
 
 
 @dataclass(frozen=True)
@@ -338,16 +356,30 @@ def load_trial_file(path: Path) -> Trial:
             _check_numbers(raw_criteria[index].get("rule"), path, raw_criteria[index].key_lines.get("rule", line))
             rule = _Compiler(path, item.id).compile(item.rule, raw_criteria[index].key_lines.get("rule", line))
             check_names(rule, path, item.id)
+        basis = _negative_evidence(raw_criteria[index], item, path, line)
         criteria.append(
             Criterion(
                 item.id, item.type, item.text, item.absent, item.person_only, rule, line,
-                item.reason, item.mapping,
+                item.reason, item.mapping, basis,
             )
         )
     return Trial(
         spec.name, spec.title, spec.description, spec.version, spec.source, spec.license,
         tuple(criteria), path, spec.silence,
     )
+
+
+def _negative_evidence(raw: Located, item: CriterionSpec, path: Path, line: int) -> tuple[Node, ...]:
+    """The criterion's ``negative_evidence`` rules, compiled and checked like its rule."""
+    if not item.negative_evidence:
+        return ()
+    key_line = raw.key_lines.get("negative_evidence", line)
+    _check_numbers(raw.get("negative_evidence"), path, key_line)
+    compiler = _Compiler(path, item.id)
+    nodes = tuple(compiler.compile(entry, key_line) for entry in item.negative_evidence)
+    for node in nodes:
+        check_names(node, path, item.id)
+    return nodes
 
 
 def _line(value: Any, default: int = 1) -> int:

@@ -2,8 +2,9 @@
 
 Charts repeat themselves: a problem list or a lab line is pasted into each new note.
 Facts whose sentence is the same text, about the same concept with the same context,
-are one *mention*: cited at its most recent copy, with relative times read from its
-first copy (a pasted "seizure last week" is not re-dated to every later note).
+are one *mention*: cited at its first copy, where it was written first (a reviewer
+checks the statement where it was made, not where it was pasted), with relative times
+read from that copy too (a pasted "seizure last week" is not re-dated to every later note).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ _DATE_CITE_GAP = 60  # farthest a date may sit from the fact it dates and still 
 class Mention:
     """A fact as the patient's chart states it, copies merged."""
 
-    fact: Fact  # the most recent copy: the one cited
-    first: Fact  # the first copy: its time expression is the original one
+    fact: Fact  # the most recent copy: its note dates the mention
+    first: Fact  # the first copy: its time expression is the original one, and it is cited
     first_written: dt.date | None  # date of the note holding the first copy
     written: dt.date | None  # date of the note holding the most recent copy
     copies: int
@@ -155,10 +156,10 @@ class PatientRecord:
         return found
 
     def cite(self, mention: Mention) -> Evidence:
-        """The span to cite: a lab's name through its value and unit; else the fact with
-        the dates written beside it on its line ("SLE dx 10/2021", "rituximab ... last
+        """The span to cite, at the mention's first copy: a lab's name through its value
+        and unit; else the fact with the dates written beside it on its line ("SLE dx 10/2021", "rituximab ... last
         dose 01/02/2025"), since a reviewer checks the fact and its date together."""
-        fact = mention.fact
+        fact = mention.first
         ev, lab = fact.evidence, fact.lab
         note = self.notes.get(ev.note_id)
         if note is None:

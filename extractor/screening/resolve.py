@@ -133,8 +133,10 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
             earlier = [d for d in denials if _later(claim, d) and window.span.overlaps(d.span)]
             met.append((claim, earlier))
     if met:
-        # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check
-        claim, overruled = max(met, key=lambda pair: (_dated(pair[0]), pair[0].written or dt.date.min))
+        # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check; with
+        # no window, the first written of them (the diagnosis, not a later recap); else the latest
+        ever = window.span.start is None
+        claim, overruled = max(met, key=lambda pair: (_dated(pair[0]), _order(pair[0], ever and _dated(pair[0]))))
         reason = claim.describe() + (f", {window.label}" if window.label else "")
         if overruled:
             reason += f"; supersedes {_latest(overruled).describe()}"
@@ -144,7 +146,7 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
         shown = [_latest(since)] if since else []
         return Resolution(Status.MET, (claim, *overruled, *shown), reason)
     if doubtful:
-        return Resolution(Status.UNKNOWN, tuple(doubtful), "; ".join(notes))
+        return Resolution(Status.UNKNOWN, _doubts(doubtful), "; ".join(notes))
     relevant = [
         s for s in statements
         if s.polarity in (Polarity.DENY, Polarity.OTHER) and window.span.overlaps(s.span)
@@ -158,15 +160,48 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
     return Resolution(None, (), "")
 
 
+def _doubts(doubtful: list[Statement]) -> tuple[Statement, ...]:
+    """What an unknown rests on: the first and the latest doubtful statements, any with its
+    own date, and every denial that conflicts; the undated mentions between them ("on
+    Benlysta" in each note's list) add nothing for a reviewer."""
+    latest = _latest(doubtful)
+    first = min(doubtful, key=lambda s: s.mention.first_written or dt.date.min)
+    kept = [s for s in doubtful if s in (first, latest) or _dated(s) or s.polarity is Polarity.DENY]
+    return tuple(dict.fromkeys(kept))
+
+
 def _deciding(against: list[Statement]) -> tuple[Statement, ...]:
     """What a not-met rests on: each denial and superseded claim, but of the claims that fall
     outside the window only the latest one ("last infusion 04/2023" decides; every earlier
     mention of the drug adds nothing for a reviewer)."""
     outside = [s for s in against if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE)]
-    latest = max(outside, key=lambda s: (s.span.end or s.span.start or dt.date.min, s.written or dt.date.min),
-                 default=None)
+    latest = max(outside, key=_recency, default=None)
     kept = [s for s in against if s not in outside or s is latest or _superseding(s, against)]
     return tuple(dict.fromkeys(kept))
+
+
+def _latest_of_each(cited: Sequence[Statement]) -> tuple[Statement, ...]:
+    """What a not-met about several things asked together rests on ("no infection of any
+    kind"): the latest statement of each polarity - the latest old episode, the latest
+    denial, the latest mention of another kind - since the most recent statement decides
+    and the older ones of every other thing asked for add nothing for a reviewer."""
+    latest: dict[Polarity, Statement] = {}
+    for item in cited:
+        kept = latest.get(item.polarity)
+        if kept is None or _recency(item) > _recency(kept):
+            latest[item.polarity] = item
+    return tuple(s for s in cited if s in latest.values())
+
+
+def _recency(statement: Statement) -> tuple[bool, dt.date, dt.date]:
+    """How recent an episode a statement tells, for choosing the one to cite: a statement
+    with its own date first ("belimumab 01/2024 - 08/2024" over a later "prior belimumab",
+    which the note's date would otherwise make look newer), then the latest end, then the
+    latest written. A denial's days are its note's, so the latest written wins among them."""
+    if statement.polarity in (Polarity.DENY, Polarity.OTHER):
+        return (True, statement.written or dt.date.min, statement.span.end or dt.date.min)
+    end = statement.span.end or statement.span.start or dt.date.min
+    return (_dated(statement), end, statement.written or dt.date.min)
 
 
 def _superseding(claim: Statement, against: list[Statement]) -> bool:
@@ -177,6 +212,14 @@ def _superseding(claim: Statement, against: list[Statement]) -> bool:
 def _dated(statement: Statement) -> bool:
     time = statement.mention.first.time
     return time is not None and time.source == "text"
+
+
+def _order(statement: Statement, first: bool) -> dt.date:
+    """A sort key: the later written the larger, or with ``first`` the earlier written."""
+    written = statement.mention.first_written if first else statement.written
+    if written is None:
+        return dt.date.min
+    return dt.date.fromordinal(dt.date.max.toordinal() - written.toordinal() + 1) if first else written
 
 
 def _dated_course(claim: Statement, statements: Sequence[Statement], window: Window) -> Statement | None:
@@ -275,5 +318,7 @@ def combine_any(resolutions: Sequence[Resolution]) -> Resolution:
         chosen = [r for r in spoken if r.status is status]
         if chosen:
             cited = tuple(s for r in chosen for s in r.cited)
+            if status is Status.NOT_MET:
+                cited = _latest_of_each(cited)
             return Resolution(status, cited, "; ".join(r.reason for r in chosen))
     raise AssertionError("unreachable")

@@ -1,6 +1,11 @@
 """A sharded run on a real Dask cluster (a scheduler and two workers, separate processes on
 127.0.0.1) survives ``kill -9`` of its main process and of a worker mid-run: every note is
-processed exactly once, with the same facts and verdicts as a run in one process."""
+processed exactly once, with the same facts and verdicts as a run in one process.
+
+Robust on a loaded machine: the test waits for conditions (a shard committed, a worker
+holding a task, the run's exit), never for a length of time, each under a bound far above
+what an idle machine needs (STARTUP_SECONDS, RUN_SECONDS); Dask's own connection timeouts
+are raised likewise (DASK_TIMEOUTS), in this process and in the ones it starts."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import dask
 import duckdb
 import pytest
 from distributed import Client
@@ -26,6 +32,19 @@ from extractor.batch.dataset import RunDir
 
 TRIAL = "blinatumomab-sle"
 BIN = Path(sys.executable).parent
+# bounds, not waits: an idle machine needs seconds; 2 cores shared with a dozen busy processes, minutes
+STARTUP_SECONDS = 300  # a scheduler and its workers up (each imports distributed)
+RUN_SECONDS = 900  # a run's next event (its first shard: the workers load the pipeline), or its end
+# Dask's connection timeouts (default 30 s for a connect, 30 s for a reply) in this process ...
+DASK_TIMEOUTS = {"distributed.comm.timeouts.connect": "300s", "distributed.comm.timeouts.tcp": "600s"}
+# ... and, through the environment, in the scheduler, the workers and the batch's main process
+DASK_ENVIRONMENT = {"DASK_" + key.upper().replace(".", "__"): value for key, value in DASK_TIMEOUTS.items()}
+
+
+@pytest.fixture(autouse=True)
+def patient_dask() -> Iterator[None]:
+    with dask.config.set(DASK_TIMEOUTS):
+        yield
 
 
 def free_port() -> int:
@@ -37,7 +56,8 @@ def free_port() -> int:
 def start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
     """A process in its own session, so that a kill takes its children (a worker's nanny's) too."""
     with log.open("wb") as output:
-        return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, **DASK_ENVIRONMENT})
 
 
 @pytest.fixture
@@ -57,8 +77,8 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]
         for i in range(2)
     ]
     try:
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=60)
+        with Client(address, timeout=STARTUP_SECONDS) as client:
+            client.wait_for_workers(2, timeout=STARTUP_SECONDS)
         yield address, workers
     finally:
         for process in (*workers, scheduler):
@@ -92,18 +112,19 @@ def test_killed_mid_run_main_process_then_worker_no_note_lost_or_repeated(
     ]
     run = RunDir(str(run_dir))
     log = tmp_path / "batch.log"
-    with log.open("w") as output, Client(address, timeout=60) as watcher:
-        first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=output)
+    environment = {**os.environ, **DASK_ENVIRONMENT}
+    with log.open("w") as output, Client(address, timeout=STARTUP_SECONDS) as watcher:
+        first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=output, env=environment)
         wait_until(lambda: bool(run.committed("extract-")), first)
         first.send_signal(signal.SIGKILL)
         first.wait()
         before = len(run.committed("extract-"))
-        second = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=output)
+        second = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=output, env=environment)
         wait_until(lambda: len(run.committed("extract-")) > before and bool(busy_workers(watcher)), second)
         victim = busy_workers(watcher)[0]  # a worker holding a task
         killed = workers[int(victim[1:])]
         os.killpg(killed.pid, signal.SIGKILL)  # the worker and its nanny: no restart
-        assert second.wait(timeout=180) == 0, log.read_text()
+        assert second.wait(timeout=RUN_SECONDS) == 0, log.read_text()
     assert "(resumed, attempt 2)" in log.read_text()
     committed = run.committed("extract-")
     assert len(committed) > 8 and sum(record["counts"]["processed"] for record in committed.values()) == 24
@@ -115,8 +136,8 @@ def test_killed_mid_run_main_process_then_worker_no_note_lost_or_repeated(
     assert [worker.poll() is None for worker in workers].count(True) == 1 and killed.poll() is not None
 
 
-def wait_until(condition: Callable[[], bool], batch: subprocess.Popen[bytes], seconds: float = 120) -> None:
-    """Poll ``condition`` while ``batch`` runs; fail if it ends or time runs out first."""
+def wait_until(condition: Callable[[], bool], batch: subprocess.Popen[bytes], seconds: float = RUN_SECONDS) -> None:
+    """Poll ``condition`` while ``batch`` runs; fail if it ends, or the bound passes, first."""
     deadline = time.monotonic() + seconds
     while not condition():
         assert batch.poll() is None and time.monotonic() < deadline, "the run ended before the kill"

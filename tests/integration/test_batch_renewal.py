@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dask
 import pytest
 from distributed import Client, LocalCluster
 from spacy.language import Language
+from test_batch_cluster import DASK_TIMEOUTS
 from test_batch_dask import assert_same_output
 from test_batch_inputs import archive_records, write_jsonl
 
@@ -50,6 +52,7 @@ def test_workers_under_the_default_bound_are_kept_the_pipeline_load_not_counted_
 
 def test_dask_workers_past_the_memory_limit_are_restarted_by_their_nanny() -> None:
     with (
+        dask.config.set(DASK_TIMEOUTS),  # a restart on a loaded machine takes long: bounded, not failed
         LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):
@@ -63,6 +66,7 @@ def test_dask_workers_past_the_memory_limit_are_restarted_by_their_nanny() -> No
 
 def test_dask_workers_without_a_nanny_are_kept() -> None:
     with (
+        dask.config.set(DASK_TIMEOUTS),
         LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):

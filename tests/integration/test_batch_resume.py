@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import psutil
 import pytest
 from spacy.language import Language
 from test_batch_inputs import archive_records, write_jsonl
 
 from extractor.batch import run_batch, runner, work
+from extractor.store import Store
 
 TRIAL = "blinatumomab-sle"
 EXTRACTOR = Path(sys.executable).parent / "extractor"
@@ -42,8 +42,9 @@ def source(tmp_path: Path) -> Path:
 
 
 def snapshot(store: Path) -> dict[str, Any]:
-    """Everything a run leaves, without times and run ids."""
-    with duckdb.connect(str(store), read_only=True) as con:
+    """Everything a run leaves, without times and run ids (a catalog opened as the commands open it)."""
+    with Store.open(store, read_only=True) as opened:
+        con = opened.con
 
         def rows(sql: str) -> list[tuple[Any, ...]]:
             return con.execute(sql).fetchall()

@@ -9,6 +9,7 @@ import itertools
 import json
 import signal
 import subprocess
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -394,6 +395,40 @@ def test_a_local_worker_killed_mid_run_loses_no_note_and_repeats_none(
     extracted_by = {record["worker"] for record in run.committed("extract-").values()}
     screened_by = {record["worker"] for record in run.committed("screen-").values()}
     assert screened_by and not extracted_by & screened_by
+
+
+def test_a_forked_screening_worker_killed_mid_run_loses_no_patient(
+    tmp_path: Path, source: Path, reference: dict[str, Any]
+) -> None:
+    """Screening workers are forked from the main process (Linux): one killed once they are
+    up, the run still ends with every patient screened once, the same verdicts."""
+    run_dir = tmp_path / "run"
+    command = [
+        str(EXTRACTOR), "batch", str(source), "--trial", TRIAL, "--run-dir", str(run_dir), "--workers", "2",
+        "--shard-mb", "0.002", "--partitions", "4", "--allow-failures",
+    ]
+    run = RunDir(str(run_dir))
+    batch = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    main = psutil.Process(batch.pid)
+
+    def forked() -> list[psutil.Process]:  # children running the main's own command line: forked
+        try:
+            return [child for child in main.children() if child.cmdline() == main.cmdline()]
+        except psutil.Error:
+            return []
+
+    deadline = time.monotonic() + 600  # a bound for a loaded machine, not a wait
+    while not forked() and batch.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    victims = forked()
+    if sys.platform == "linux":
+        assert victims, "no forked screening worker seen"
+    for victim in victims[:1]:
+        victim.send_signal(signal.SIGKILL)
+    _, stderr = batch.communicate(timeout=600)
+    assert batch.returncode == 0, stderr
+    assert snapshot(run_dir / "results.duckdb") == reference
+    assert sum(record["counts"]["screened"] for record in run.committed("screen-").values()) == 6
 
 
 def test_patients_stream_through_screening_across_fetches_and_row_groups(

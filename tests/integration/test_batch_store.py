@@ -40,8 +40,10 @@ def notes_of(records: list[dict[str, Any]]) -> list[Note]:
 
 
 def query(store: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(store), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
+    """Rows of ``sql`` on a store or a catalog (opened as the commands open it: a catalog of a run
+    on object storage reads it through fsspec)."""
+    with Store.open(store, read_only=True) as opened:
+        return opened.con.execute(sql, params or []).fetchall()
 
 
 def stored_facts(store: Path) -> dict[str, list[dict[str, Any]]]:

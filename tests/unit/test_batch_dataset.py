@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from extractor.batch import work
 from extractor.batch.dataset import Rows, RunDir
 from extractor.batch.work import WorkerStats
+from extractor.store import StoreError
 
 SCHEMA = pa.schema([("bucket", pa.int16()), ("patient_id", pa.string()), ("seq", pa.int32()), ("fact", pa.string())])
 ROWS = st.lists(
@@ -112,3 +113,11 @@ def test_the_main_process_keeps_its_own_peak(monkeypatch: pytest.MonkeyPatch) ->
     peak = _allocating_task(80).peak_rss_mb
     _allocating_task(1)
     assert work.worker_stats().peak_rss_mb >= peak  # not reset: the run reports the main process's peak
+
+
+@pytest.mark.parametrize("url", ["s3://AKIAEXAMPLE:hunter2-secret@bucket/run", "gs://user:hunter2-secret@b/r"])
+def test_a_url_with_a_password_is_refused_without_repeating_it(url: str) -> None:
+    with pytest.raises(StoreError, match="through the environment") as refused:
+        RunDir(url)
+    assert "hunter2" not in str(refused.value) and "AKIA" not in str(refused.value)
+    assert RunDir("s3://bucket/run").url == "s3://bucket/run"  # an ordinary URL is taken as it is

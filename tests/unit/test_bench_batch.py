@@ -50,3 +50,18 @@ def test_a_runs_time_is_split_into_set_up_load_busy_and_tails(tmp_path: Path) ->
         "extract_busy": (4 + 4 + 8) / 2, "extract_tail": (1 + 0) / 2,
         "screen_busy": (7 + 5) / 2, "screen_tail": (0 + 2) / 2,
     })
+
+
+def test_repeated_rounds_report_their_spread() -> None:
+    def row(seconds: float, workers: int) -> dict[str, float]:
+        return {"processed": 1000, "seconds": seconds, "main_cpu_seconds": 2.0 + workers / 10,
+                "main_cpu_start_seconds": 1.5, "main_peak_rss_mb": 250.0 + seconds,
+                "worker_peak_rss_mb": 300.0 + seconds}
+
+    rounds = [{1: row(10.0, 1), 2: row(5.5, 2)}, {1: row(12.5, 1), 2: row(6.0, 2)}, {1: row(11.0, 1), 2: row(6.25, 2)}]
+    line = _bench().spread_line(rounds, notes=1000)
+    assert line == (
+        "over 3 rounds, median (lowest-highest): 1 worker(s) 90.9 (80.0-100.0) notes/s per worker, main CPU "
+        "0.600 (0.600-0.600) ms a note, peak RSS main 262 MB / worker 312 MB; 2 worker(s) 83.3 (80.0-90.9) notes/s "
+        "per worker, main CPU 0.700 (0.700-0.700) ms a note, peak RSS main 256 MB / worker 306 MB"
+    )

@@ -494,7 +494,7 @@ def _stability(
     last_change = max(changed, default=None)
     if last_change is not None:
         stable_from = [pair for pair in stable_from if pair[0] >= last_change[0]]
-    cited = tuple(dict.fromkeys((latest, dosed, *run[-1:])))
+    cited = tuple(dict.fromkeys((latest, dosed)))
     if stable_from and min(day for day, _ in stable_from) <= needed_since:
         since, source = min(stable_from, key=lambda pair: pair[0])
         # met rests on the statement that dates the stable dose, and on the latest one

@@ -61,6 +61,7 @@ class PresentParams(Params):
     window: DurationField | None = None
     historical: Literal["not_met", "unknown"] = "not_met"
     lifelong: bool = False  # a denial ("SLE ruled out") denies the past too
+    sections: tuple[str, ...] = ()  # only mentions in these note sections (the allergy list)
 
     @model_validator(mode="after")
     def _something_to_find(self) -> PresentParams:
@@ -211,8 +212,16 @@ def present(params: PresentParams, context: Context) -> Finding:
     """A concept or class stated of the patient (ever, now, or within a window)."""
     kinds = (params.kind,) if params.kind else ()
     mentions = context.patient.find(params.concept, params.classes, kinds, params.exclude)
+    if params.sections:
+        mentions = [m for m in mentions if m.fact.evidence.section in params.sections]
     statements = [s for m in mentions if (s := statement(m, params)) is not None]
     resolution = resolve_by_concept(statements, context, params)
+    if resolution.status is Status.NOT_MET and not (params.concept or params.classes):
+        # asked by kind ("any infection"): that one named thing is denied or of another kind
+        # ("no hepatitis B", "CMV IgG") does not show there is none; the old episodes do, and
+        # are cited instead when there are any
+        kept = tuple(s for s in resolution.cited if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE))
+        resolution = Resolution(resolution.status, kept or resolution.cited, resolution.reason)
     what = label_of(params.concept, params.classes) if (params.concept or params.classes) else (
         f"{params.kind.value}" if params.kind else "it"
     )

@@ -111,10 +111,21 @@ def test_a_node_is_silent_only_when_every_child_is() -> None:
 
 
 def test_unknown_rests_on_what_was_found_and_what_is_missing() -> None:
-    out = run(AnyNode((node(NOT, note="N1"), node(UNK, silent=True), node(NOT, silent=True)), 1))
+    out = run(AllNode((node(MET, note="N1"), node(UNK, silent=True), node(MET, silent=True)), 1))
     assert out.status is UNK
-    assert out.reason == "not_met; unknown-silent"
-    assert [e.note_id for e in out.evidence] == ["N1"]
+    assert out.reason == "met; unknown-silent"
+    assert [e.note_id for e in out.evidence] == ["N1"]  # what holds of an ``all`` is part of it
+
+
+def test_an_any_left_unknown_cites_its_unsure_parts_not_the_settled_ones() -> None:
+    """"Not male" beside a pregnancy test of unknown result: told in the reason, not cited."""
+    out = run(AnyNode((node(NOT, note="N1"), node(UNK, note="N2"), node(NOT, silent=True)), 1))
+    assert out.status is UNK
+    assert out.reason == "not_met; unknown"
+    assert [e.note_id for e in out.evidence] == ["N2"]
+    only_missing = run(AnyNode((node(NOT, note="N1"), node(UNK, silent=True)), 1))
+    assert only_missing.reason == "not_met; unknown-silent"
+    assert [e.note_id for e in only_missing.evidence] == ["N1"]  # then what was found is cited
 
 
 def test_evidence_is_cited_once() -> None:
@@ -153,3 +164,45 @@ def test_person_only_is_always_unknown() -> None:
     criterion = Criterion("inc-consent", "inclusion", "t", UNK, True, None, 1)
     result = evaluate_criterion(criterion, CONTEXT)
     assert (result.status, result.person_only) == (UNK, True)
+
+
+# ------------------------------------------------------------------ negative evidence
+def _criterion(kind: str, rule: Node, basis: tuple[Node, ...]) -> Criterion:
+    absent = NOT if kind == "exclusion" else UNK
+    return Criterion("c", kind, "t", absent, False, rule, 1, negative_evidence=basis)
+
+
+def test_a_favourable_status_cites_the_statements_it_rests_on() -> None:
+    result = evaluate_criterion(_criterion("exclusion", node(NOT, silent=True), (node(MET, note="N1"),)), CONTEXT)
+    assert result.status is NOT
+    assert [e.note_id for e in result.evidence] == ["N1"]
+    assert result.reason.startswith("nothing meets it in the chart") and "rests on: met" in result.reason
+
+
+def test_pure_silence_and_rules_holding_only_by_silence_cite_nothing() -> None:
+    basis = (node(MET, silent=True), node(NOT, note="N1"), node(UNK, note="N2"))
+    result = evaluate_criterion(_criterion("exclusion", node(NOT, silent=True), basis), CONTEXT)
+    assert result.status is NOT
+    assert result.evidence == ()
+    assert result.reason.startswith("nothing relevant in the chart")
+
+
+def test_negative_evidence_never_changes_a_status_nor_speaks_against_one() -> None:
+    basis = (node(MET, note="N9"),)
+    met = evaluate_criterion(_criterion("exclusion", node(MET, note="N1"), basis), CONTEXT)
+    unsure = evaluate_criterion(_criterion("exclusion", node(UNK, note="N1"), basis), CONTEXT)
+    failing = evaluate_criterion(_criterion("inclusion", node(NOT, note="N1"), basis), CONTEXT)
+    assert [(r.status, [e.note_id for e in r.evidence]) for r in (met, unsure, failing)] == [
+        (MET, ["N1"]), (UNK, ["N1"]), (NOT, ["N1"]),
+    ]
+
+
+def test_an_inclusion_met_on_an_absence_cites_it_after_the_rules_own() -> None:
+    result = evaluate_criterion(_criterion("inclusion", node(MET, note="N1"), (node(MET, note="N2"),)), CONTEXT)
+    assert [e.note_id for e in result.evidence] == ["N1", "N2"]
+
+
+def test_a_statement_the_rule_already_cites_is_not_told_twice() -> None:
+    result = evaluate_criterion(_criterion("exclusion", node(NOT, note="N1"), (node(MET, note="N1"),)), CONTEXT)
+    assert [e.note_id for e in result.evidence] == ["N1"]
+    assert "rests on" not in result.reason

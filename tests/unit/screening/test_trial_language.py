@@ -156,6 +156,24 @@ BAD_FILES = [
         r"line 9, criterion 'c1': a rule has exactly one key",
         id="two-keys",
     ),
+    pytest.param(
+        "  - id: c1\n    type: exclusion\n    text: t\n    absent: not_met\n    rule: {present: {concept: seizure}}\n"
+        "    negative_evidence:\n      - not: {present: {concept: seizur}}\n",
+        r"line 15, criterion 'c1': unknown concept 'seizur'",
+        id="negative-evidence-unknown-concept",
+    ),
+    pytest.param(
+        "  - id: c1\n    type: exclusion\n    text: t\n    absent: not_met\n    rule: {present: {concept: seizure}}\n"
+        "    negative_evidence:\n      - stated: no_such_statement\n",
+        r"line 15, criterion 'c1': stated: statement: .*unknown statement 'no_such_statement'",
+        id="negative-evidence-unknown-statement",
+    ),
+    pytest.param(
+        "  - id: c1\n    type: inclusion\n    text: t\n    absent: unknown\n    person_only: true\n"
+        "    negative_evidence: [{sex: M}]\n",
+        r"criterion 'c1': criterion: Value error, a person_only criterion has no negative_evidence",
+        id="person-only-with-negative-evidence",
+    ),
 ]
 
 
@@ -204,3 +222,16 @@ def test_every_concept_and_class_a_trial_names_is_in_the_vocabularies(name: str)
                 assert concept in concepts or concept in classes, (criterion.id, concept)
             for drug_class in getattr(leaf.params, "classes", ()):
                 assert drug_class in classes, (criterion.id, drug_class)
+
+
+def test_negative_evidence_compiles_to_rules_like_the_rule(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(
+        HEADER
+        + "  - id: c1\n    type: exclusion\n    text: t\n    absent: not_met\n    rule: {present: {concept: seizure}}\n"
+        + "    negative_evidence:\n      - not: {present: {concept: seizure, when: current}}\n      - sex: M\n",
+        encoding="utf-8",
+    )
+    (criterion,) = load_trial(path).criteria
+    assert [type(node).__name__ for node in criterion.negative_evidence] == ["NotNode", "PredicateNode"]
+    assert [leaf.spec.name for node in criterion.negative_evidence for leaf in _leaves(node)] == ["present", "sex"]

@@ -1,0 +1,72 @@
+"""`stated`: a charted statement that names no concept ("NKDA"), as the latest note writes it.
+
+Used in a criterion's ``negative_evidence``: the allergy list charted empty is what a
+"no severe allergy" rests on. The statement's words are in ``patterns/statements.yaml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import field_validator
+
+from extractor.facts import Evidence
+from extractor.screening.outcome import Finding, Status
+from extractor.screening.patient import PatientRecord
+from extractor.screening.predicates.registry import Context, Params, predicate
+from extractor.screening.statements import Found, find_statements, known_statements
+
+
+class StatedParams(Params):
+    """`stated: no_known_drug_allergy`."""
+
+    shorthand = "statement"
+
+    statement: str
+
+    @field_validator("statement")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in known_statements():
+            raise ValueError(f"unknown statement {value!r}: one of {', '.join(sorted(known_statements()))}")
+        return value
+
+
+@predicate("stated", StatedParams)
+def stated(params: StatedParams, context: Context) -> Finding:
+    """Met when the patient's notes write the statement; cites its latest writing."""
+    patient = context.patient
+    notes = sorted(
+        (note for note in patient.notes.values() if _readable(note.date, patient.screening_date)),
+        key=lambda note: (note.date or dt.date.min, note.note_id),
+    )
+    found = list(find_statements(params.statement, notes))
+    what = params.statement.replace("_", " ")
+    if not found:
+        return Finding(None, f"no {what} stated in the chart")
+    latest = found[-1]
+    written = patient.notes[latest.note_id].date
+    day = written.isoformat() if written else "undated"
+    return Finding(Status.MET, f"{what} stated (noted {day})", (_evidence(patient, latest),))
+
+
+def _readable(written: dt.date | None, screening_date: dt.date | None) -> bool:
+    """A note written after the screening date was not known on it."""
+    return screening_date is None or written is None or written <= screening_date
+
+
+def _evidence(patient: PatientRecord, found: Found) -> Evidence:
+    """The statement's words, in the section of the nearest fact before it in its note."""
+    text = patient.notes[found.note_id].text
+    before = [
+        m.fact.evidence for m in patient.mentions
+        if m.fact.evidence.note_id == found.note_id and m.fact.evidence.char_start <= found.char_start
+    ]
+    section = max(before, key=lambda ev: ev.char_start).section if before else None
+    return Evidence(
+        note_id=found.note_id,
+        char_start=found.char_start,
+        char_end=found.char_end,
+        text=text[found.char_start : found.char_end],
+        section=section,
+    )
