@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from spacy.language import Language
 from test_batch_inputs import archive_records, write_jsonl
-from test_batch_resume import FILLER, TRIAL, Stop, snapshot, stopping_after
+from test_batch_resume import FILLER, TRIAL, Stop, reference_run, snapshot, stopping_after
 from test_batch_store import query
 from typer.testing import CliRunner
 
-from extractor.batch import ExportFormat, export_store, run_batch, sharded
+from extractor.batch import ExportFormat, export_store, sharded
 from extractor.batch.dataset import RunDir
 from extractor.cli.app import app
 
@@ -71,9 +71,7 @@ def source(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def reference(tmp_path: Path, source: Path, inline: Language) -> dict[str, Any]:
-    store = tmp_path / "reference.duckdb"
-    run_batch(source, store, TRIAL, workers=0)
-    expected = snapshot(store)
+    expected = reference_run(tmp_path, source)
     assert expected["counts"] == [(12, 12, 0, 0, 0, 3, "finished")]
     return expected
 

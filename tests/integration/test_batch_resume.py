@@ -60,11 +60,16 @@ def snapshot(store: Path) -> dict[str, Any]:
         }
 
 
-@pytest.fixture
-def reference(tmp_path: Path, source: Path, inline: Language) -> dict[str, Any]:
+def reference_run(tmp_path: Path, source: Path) -> dict[str, Any]:
+    """The snapshot of one single-process run of ``source``: what every other run must equal."""
     store = tmp_path / "reference.duckdb"
     run_batch(source, store, TRIAL, workers=0)
-    expected = snapshot(store)
+    return snapshot(store)
+
+
+@pytest.fixture
+def reference(tmp_path: Path, source: Path, inline: Language) -> dict[str, Any]:
+    expected = reference_run(tmp_path, source)
     assert expected["counts"] == [(42, 40, 0, 0, 2, 8, "finished")]
     assert len(expected["facts"]) > 100
     return expected

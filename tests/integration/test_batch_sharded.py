@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.language import Language
 from test_batch_inputs import archive_records, write_csv, write_jsonl, write_parquet
-from test_batch_resume import EXTRACTOR, FILLER, TRIAL, Stop, snapshot, stopping_after
+from test_batch_resume import EXTRACTOR, FILLER, TRIAL, Stop, reference_run, snapshot, stopping_after
 from test_batch_store import query, readme_queries
 from typer.testing import CliRunner
 
@@ -51,9 +51,7 @@ def source(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def reference(tmp_path: Path, source: Path, inline: Language) -> dict[str, Any]:
-    store = tmp_path / "reference.duckdb"
-    run_batch(source, store, TRIAL, workers=0)
-    expected = snapshot(store)
+    expected = reference_run(tmp_path, source)
     assert expected["counts"] == [(26, 24, 0, 0, 2, 6, "finished")]
     return expected
 
@@ -368,16 +366,21 @@ def test_a_directory_with_a_manifest_is_sharded_by_manifest_line(tmp_path: Path,
     assert errors == [(13, reason)]
 
 
-def test_a_local_worker_killed_mid_run_loses_no_note_and_repeats_none(
-    tmp_path: Path, source: Path, reference: dict[str, Any]
-) -> None:
+def _start_two_worker_run(tmp_path: Path, source: Path, partitions: int) -> tuple[Path, RunDir, subprocess.Popen[str]]:
+    """A sharded run of ``source`` on two local workers, started as its own process (to kill a part of)."""
     run_dir = tmp_path / "run"
     command = [
         str(EXTRACTOR), "batch", str(source), "--trial", TRIAL, "--run-dir", str(run_dir), "--workers", "2",
-        "--shard-mb", "0.002", "--partitions", "3", "--allow-failures",
+        "--shard-mb", "0.002", "--partitions", str(partitions), "--allow-failures",
     ]
-    run = RunDir(str(run_dir))
     batch = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return run_dir, RunDir(str(run_dir)), batch
+
+
+def test_a_local_worker_killed_mid_run_loses_no_note_and_repeats_none(
+    tmp_path: Path, source: Path, reference: dict[str, Any]
+) -> None:
+    run_dir, run, batch = _start_two_worker_run(tmp_path, source, partitions=3)
     deadline = time.monotonic() + 240
     while not run.committed("extract-") and batch.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -402,13 +405,7 @@ def test_a_forked_screening_worker_killed_mid_run_loses_no_patient(
 ) -> None:
     """Screening workers are forked from the main process (Linux): one killed once they are
     up, the run still ends with every patient screened once, the same verdicts."""
-    run_dir = tmp_path / "run"
-    command = [
-        str(EXTRACTOR), "batch", str(source), "--trial", TRIAL, "--run-dir", str(run_dir), "--workers", "2",
-        "--shard-mb", "0.002", "--partitions", "4", "--allow-failures",
-    ]
-    run = RunDir(str(run_dir))
-    batch = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run_dir, run, batch = _start_two_worker_run(tmp_path, source, partitions=4)
     main = psutil.Process(batch.pid)
 
     def forked() -> list[psutil.Process]:  # children running the main's own command line: forked

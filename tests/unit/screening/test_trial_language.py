@@ -51,6 +51,13 @@ criteria:
 """
 
 
+def _tiny_trial(tmp_path: Path, criteria: str) -> Path:
+    """A trial file of ``HEADER`` and the given criteria lines."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(HEADER + criteria, encoding="utf-8")
+    return path
+
+
 def test_bundled_trials_are_listed() -> None:
     assert bundled_trials() == ["blinatumomab-sle", "n2c2-2018", "nct04344444", "nct04344951", "nct04346355"]
 
@@ -70,10 +77,9 @@ def test_n2c2_trial_has_the_published_ids_all_inclusion() -> None:
 
 
 def test_a_trial_loads_from_a_path(tmp_path: Path) -> None:
-    path = tmp_path / "tiny.yaml"
-    path.write_text(
-        HEADER + "  - {id: c1, type: inclusion, text: t, absent: unknown, rule: {age: '>= 18 years'}}\n",
-        encoding="utf-8",
+    path = _tiny_trial(
+        tmp_path,
+        "  - {id: c1, type: inclusion, text: t, absent: unknown, rule: {age: '>= 18 years'}}\n",
     )
     trial = load_trial(path)
     assert (trial.name, [c.id for c in trial.criteria], trial.criteria[0].absent) == (
@@ -194,12 +200,10 @@ def test_missing_header_field_is_named(tmp_path: Path) -> None:
 
 
 def test_shorthand_and_mapping_parameters_are_the_same(tmp_path: Path) -> None:
-    path = tmp_path / "tiny.yaml"
-    path.write_text(
-        HEADER
-        + "  - {id: a, type: inclusion, text: t, absent: unknown, rule: {sex: F}}\n"
+    path = _tiny_trial(
+        tmp_path,
+        "  - {id: a, type: inclusion, text: t, absent: unknown, rule: {sex: F}}\n"
         + "  - {id: b, type: inclusion, text: t, absent: unknown, rule: {sex: {sex: F}}}\n",
-        encoding="utf-8",
     )
     first, second = (c.rule for c in load_trial(path).criteria)
     assert first.params == second.params  # type: ignore[union-attr]
@@ -225,12 +229,10 @@ def test_every_concept_and_class_a_trial_names_is_in_the_vocabularies(name: str)
 
 
 def test_negative_evidence_compiles_to_rules_like_the_rule(tmp_path: Path) -> None:
-    path = tmp_path / "tiny.yaml"
-    path.write_text(
-        HEADER
-        + "  - id: c1\n    type: exclusion\n    text: t\n    absent: not_met\n    rule: {present: {concept: seizure}}\n"
+    path = _tiny_trial(
+        tmp_path,
+        "  - id: c1\n    type: exclusion\n    text: t\n    absent: not_met\n    rule: {present: {concept: seizure}}\n"
         + "    negative_evidence:\n      - not: {present: {concept: seizure, when: current}}\n      - sex: M\n",
-        encoding="utf-8",
     )
     (criterion,) = load_trial(path).criteria
     assert [type(node).__name__ for node in criterion.negative_evidence] == ["NotNode", "PredicateNode"]
