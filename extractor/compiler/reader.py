@@ -199,7 +199,8 @@ class Reader:
             self._mark(used, open_list.start(), open_list.end())
         reading.not_understood = self._leftovers(text, used)
         reading.alternatives = self._standalone(text, used, reading.not_understood)
-        reading.unnamed = [text[p.start:p.end] for p in unnamed_phrases(text, used, self.rules)]
+        compared = [t.start for t in thresholds if not t.age]
+        reading.unnamed = [text[p.start:p.end] for p in unnamed_phrases(text, used, self.rules, compared)]
         return reading
 
     def recognise(self, text: str) -> tuple[list[Threshold], list[Hit], list[Phrase]]:
@@ -209,7 +210,8 @@ class Reader:
         self._window(text, used)
         thresholds = self._thresholds(text, used)
         hits = self._concepts(text, used)
-        return thresholds, hits, unnamed_phrases(text, used, self.rules)
+        compared = [t.start for t in thresholds if not t.age]
+        return thresholds, hits, unnamed_phrases(text, used, self.rules, compared)
 
     def _mark(self, used: list[bool], start: int, end: int) -> None:
         for index in range(start, min(end, len(used))):

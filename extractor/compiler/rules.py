@@ -80,6 +80,9 @@ class EligibilityRules(Header):
     required_class: tuple[str, ...]  # regexes: "at least one ... must involve" (then the classes)
     # in the order heads are tried: a malignancy's "-emia" before a condition's
     unnamed_phrases: dict[Literal["malignancy", "treatment", "measure", "condition"], UnnamedKind]
+    threshold_links: frozenset[str]  # between what a threshold compares and the threshold ("must be")
+    subject_stops: frozenset[str]  # words no measure's name holds: prepositions, verbs of counting
+    measure_words: frozenset[str]  # filler words that may be part of a measure's name ("serum", "level")
 
 
 @functools.cache
