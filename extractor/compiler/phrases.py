@@ -23,6 +23,7 @@ from extractor.compiler.rules import EligibilityRules, UnnamedKind
 
 _LEFT_WORDS = 3
 _SUBJECT_WORDS = 4
+_LINK_CHARS = 40
 _AGAINST = re.compile(r"\banti\s*-?\s*$", re.IGNORECASE)
 
 
@@ -109,6 +110,18 @@ def _subject(
     if not words or all(tokens[i].key in rules.filler or not _word(tokens[i]) for i in words):
         return None
     return tokens[words[-1]].start, tokens[words[0]].end
+
+
+def compared_at(text: str, end: int, compared: Sequence[int], rules: EligibilityRules) -> bool:
+    """Whether a threshold of ``compared`` follows ``end`` past links only: the words ending
+    there are what it compares ("hypercholesterolemia (> 240 mg/dL)", "bradycardia of less
+    than 50 beats/min")."""
+    for token in tokenize(text[end:end + _LINK_CHARS]):
+        if end + token.start in compared:
+            return True
+        if token.key not in rules.threshold_links:
+            return False
+    return False
 
 
 def _word(token: Token) -> bool:
