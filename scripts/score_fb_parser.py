@@ -7,7 +7,8 @@
    the concepts the compiler's reader finds (lexicon, then MiniLM similarity for the
    words left) labelled by kind (condition/infection -> chronic_disease, a malignancy ->
    cancer, medication/procedure/vaccine -> treatment, lab/score -> clinical_variable,
-   pregnancy -> pregnancy) and its thresholds (">" -> lower_bound, "<" -> upper_bound),
+   pregnancy -> pregnancy; a condition a threshold compares, "hypercholesterolemia (> 240
+   mg/dL)", -> clinical_variable) and its thresholds (">" -> lower_bound, "<" -> upper_bound),
    against the annotators' spans: precision, recall and F1 per label, exact spans and
    overlapping spans. "@NUMBER" is read as a 7-digit number (offsets unchanged).
 2. Bounds on cfg_parsed_clinical_trials.tsv: for every numeric criterion that parser read,
