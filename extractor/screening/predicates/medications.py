@@ -369,6 +369,9 @@ class StableParams(_Drugs):
 
     duration: DurationField
     max_prednisone_equivalent: float | None = Field(default=None, gt=0)  # mg/day
+    # words saying the dose goes on as it was ("no changes", "keep ... unchanged"): of the
+    # latest statements of a drug, one with them is the one cited for a stable dose
+    unchanged: Names = ()
 
 
 @predicate("stable_medication", StableParams)
@@ -402,7 +405,53 @@ def _stable(group: list[Statement], params: StableParams, context: Context) -> R
                 f"{dosed.describe()}: {fmt(equivalent)} mg/day prednisone-equivalent > {fmt(limit)} mg/day",
             )
     first_seen = min((s.mention.first_written for s in group if s.mention.first_written is not None), default=None)
-    return _stability(run, changed, dosed, params.duration, context, first_seen)
+    found = _stability(run, changed, dosed, params.duration, context, first_seen)
+    if found.status is not Status.MET:
+        return found
+    return replace(found, cited=_stable_cited(found.cited, run, params.unchanged, context))
+
+
+def _stable_cited(
+    cited: tuple[Statement, ...], run: list[Statement], unchanged: Names, context: Context
+) -> tuple[Statement, ...]:
+    """What a stable dose rests on for a reviewer: the statement whose own words date the dose
+    ("1000 mg BID, same dose since 06/2024", "started 12/2024") and the latest statement that
+    the drug goes on. A dose dated only by notes weeks apart, or by a line telling the
+    drug's failure ("HCQ 300 mg daily since 2022, persistent activity on it"), is not cited
+    for it: the latest statement is, preferring one that says the dose is unchanged ("Still
+    on pred 7.5 and HCQ 400 - no changes"), then one with a dose."""
+    source = cited[0]
+    kept = [source] if _dates_dose(source) else []
+    newest = [s for s in run if s.written == run[0].written]
+    latest = max(newest, key=lambda s: _confirms(s, unchanged, context))
+    if latest is not source and (kept or not _failed(latest)):
+        kept.append(latest)
+    return tuple(kept) or cited
+
+
+def _dating_rank(statement: Statement) -> int:
+    """How directly a statement's own words date its dose: 0 a stable-since or a dated
+    change ("unchanged since 09/2024"), 1 a start date on a line that does not tell the
+    drug's failure ("started 12/2024"), 2 neither."""
+    details = _details(statement)
+    if details.stable_since is not None or any(c.date is not None for c in details.dose_changes):
+        return 0
+    return 1 if details.start is not None and not _failed(statement) else 2
+
+
+def _dates_dose(statement: Statement) -> bool:
+    return _dating_rank(statement) < 2
+
+
+def _failed(statement: Statement) -> bool:
+    return bool(set(_details(statement).response) & set(_FAILED))
+
+
+def _confirms(statement: Statement, unchanged: Names, context: Context) -> tuple[bool, bool, bool]:
+    """How well a statement of the latest day shows the drug goes on at its dose (a sort key)."""
+    text = context.patient.cite(statement.mention).text.lower()
+    says = any(re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", text) for word in unchanged)
+    return (says, _details(statement).daily_dose is not None, not _failed(statement))
 
 
 def _details(statement: Statement) -> MedicationDetails:
@@ -496,7 +545,10 @@ def _stability(
         stable_from = [pair for pair in stable_from if pair[0] >= last_change[0]]
     cited = tuple(dict.fromkeys((latest, dosed)))
     if stable_from and min(day for day, _ in stable_from) <= needed_since:
-        since, source = min(stable_from, key=lambda pair: pair[0])
+        since = min(day for day, _ in stable_from)
+        # the statement cited is one whose words date the dose, when one does it long enough
+        qualifying = [pair for pair in stable_from if pair[0] <= needed_since]
+        _, source = min(qualifying, key=lambda pair: (_dating_rank(pair[1]), pair[0]))
         # met rests on the statement that dates the stable dose, and on the latest one
         return Resolution(
             Status.MET, tuple(dict.fromkeys((source, latest))),
