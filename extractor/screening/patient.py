@@ -201,11 +201,14 @@ def _with_dates(ev: Evidence, fact: Fact, text: str) -> Evidence:
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
+    # the date a dose is stable since dates the dose wherever the line puts it ("- prednisone
+    # since dx, multiple tapers, ...; currently 7.5 mg daily, unchanged since 01/10/2025")
+    stable = fact.medication.stable_since if fact.medication is not None else None
     for ref in _time_refs(fact):
         if ref.char_start is None or ref.char_end is None:
             continue
         if line_start <= ref.char_start and ref.char_end <= line_end and (
-            ref.char_start - end <= _DATE_CITE_GAP and start - ref.char_end <= _DATE_CITE_GAP
+            ref is stable or (ref.char_start - end <= _DATE_CITE_GAP and start - ref.char_end <= _DATE_CITE_GAP)
         ):
             start, end = min(start, ref.char_start), max(end, ref.char_end)
     head = max((m.end() for m in _CLAUSE_END.finditer(text, line_start, start)), default=line_start)

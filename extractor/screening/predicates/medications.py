@@ -378,12 +378,36 @@ class StableParams(_Drugs):
 def stable_medication(params: StableParams, context: Context) -> Finding:
     """A drug taken now at an unchanged dose for at least ``duration``."""
     mentions = context.patient.find(params.concept, params.classes, exclude=params.exclude)
-    statements = [s for m in mentions if (s := exposure(m)) is not None]
+    statements = [s for m in mentions if (s := _ongoing_in_history(m) or exposure(m)) is not None]
     resolutions = [
         _stable(group, params, context) for group in _by_ingredient(statements).values()
     ]
     what = label_of(params.concept, params.classes)
     return finding(combine_any(resolutions), context, f"no current {what} in the chart")
+
+
+def _ongoing_in_history(mention: Mention) -> Statement | None:
+    """A treatment-history item that dates its dose ("- prednisone since dx ...; currently 7.5
+    mg daily, unchanged since 01/10/2025", "- azathioprine since 05/2024, 100 mg daily") and
+    says nothing of an end: the drug goes on, whatever the list's heading makes of it. A
+    start without a dose dates the drug, not its dose, and stays past. Only for the
+    stable-dose question: a window question keeps the list's past reading."""
+    fact = mention.fact
+    details = fact.medication
+    if (
+        details is None
+        or fact.experiencer is not Experiencer.PATIENT
+        or fact.assertion is not Assertion.PRESENT
+        or details.status is not MedStatus.PAST
+        or fact.attrs.get("status_stated") is not False
+        or (details.stable_since is None and (details.start is None or details.daily_dose is None))
+        or details.stop is not None
+        or details.last_dose is not None
+        or "allergy" in details.response
+    ):
+        return None
+    label = fact.label.lower() if fact.label else details.ingredient.replace("_", " ")
+    return Statement(mention, Polarity.AFFIRM, Span.point(mention.written), label, now=True, detail=dose_text(details))
 
 
 def _stable(group: list[Statement], params: StableParams, context: Context) -> Resolution:
@@ -405,15 +429,31 @@ def _stable(group: list[Statement], params: StableParams, context: Context) -> R
                 f"{dosed.describe()}: {fmt(equivalent)} mg/day prednisone-equivalent > {fmt(limit)} mg/day",
             )
     first_seen = min((s.mention.first_written for s in group if s.mention.first_written is not None), default=None)
-    found = _stability(run, changed, dosed, params.duration, context, first_seen)
+    says = _Unchanged(params.unchanged, context)
+    found = _stability(run, changed, dosed, params.duration, context, first_seen, says)
     if found.status is not Status.MET:
         return found
-    return replace(found, cited=_stable_cited(found.cited, run, params.unchanged, context))
+    return replace(found, cited=_stable_cited(found.cited, run, says))
 
 
-def _stable_cited(
-    cited: tuple[Statement, ...], run: list[Statement], unchanged: Names, context: Context
-) -> tuple[Statement, ...]:
+class _Unchanged:
+    """Whether a statement's cited words say the dose goes on as it was ("no changes",
+    "same dose since 06/2024"): the trial's ``unchanged`` words, as whole words."""
+
+    def __init__(self, words: Names, context: Context) -> None:
+        self._regex = (
+            re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE)
+            if words else None
+        )
+        self._context = context
+
+    def __call__(self, statement: Statement) -> bool:
+        if self._regex is None:
+            return False
+        return self._regex.search(self._context.patient.cite(statement.mention).text) is not None
+
+
+def _stable_cited(cited: tuple[Statement, ...], run: list[Statement], says: _Unchanged) -> tuple[Statement, ...]:
     """What a stable dose rests on for a reviewer: the statement whose own words date the dose
     ("1000 mg BID, same dose since 06/2024", "started 12/2024") and the latest statement that
     the drug goes on. A dose dated only by notes weeks apart, or by a line telling the
@@ -421,37 +461,28 @@ def _stable_cited(
     for it: the latest statement is, preferring one that says the dose is unchanged ("Still
     on pred 7.5 and HCQ 400 - no changes"), then one with a dose."""
     source = cited[0]
-    kept = [source] if _dates_dose(source) else []
+    kept = [source] if _dating_rank(source, says) < 2 else []
     newest = [s for s in run if s.written == run[0].written]
-    latest = max(newest, key=lambda s: _confirms(s, unchanged, context))
+    latest = max(newest, key=lambda s: (says(s), _details(s).daily_dose is not None, not _failed(s)))
     if latest is not source and (kept or not _failed(latest)):
         kept.append(latest)
     return tuple(kept) or cited
 
 
-def _dating_rank(statement: Statement) -> int:
-    """How directly a statement's own words date its dose: 0 a stable-since or a dated
-    change ("unchanged since 09/2024"), 1 a start date on a line that does not tell the
-    drug's failure ("started 12/2024"), 2 neither."""
+def _dating_rank(statement: Statement, says: _Unchanged) -> int:
+    """How directly a statement's own words date its dose: 0 a stable-since, a dated change
+    or words that the dose is unchanged ("unchanged since 09/2024"), 1 a start date on a
+    line that does not tell the drug's failure ("started 12/2024"), 2 neither."""
     details = _details(statement)
     if details.stable_since is not None or any(c.date is not None for c in details.dose_changes):
+        return 0
+    if details.start is not None and says(statement):
         return 0
     return 1 if details.start is not None and not _failed(statement) else 2
 
 
-def _dates_dose(statement: Statement) -> bool:
-    return _dating_rank(statement) < 2
-
-
 def _failed(statement: Statement) -> bool:
     return bool(set(_details(statement).response) & set(_FAILED))
-
-
-def _confirms(statement: Statement, unchanged: Names, context: Context) -> tuple[bool, bool, bool]:
-    """How well a statement of the latest day shows the drug goes on at its dose (a sort key)."""
-    text = context.patient.cite(statement.mention).text.lower()
-    says = any(re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", text) for word in unchanged)
-    return (says, _details(statement).daily_dose is not None, not _failed(statement))
 
 
 def _details(statement: Statement) -> MedicationDetails:
@@ -488,7 +519,8 @@ def _stability(
     dosed: Statement,
     duration: Duration,
     context: Context,
-    first_seen: dt.date | None = None,
+    first_seen: dt.date | None,
+    says: _Unchanged,
 ) -> Resolution:
     """Since when the dose is unchanged, from stated stable-since or start dates anywhere in
     the current run, dated dose changes, and the first note of the run at the same dose.
@@ -526,10 +558,12 @@ def _stability(
         if start is not None and start.end is not None and not _details(item).dose_changes:
             stable_from.append((start.end, item))
     # the same dose written in notes weeks apart: stable over that span (dose-less mentions
-    # say the drug goes on, but only written doses show the dose did not change)
+    # say the drug goes on, but only written doses show the dose did not change, and dose-less
+    # statements that say so: "Pt confirms she is still taking ... Plaquenil ... with no changes")
     dosed_run = [s for s in run if _details(s).daily_dose is not None]
+    confirmed = [s for s in run if _details(s).daily_dose is not None or says(s)]
     if dose_known and dosed_run:
-        oldest, newest = dosed_run[-1].mention.first_written, dosed_run[0].written
+        oldest, newest = dosed_run[-1].mention.first_written, confirmed[0].written
         if oldest is not None and newest is not None and oldest < newest:
             stable_from.append((oldest, dosed_run[-1]))
     for item in run:
@@ -548,7 +582,7 @@ def _stability(
         since = min(day for day, _ in stable_from)
         # the statement cited is one whose words date the dose, when one does it long enough
         qualifying = [pair for pair in stable_from if pair[0] <= needed_since]
-        _, source = min(qualifying, key=lambda pair: (_dating_rank(pair[1]), pair[0]))
+        _, source = min(qualifying, key=lambda pair: (_dating_rank(pair[1], says), pair[0]))
         # met rests on the statement that dates the stable dose, and on the latest one
         return Resolution(
             Status.MET, tuple(dict.fromkeys((source, latest))),
