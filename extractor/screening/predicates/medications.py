@@ -172,6 +172,17 @@ def exposure(
         # with IV methylprednisolone and anakinra, resolved"): a past course, dated if it can be
         when = ended or _span_of(fact.time) or Span(None, mention.written)
         return Statement(mention, polarity, when, label, detail=f"{detail} (past)".strip())
+    stopped = _span_of(details.stop)
+    if (
+        details.status is MedStatus.CURRENT
+        and stopped is not None
+        and stopped.end is not None
+        and mention.written is not None
+        and stopped.end < mention.written
+    ):
+        # "started at diagnosis but stopped in 03/2025" written in April: a stop the text dates
+        # before its note ends the drug, whatever word sits nearer its name
+        return Statement(mention, polarity, stopped, label, detail=f"{detail} (stopped)".strip())
     given = _given_on(mention, note_text or "") if details.status is MedStatus.CURRENT and ended is None else None
     if given is not None:
         # the text dates a dose, whatever else the sentence says is current
@@ -379,11 +390,21 @@ def stable_medication(params: StableParams, context: Context) -> Finding:
     """A drug taken now at an unchanged dose for at least ``duration``."""
     mentions = context.patient.find(params.concept, params.classes, exclude=params.exclude)
     statements = [s for m in mentions if (s := _ongoing_in_history(m) or exposure(m)) is not None]
-    resolutions = [
-        _stable(group, params, context) for group in _by_ingredient(statements).values()
-    ]
+    judged = [_stable(group, params, context) for group in _by_ingredient(statements).values()]
+    resolutions = [resolution for resolution, _ in judged]
     what = label_of(params.concept, params.classes)
-    return finding(combine_any(resolutions), context, f"no current {what} in the chart")
+    over = [resolution for resolution, above in judged if above]
+    if over and not any(r.status is Status.MET for r in resolutions):
+        # the limit is on the whole prednisone-equivalent dose: one drug taken above it settles
+        # the question whatever another one's dose ("prednisolone 30 mg" beside a
+        # "methylprednisolone" of unstated dose)
+        resolutions = over
+    combined = combine_any(resolutions)
+    if combined.status is Status.NOT_MET:
+        # each drug is not stable for its own reason: each one's deciding statement is cited
+        cited = tuple(dict.fromkeys(r.cited[0] for r in resolutions if r.status is Status.NOT_MET and r.cited))
+        combined = replace(combined, cited=cited)
+    return finding(combined, context, f"no current {what} in the chart")
 
 
 def _ongoing_in_history(mention: Mention) -> Statement | None:
@@ -410,10 +431,24 @@ def _ongoing_in_history(mention: Mention) -> Statement | None:
     return Statement(mention, Polarity.AFFIRM, Span.point(mention.written), label, now=True, detail=dose_text(details))
 
 
-def _stable(group: list[Statement], params: StableParams, context: Context) -> Resolution:
+def _stable(group: list[Statement], params: StableParams, context: Context) -> tuple[Resolution, bool]:
+    """One drug: taken now, within the limit, at a dose unchanged for the duration; and
+    whether it is taken above the limit.
+
+    Taken-now left unknown by a statement and a denial of the same day ("on Euro-Lupus CYC
+    since 05/06" and, of the trial, "excludes recent CYC"), the affirmations are judged
+    alone: when they show no stable dose either (started within the duration), both readings
+    say not met."""
     now = resolve_current(group)
+    if now.status is Status.UNKNOWN:
+        affirmed = [s for s in group if s.polarity is Polarity.AFFIRM]
+        if affirmed and affirmed != group and resolve_current(affirmed).status is Status.MET:
+            alone, above = _stable(affirmed, params, context)
+            if alone.status is Status.NOT_MET:
+                cited = (*alone.cited, *now.cited[1:])
+                return replace(alone, reason=f"{alone.reason}; {now.reason}", cited=cited), above
     if now.status is not Status.MET:
-        return now
+        return now, False
     latest = now.cited[0]
     run, changed = _current_run(group, latest)
     # "Still on pred, no changes" names no dose: the dose is the latest one written
@@ -422,18 +457,19 @@ def _stable(group: list[Statement], params: StableParams, context: Context) -> R
     if limit is not None:
         equivalent = _details(dosed).prednisone_equivalent_mg_day
         if equivalent is None:
-            return Resolution(Status.UNKNOWN, (latest,), f"{latest.describe()}: prednisone-equivalent dose not stated")
+            reason = f"{latest.describe()}: prednisone-equivalent dose not stated"
+            return Resolution(Status.UNKNOWN, (latest,), reason), False
         if equivalent > limit:
             return Resolution(
                 Status.NOT_MET, (dosed,),
                 f"{dosed.describe()}: {fmt(equivalent)} mg/day prednisone-equivalent > {fmt(limit)} mg/day",
-            )
+            ), True
     first_seen = min((s.mention.first_written for s in group if s.mention.first_written is not None), default=None)
     says = _Unchanged(params.unchanged, context)
     found = _stability(run, changed, dosed, params.duration, context, first_seen, says)
     if found.status is not Status.MET:
-        return found
-    return replace(found, cited=_stable_cited(found.cited, run, says))
+        return found, False
+    return replace(found, cited=_stable_cited(found.cited, run, says)), False
 
 
 class _Unchanged:
@@ -533,7 +569,7 @@ def _stability(
     needed_since = duration.before(screening)
     dose_known = _details(dosed).daily_dose is not None
     stable_from: list[tuple[dt.date, Statement]] = []  # a day the dose is stable from, and who says so
-    changed: list[tuple[dt.date, str]] = []
+    changed: list[tuple[dt.date, str, Statement]] = []  # a change, what it was, and who says so
     if changed_at is not None and changed_at.written is not None:
         if changed_at.written == dosed.written:  # two doses written the same day
             return Resolution(
@@ -542,17 +578,17 @@ def _stability(
             )
         other = _details(changed_at)
         when = changed_at.written.isoformat()
-        changed.append((changed_at.written, f"{changed_at.label} {dose_text(other)} on {when}"))
+        changed.append((changed_at.written, f"{changed_at.label} {dose_text(other)} on {when}", changed_at))
     for item in run:
         details = _details(item)
         stated = _span_of(details.stable_since)
         if stated is not None and (stated.end or stated.start):
             since_stated: dt.date = stated.end or stated.start  # type: ignore[assignment]
             stable_from.append((since_stated, item))
-            changed.append((since_stated, f"dose stable only since {since_stated.isoformat()}"))
+            changed.append((since_stated, f"dose stable only since {since_stated.isoformat()}", item))
         for change in details.dose_changes:
             if change.date is not None:
-                changed.append((change.date, f"dose changed on {change.date.isoformat()}"))
+                changed.append((change.date, f"dose changed on {change.date.isoformat()}", item))
     for item in run:
         start = _span_of(_details(item).start)
         if start is not None and start.end is not None and not _details(item).dose_changes:
@@ -573,8 +609,8 @@ def _stability(
             begun is not None and begun > needed_since and first_seen is not None and first_seen >= begun
             and item.written is not None and begun <= item.written
         ):
-            changed.append((begun, f"started {begun.isoformat()}"))
-    last_change = max(changed, default=None)
+            changed.append((begun, f"started {begun.isoformat()}", item))
+    last_change = max(changed, key=lambda change: change[0], default=None)
     if last_change is not None:
         stable_from = [pair for pair in stable_from if pair[0] >= last_change[0]]
     cited = tuple(dict.fromkeys((latest, dosed)))
@@ -590,8 +626,9 @@ def _stability(
             f"(>= {duration} before {screening.isoformat()})",
         )
     if last_change is not None and last_change[0] > needed_since:
+        # not met rests on the statement of the change or start, and on the latest one
         return Resolution(
-            Status.NOT_MET, cited,
+            Status.NOT_MET, tuple(dict.fromkeys((last_change[2], latest))),
             f"{latest.describe()}; {last_change[1]}, within {duration} before {screening.isoformat()}",
         )
     since = (
