@@ -176,8 +176,25 @@ def _deciding(against: list[Statement]) -> tuple[Statement, ...]:
     mention of the drug adds nothing for a reviewer)."""
     outside = [s for s in against if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE)]
     latest = max(outside, key=_recency, default=None)
+    if latest is not None:
+        latest = _most_precise(latest, outside)
     kept = [s for s in against if s not in outside or s is latest or _superseding(s, against)]
     return tuple(dict.fromkeys(kept))
+
+
+def _most_precise(chosen: Statement, others: Sequence[Statement]) -> Statement:
+    """Of the dated statements whose days lie within ``chosen``'s, the narrowest: the same
+    last dose told more exactly ("last injection 10/20/2024" within "10/2024 (when Benlysta
+    ..."; "last dose 01/02/2025" within "last Benlysta > 8 wk ago")."""
+    outer = chosen.span
+    if outer.end is None:
+        return chosen
+    inside = [
+        s for s in others
+        if _dated(s) and s.span.end is not None and s.span.start is not None
+        and s.span.end <= outer.end and (outer.start is None or outer.start <= s.span.start)
+    ]
+    return min(inside, key=lambda s: (s.span.end - s.span.start, -s.span.end.toordinal()), default=chosen)  # type: ignore[operator]
 
 
 def _latest_of_each(cited: Sequence[Statement]) -> tuple[Statement, ...]:

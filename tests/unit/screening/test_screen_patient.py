@@ -146,7 +146,7 @@ def test_abuse_is_found_by_a_criterion_on_use() -> None:
 
 
 def test_a_stable_dose_is_cited_with_its_stable_since_date_wherever_the_line_puts_it() -> None:
-    text = "- prednisone since dx, multiple tapers, flares below 10 mg; currently 7.5 mg daily, unchanged since 01/10/2025\n"
+    text = "- prednisone since dx, tapers, flares below 10 mg; currently 7.5 mg daily, unchanged since 01/10/2025\n"
     at = text.index("01/10/2025")
     since = TimeRef(date=D(2025, 1, 10), precision="day", source="text", text="01/10/2025", char_start=at,
                     char_end=at + 10)
