@@ -191,7 +191,7 @@ def _most_precise(chosen: Statement, others: Sequence[Statement]) -> Statement:
         return chosen
     inside = [
         s for s in others
-        if _dated(s) and s.span.end is not None and s.span.start is not None
+        if s.span.end is not None and s.span.start is not None
         and s.span.end <= outer.end and (outer.start is None or outer.start <= s.span.start)
     ]
     return min(inside, key=lambda s: (s.span.end - s.span.start, -s.span.end.toordinal()), default=chosen)  # type: ignore[operator]
