@@ -214,12 +214,48 @@ def _with_dates(ev: Evidence, fact: Fact, text: str) -> Evidence:
     head = max((m.end() for m in _CLAUSE_END.finditer(text, line_start, start)), default=line_start)
     tail = _CLAUSE_END.search(text, end, line_end)
     stop = tail.start() if tail else line_end
+    if stop - head > _CLAUSE_CITE_MAX and fact.medication is not None:
+        # a long list of drugs: the drug's own item, its dose and bracketed dates ("Home meds:
+        # prednisone 10 mg PO daily (since 08/2025), hydroxychloroquine 200 mg ...")
+        head, stop = _list_item(text, head, start, end, stop)
     if stop - head <= _CLAUSE_CITE_MAX:
         start, end = head + len(text[head:start]) - len(text[head:start].lstrip()), stop
         end = max(ev.char_end, start + len(text[start:end].rstrip(" \t.,:")))
     if (start, end) == (ev.char_start, ev.char_end):
         return ev
     return ev.model_copy(update={"char_start": start, "char_end": end, "text": text[start:end]})
+
+
+def _list_item(text: str, head: int, start: int, end: int, stop: int) -> tuple[int, int]:
+    """The bounds of the list item holding ``text[start:end]`` within a clause: from the
+    comma or colon before it to the comma after it, commas inside brackets not counting."""
+    depth, item_start = 0, head
+    for at in range(start - 1, head - 1, -1):
+        char = text[at]
+        if char == ")":
+            depth += 1
+        elif char == "(":
+            if depth == 0:
+                item_start = at + 1  # the fact sits inside a bracket: the item starts in it
+                break
+            depth -= 1
+        elif char in ",:" and depth == 0:
+            item_start = at + 1
+            break
+    depth, item_end = 0, stop
+    for at in range(end, stop):
+        char = text[at]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                item_end = at
+                break
+            depth -= 1
+        elif char == "," and depth == 0:
+            item_end = at
+            break
+    return item_start, item_end
 
 
 def _time_refs(fact: Fact) -> tuple[TimeRef, ...]:

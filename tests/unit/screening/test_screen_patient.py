@@ -160,3 +160,20 @@ def test_a_stable_dose_is_cited_with_its_stable_since_date_wherever_the_line_put
     patient = PatientRecord(notes, [fact])
     # the date sits more than a clause away, after a semicolon: still cited with its drug
     assert patient.cite(patient.mentions[0]).text == text.strip()
+
+
+def test_a_drug_in_a_long_list_is_cited_as_its_own_item() -> None:
+    text = ("Home meds: prednisone 10 mg PO daily (since 08/2025), hydroxychloroquine 200 mg PO daily, "
+            "mycophenolate mofetil 750 mg PO BID (since 03/2024, dose per nephrology), cholecalciferol 1000 IU daily\n")
+
+    def cited(phrase: str) -> str:
+        patient = record({
+            "notes": {"N1": {"date": "2025-03-01", "text": text}},
+            "facts": [{"kind": "medication", "concept": "x", "text": phrase, "classes": []}],
+        })
+        return patient.cite(patient.mentions[0]).text
+
+    assert cited("prednisone") == "prednisone 10 mg PO daily (since 08/2025)"
+    assert cited("hydroxychloroquine") == "hydroxychloroquine 200 mg PO daily"
+    # a comma inside the item's brackets does not end it
+    assert cited("mycophenolate mofetil") == "mycophenolate mofetil 750 mg PO BID (since 03/2024, dose per nephrology)"
