@@ -134,9 +134,11 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
             met.append((claim, earlier))
     if met:
         # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check; with
-        # no window, the first written of them (the diagnosis, not a later recap); else the latest
+        # no window, the first written of them (the diagnosis, not a later recap); else the latest,
+        # and of claims dating the same days ("DDKT 08/20/2025" recapping "deceased-donor kidney
+        # transplant 08/20/2025"), the first written: the statement where it was made
         ever = window.span.start is None
-        claim, overruled = max(met, key=lambda pair: (_dated(pair[0]), _order(pair[0], ever and _dated(pair[0]))))
+        claim, overruled = max(met, key=lambda pair: _citing_order(pair[0], ever))
         reason = claim.describe() + (f", {window.label}" if window.label else "")
         if overruled:
             reason += f"; supersedes {_latest(overruled).describe()}"
@@ -158,6 +160,15 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
     if against:
         return Resolution(Status.NOT_MET, _deciding(against), "; ".join(notes))
     return Resolution(None, (), "")
+
+
+def _citing_order(claim: Statement, ever: bool) -> tuple[bool, dt.date, dt.date]:
+    """Sort key of the met claims of a window question, the one to cite last (see above)."""
+    if not _dated(claim):
+        return (False, dt.date.min, _order(claim, False))
+    if ever:
+        return (True, dt.date.min, _order(claim, True))
+    return (True, claim.span.end or dt.date.min, _order(claim, True))
 
 
 def _doubts(doubtful: list[Statement]) -> tuple[Statement, ...]:
