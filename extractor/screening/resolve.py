@@ -200,10 +200,12 @@ def _most_precise(chosen: Statement, others: Sequence[Statement]) -> Statement:
     outer = chosen.span
     if outer.end is None:
         return chosen
+    width = (outer.end - outer.start).days if outer.start is not None else None
     inside = [
         s for s in others
         if s.span.end is not None and s.span.start is not None
         and s.span.end <= outer.end and (outer.start is None or outer.start <= s.span.start)
+        and (width is None or (s.span.end - s.span.start).days < width)
     ]
     return min(inside, key=lambda s: (s.span.end - s.span.start, -s.span.end.toordinal()), default=chosen)  # type: ignore[operator]
 
