@@ -492,12 +492,17 @@ class _Unchanged:
 def _stable_cited(cited: tuple[Statement, ...], run: list[Statement], says: _Unchanged) -> tuple[Statement, ...]:
     """What a stable dose rests on for a reviewer: the statement whose own words date the dose
     ("1000 mg BID, same dose since 06/2024", "started 12/2024") and the latest statement that
-    the drug goes on. A dose dated only by notes weeks apart, or by a line telling the
-    drug's failure ("HCQ 300 mg daily since 2022, persistent activity on it"), is not cited
-    for it: the latest statement is, preferring one that says the dose is unchanged ("Still
-    on pred 7.5 and HCQ 400 - no changes"), then one with a dose."""
+    the drug goes on. A dose dated only by notes weeks apart cites the earlier day's words
+    that it stays ("keep ... HCQ 100 mg unchanged"), not a bare list row; a line telling the
+    drug's failure ("HCQ 300 mg daily since 2022, persistent activity on it") is not cited for
+    it. The latest statement is, preferring one that says the dose is unchanged ("Still on pred
+    7.5 and HCQ 400 - no changes"), then one with a dose."""
     source = cited[0]
     kept = [source] if _dating_rank(source, says) < 2 else []
+    if not kept:
+        # dated by notes apart: the earlier day's statement that the dose stays ("keep
+        # prednisolone 10 mg, AZA 50 mg and HCQ 100 mg unchanged"), if one says so
+        kept = [s for s in run if s.written == source.written and says(s)][:1]
     newest = [s for s in run if s.written == run[0].written]
     latest = max(newest, key=lambda s: (says(s), _details(s).daily_dose is not None, not _failed(s)))
     if latest is not source and (kept or not _failed(latest)):
