@@ -242,7 +242,9 @@ def _list_item(text: str, head: int, start: int, end: int, stop: int) -> tuple[i
         elif char in ",:" and depth == 0:
             item_start = at + 1
             break
-    depth, item_end = 0, stop
+    # a bracket the cited words opened ("hydroxychloroquine (since 1995") closes inside the item
+    opened = text[item_start:end]
+    depth, item_end = max(0, opened.count("(") - opened.count(")")), stop
     for at in range(end, stop):
         char = text[at]
         if char == "(":

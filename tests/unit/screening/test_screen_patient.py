@@ -177,3 +177,7 @@ def test_a_drug_in_a_long_list_is_cited_as_its_own_item() -> None:
     assert cited("hydroxychloroquine") == "hydroxychloroquine 200 mg PO daily"
     # a comma inside the item's brackets does not end it
     assert cited("mycophenolate mofetil") == "mycophenolate mofetil 750 mg PO BID (since 03/2024, dose per nephrology)"
+    # cited words that open a bracket ("... (since 03/2024") end where it closes
+    assert cited("mycophenolate mofetil 750 mg PO BID (since 03/2024") == (
+        "mycophenolate mofetil 750 mg PO BID (since 03/2024, dose per nephrology)"
+    )
