@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from dataclasses import replace
@@ -477,16 +478,19 @@ class _Unchanged:
     "same dose since 06/2024"): the trial's ``unchanged`` words, as whole words."""
 
     def __init__(self, words: Names, context: Context) -> None:
-        self._regex = (
-            re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE)
-            if words else None
-        )
+        self._regex = _words_regex(words) if words else None
         self._context = context
 
     def __call__(self, statement: Statement) -> bool:
         if self._regex is None:
             return False
         return self._regex.search(self._context.patient.cite(statement.mention).text) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _words_regex(words: Names) -> re.Pattern[str]:
+    """Whole words in any case, compiled once per trial rule."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE)
 
 
 def _stable_cited(cited: tuple[Statement, ...], run: list[Statement], says: _Unchanged) -> tuple[Statement, ...]:
