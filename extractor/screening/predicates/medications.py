@@ -625,9 +625,12 @@ def _stability(
     cited = tuple(dict.fromkeys((latest, dosed)))
     if stable_from and min(day for day, _ in stable_from) <= needed_since:
         since = min(day for day, _ in stable_from)
-        # the statement cited is one whose words date the dose, when one does it long enough
+        # the statement cited is one whose words date the dose, when one does it long enough;
+        # of two dating it alike, the one written first ("start today", not a later "started")
         qualifying = [pair for pair in stable_from if pair[0] <= needed_since]
-        _, source = min(qualifying, key=lambda pair: (_dating_rank(pair[1], says), pair[0]))
+        _, source = min(qualifying, key=lambda pair: (
+            _dating_rank(pair[1], says), pair[0], pair[1].mention.first_written or dt.date.min,
+        ))
         # met rests on the statement that dates the stable dose, and on the latest one
         return Resolution(
             Status.MET, tuple(dict.fromkeys((source, latest))),
