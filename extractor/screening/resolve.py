@@ -130,7 +130,10 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
             why = "" if claim.polarity is Polarity.HEDGE else f": may or may not be {window.label or 'in time'}"
             notes.append(f"{claim.describe()}{why}")
         else:
-            earlier = [d for d in denials if _later(claim, d) and window.span.overlaps(d.span)]
+            earlier = [
+                d for d in denials
+                if _later(claim, d) and window.span.overlaps(d.span) and not _after_onset(d, claim)
+            ]
             met.append((claim, earlier))
     if met:
         # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check; with
@@ -202,6 +205,14 @@ def _recency(statement: Statement) -> tuple[bool, dt.date, dt.date]:
         return (True, statement.written or dt.date.min, statement.span.end or dt.date.min)
     end = statement.span.end or statement.span.start or dt.date.min
     return (_dated(statement), end, statement.written or dt.date.min)
+
+
+def _after_onset(denial: Statement, claim: Statement) -> bool:
+    """The denial was written on or after the day the claimed event began ("No prior seizures"
+    in the note of a seizure, "No further seizures" after it): it is about other days, so the
+    event does not overrule it and it is not cited against it."""
+    start = claim.span.start
+    return start is not None and denial.written is not None and denial.written >= start
 
 
 def _superseding(claim: Statement, against: list[Statement]) -> bool:
