@@ -2,7 +2,10 @@
 
 A header counts only at the start of a line and when a colon or the end of the line
 follows it, so "Medications were reviewed" is text, not a header, and one-letter SOAP
-headers ("A:", "P:") are safe. The section of every concept span is recorded; the
+headers ("A:", "P:") are safe. Transcribed notes often lose the line break before a
+heading ("...tired of taking it).PMH: 1)DM type 2 ... No DM in relatives.SHX: Married"):
+a header also counts inside a line when it follows the full stop that ends a sentence, is
+written in capitals and a colon follows it (``inline_header``). The section of every concept span is recorded; the
 context stage reads it for section-aware defaults (family history → family experiencer,
 past medical history → historical, medication list → current medication).
 """
@@ -62,6 +65,15 @@ def ends_header(doc: Doc, end: int) -> bool:
     return following.text in {":", "-"} or (following.is_space and "\n" in following.text)
 
 
+def inline_header(doc: Doc, start: int, end: int) -> bool:
+    """Whether a header inside a line was a heading whose line break was lost: it follows a
+    full stop, is written in capitals (two letters or more) and a colon follows it."""
+    if start == 0 or end >= len(doc) or doc[start - 1].text != "." or doc[end].text != ":":
+        return False
+    title = doc[start:end].text
+    return title.isupper() and sum(char.isalpha() for char in title) >= 2
+
+
 class SectionTagger(RuleFileComponent):
     """Finds section headers; records each section as plain ``[category, start, end, title_end]``."""
 
@@ -102,15 +114,15 @@ class SectionTagger(RuleFileComponent):
 
         medspaCy's public ``MedspacyMatcher`` finds the header phrases (longest of
         overlapping matches); a header counts at the start of a line and before a colon,
-        a dash or the line's end. The Sectionizer itself is not used: it also writes
-        ``token._.section`` on every token (a fifth of this stage's time) and keeps
-        Section objects that do not serialise.
+        a dash or the line's end, or inside a line as ``inline_header`` says. The
+        Sectionizer itself is not used: it also writes ``token._.section`` on every token
+        (a fifth of this stage's time) and keeps Section objects that do not serialise.
         """
         rule_map = self._matcher.rule_map
         headers = [
             (rule_map[doc.vocab.strings[match_id]].category, start, end)
             for match_id, start, end in self._matcher(doc)
-            if starts_line(doc, start) and ends_header(doc, end)
+            if (starts_line(doc, start) and ends_header(doc, end)) or inline_header(doc, start, end)
         ]
         sections: list[tuple[str | None, int, int, int]] = []
         if not headers or headers[0][1] != 0:

@@ -11,7 +11,8 @@ same rules either way); only the time changes. The text itself is kept with the 
 (``note_text``), so no stage has to join it back from the tokens.
 
 "Hepatitis B." keeps "B." as two tokens, so a sentence can end there; a word run on into
-a list number ("Valium.2.", "MEDICATIONS:1.") is split from it.
+a list number ("Valium.2.", "MEDICATIONS:1.") or a heading ("NONE.PHYSICAL") is split from
+it (``RUN_ON_INFIXES``).
 
 A chunk, or what is left of it once brackets and punctuation are split off, that is
 letters only is taken whole (``token_match``) instead of being searched for prefixes,
@@ -33,8 +34,20 @@ from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix
 
 from extractor.pipeline.note_text import KEY as TEXT_KEY
 
-# a full stop or colon between a word and a list number: two tokens, so the word is found
-RUN_ON_INFIXES = (r"(?<=[A-Za-z]{2})\.(?=[0-9])", r"(?<=[A-Za-z]{2}):(?=[0-9])")
+# transcribed text run on where a line break was lost: a full stop or colon between a word
+# and a list number ("Valium.2.", "MEDICATIONS:1."); a list number run into its item
+# ("2)HTN"); a full stop between a capitalised word, a closing bracket or a year and the
+# capitalised heading that follows ("NONE.PHYSICAL EXAMINATION:", "(CVA).HISTORY",
+# "1/5/93.MEDS:"). Each is two tokens, so the word and the heading are found.
+RUN_ON_INFIXES = (
+    r"(?<=[A-Za-z]{2})\.(?=[0-9])",
+    r"(?<=[A-Za-z]{2}):(?=[0-9])",
+    r"(?<=[0-9])\)(?=[A-Za-z]{2})",
+    r"(?<=[A-Z]{2})\.(?=[A-Z]{2})",
+    r"(?<=[A-Za-z0-9])[)\]](?=\.[A-Z]{2})",
+    r"(?<=[)\]])\.(?=[A-Z]{2})",
+    r"(?<=[0-9]{2})\.(?=[A-Z]{2})",
+)
 # a run of ASCII letters: no affix rule of English applies to it (see the module docstring)
 LETTERS_ONLY = re.compile(r"[A-Za-z]+\Z")
 SEEN_LIMIT = 200_000  # chunks remembered; past this the memory is dropped and rebuilt

@@ -19,7 +19,8 @@ PIECES = st.sampled_from([
     "Dr.", "a.m.", "p.m.", "Mr.", "e.g.", ":)", "hepatitis B.", "don't", "s/p", "1:320", "10mg", "x2", "(MMF)",
     "U.S.", "vs.", "\n", "  ", "\t", "\r\n", "\xa0", "mother.The", "Hgb 9.6", "http://x.org", "—", "é", ";",
     "Valium.2.", "MEDICATIONS:1.", "q.6h", "10:30", "cannot", "(cannot)", "gonna,", "Im", "dont.", "ain't",
-    "y'all", "'s", "CD19's", "Hb.", "(SLE)", "it's", "nonfemale", "mg/dL",
+    "y'all", "'s", "CD19's", "Hb.", "(SLE)", "it's", "nonfemale", "mg/dL", "NONE.PHYSICAL", "2)HTN",
+    "(CVA).HISTORY", "it).PMH:", "1/5/93.MEDS:", "U.S.A.", "H.PYLORI",
 ])
 
 
@@ -108,6 +109,21 @@ def test_letters_only_shortcut_changes_no_token(nlp: Language, plain: Tokenizer,
     ],
 )
 def test_a_word_run_on_into_a_list_number_is_split(nlp: Language, text: str, tokens: list[str]) -> None:
+    assert [t.text for t in nlp.make_doc(text)] == tokens
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("NONE.PHYSICAL EXAMINATION:", ["NONE", ".", "PHYSICAL", "EXAMINATION", ":"]),
+        ("(CVA).HISTORY", ["(", "CVA", ")", ".", "HISTORY"]),
+        ("it).PMH: 1)DM type 2", ["it", ")", ".", "PMH", ":", "1", ")", "DM", "type", "2"]),
+        ("on 1/5/93.MEDS: none", ["on", "1/5/93", ".", "MEDS", ":", "none"]),
+        # initials and a one-letter piece are not headings
+        ("U.S.A. H.PYLORI 2)a", ["U.S.A.", "H.PYLORI", "2)a"]),
+    ],
+)
+def test_a_heading_run_on_after_a_full_stop_is_split(nlp: Language, text: str, tokens: list[str]) -> None:
     assert [t.text for t in nlp.make_doc(text)] == tokens
 
 
