@@ -46,6 +46,7 @@ class Statement:
     now: bool = False  # asserts the thing holds on the day written (current, on the drug)
     detail: str = ""  # what made it OTHER, or a dose: shown in reasons
     ongoing: bool = False  # may still hold after its span: in the latest note, not ended
+    with_basis: bool = False  # stated with what it rests on ("SLE since 2016 (arthritis, ...)")
 
     @property
     def written(self) -> dt.date | None:
@@ -136,10 +137,13 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
             ]
             met.append((claim, earlier))
     if met:
-        # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check; with
-        # no window, the first written of them (the diagnosis, not a later recap); else the latest
+        # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check, and
+        # of those one stated with its basis; with no window, the first written of them (the
+        # diagnosis, not a later recap); else the latest
         ever = window.span.start is None
-        claim, overruled = max(met, key=lambda pair: (_dated(pair[0]), _order(pair[0], ever and _dated(pair[0]))))
+        claim, overruled = max(met, key=lambda pair: (
+            _dated(pair[0]), pair[0].with_basis, _order(pair[0], ever and _dated(pair[0]))
+        ))
         reason = claim.describe() + (f", {window.label}" if window.label else "")
         if overruled:
             reason += f"; supersedes {_latest(overruled).describe()}"
