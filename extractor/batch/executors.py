@@ -93,16 +93,20 @@ def _exit_now() -> None:
     os._exit(0)
 
 
-def _start_worker(parent: int) -> None:
+def _start_worker(parent: int, warm: bool = False) -> None:
     """Worker-process initialiser: never outlive the main process; no pandas (see
-    ``hide_pandas_from_pyarrow``); exit without a teardown."""
-    from extractor.batch.work import mark_worker_process
+    ``hide_pandas_from_pyarrow``); exit without a teardown. ``warm``: load the pipeline now,
+    while the main process is still setting the run up (reading the trial, planning the
+    shards), rather than on the first task, after it."""
+    from extractor.batch.work import mark_worker_process, pipeline
     from extractor.imports import hide_pandas_from_pyarrow
 
     mark_worker_process()
     hide_pandas_from_pyarrow()
     atexit.register(_exit_now)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if warm:
+        pipeline()
 
 
 class WorkersUnavailable(RuntimeError):
@@ -137,9 +141,10 @@ class ProcessExecutor:
 
     name = "processes"
 
-    def __init__(self, workers: int, memory_mb: float = WORKER_MEMORY_MB) -> None:
+    def __init__(self, workers: int, memory_mb: float = WORKER_MEMORY_MB, warm: bool = False) -> None:
         self.workers = workers
         self.memory_mb = memory_mb
+        self.warm = warm  # extraction workers load the pipeline as they start (``_start_worker``)
         self.renewals = 0
         self._kept: set[str] = set()  # workers that cannot be renewed (no nanny)
         self._retired: list[cf.ProcessPoolExecutor] = []
@@ -157,7 +162,7 @@ class ProcessExecutor:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context(self._start_method()),
             initializer=_start_worker,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), self.warm and not self._may_fork),
         )
         return pool, [pool.submit(worker_stats) for _ in range(self.workers)]
 
@@ -345,11 +350,12 @@ class DaskExecutor:
 
 @contextmanager
 def open_executor(
-    workers: int, dask: str | Any | None = None, memory_mb: float = WORKER_MEMORY_MB
+    workers: int, dask: str | Any | None = None, memory_mb: float = WORKER_MEMORY_MB, warm: bool = False
 ) -> Iterator[Executor]:
     """The executor a run asks for: a Dask client or address, else ``workers`` local
     processes, else (``workers == 0``) this process. Workers, local or Dask (with a
-    nanny), past ``memory_mb`` of resident memory after a task are renewed."""
+    nanny), past ``memory_mb`` of resident memory after a task are renewed. ``warm``: local
+    workers load the pipeline as they start, until ``refresh()`` (the extraction phase)."""
     if dask is not None:
         executor: Any = (
             DaskExecutor.connect(dask, max(workers, 1), memory_mb)
@@ -359,7 +365,7 @@ def open_executor(
     elif workers == 0:
         executor = InlineExecutor()
     else:
-        executor = ProcessExecutor(workers, memory_mb)
+        executor = ProcessExecutor(workers, memory_mb, warm)
     try:
         yield executor
     finally:

@@ -438,7 +438,7 @@ def run_batch(
     try:
         with (
             Store.open(store_path, memory_mb=memory_mb) as store,
-            open_executor(workers, dask, worker_memory_mb) as executor,
+            open_executor(workers, dask, worker_memory_mb, warm=True) as executor,
         ):
             run = store.begin_run(key, pipeline, executor.name, executor.workers)
             extraction = Extraction(

@@ -60,3 +60,25 @@ def test_extraction_workers_are_spawned_and_screening_workers_forked_from_a_smal
         assert tight.result(tight.submit(start_method)) == "SpawnProcess"
     finally:
         tight.close()
+
+
+def pipeline_is_loaded() -> bool:
+    from extractor.batch import work
+
+    return getattr(work._local, "nlp", None) is not None
+
+
+def test_warm_extraction_workers_load_the_pipeline_as_they_start_and_screening_workers_do_not() -> None:
+    warm = ProcessExecutor(1, memory_mb=100_000.0, warm=True)
+    try:
+        at_first_task = warm.result(warm.submit(pipeline_is_loaded))
+        warm.refresh()  # screening: fresh workers that never use the pipeline
+        screening = warm.result(warm.submit(pipeline_is_loaded))
+    finally:
+        warm.close()
+    cold = ProcessExecutor(1)
+    try:
+        assert cold.result(cold.submit(pipeline_is_loaded)) is False
+    finally:
+        cold.close()
+    assert (at_first_task, screening) == (True, False)
