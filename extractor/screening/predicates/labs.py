@@ -258,7 +258,8 @@ def _latest(judged: list[Judged], params: LabParams, context: Context) -> Findin
 def _from_report(judged: Judged, context: Context) -> bool:
     """The result is a laboratory report's row (its note is a lab report, or the row carries
     its reference range), not a clinic note's recap of it: GUIDELINES section 6 cites "in a
-    lab table the row", so of one day's results the report's are cited first."""
+    lab table the row", so when any result in the window will do, the report's are cited
+    first (then the latest)."""
     lab = judged.mention.first.lab
     if lab is not None and (lab.ref_low is not None or lab.ref_high is not None):
         return True
@@ -268,7 +269,7 @@ def _from_report(judged: Judged, context: Context) -> bool:
 
 def _any(judged: list[Judged], needed: int, context: Context) -> Finding:
     ordered = sorted(
-        judged, key=lambda j: (j.day or dt.date.min, _from_report(j, context)), reverse=True
+        judged, key=lambda j: (_from_report(j, context), j.day or dt.date.min), reverse=True
     )
     met = [j for j in ordered if j.status is Status.MET]
     unsure = [j for j in ordered if j.status is Status.UNKNOWN]
