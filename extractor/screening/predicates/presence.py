@@ -66,6 +66,9 @@ class PresentParams(Params):
     # words of what a diagnosis rests on (its classification criteria): a dated statement
     # written with them on its line is the one cited ("SLE since 2016 (arthritis, malar rash")
     basis: Names = ()
+    # cite only the statements of absence ("Afebrile"), not the earlier ones they supersede
+    # ("Fever to 38.3"): what a not_met's ``negative_evidence`` rests on
+    denials_only: bool = False
 
     @model_validator(mode="after")
     def _something_to_find(self) -> PresentParams:
@@ -258,6 +261,9 @@ def present(params: PresentParams, context: Context) -> Finding:
         # are cited instead when there are any
         kept = tuple(s for s in resolution.cited if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE))
         resolution = Resolution(resolution.status, kept or resolution.cited, resolution.reason)
+    if params.denials_only and resolution.status is Status.NOT_MET:
+        denied = tuple(s for s in resolution.cited if s.polarity is Polarity.DENY)
+        resolution = Resolution(resolution.status, denied or resolution.cited, resolution.reason)
     what = label_of(params.concept, params.classes) if (params.concept or params.classes) else (
         f"{params.kind.value}" if params.kind else "it"
     )
