@@ -46,6 +46,7 @@ class Statement:
     now: bool = False  # asserts the thing holds on the day written (current, on the drug)
     detail: str = ""  # what made it OTHER, or a dose: shown in reasons
     ongoing: bool = False  # may still hold after its span: in the latest note, not ended
+    with_basis: bool = False  # stated with what it rests on ("SLE since 2016 (arthritis, ...)")
 
     @property
     def written(self) -> dt.date | None:
@@ -130,13 +131,17 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
             why = "" if claim.polarity is Polarity.HEDGE else f": may or may not be {window.label or 'in time'}"
             notes.append(f"{claim.describe()}{why}")
         else:
-            earlier = [d for d in denials if _later(claim, d) and window.span.overlaps(d.span)]
+            earlier = [
+                d for d in denials
+                if _later(claim, d) and window.span.overlaps(d.span) and not _after_onset(d, claim)
+            ]
             met.append((claim, earlier))
     if met:
-        # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check; with
-        # no window, the first written of them (the diagnosis, not a later recap); else the latest,
-        # and of claims dating the same days ("DDKT 08/20/2025" recapping "deceased-donor kidney
-        # transplant 08/20/2025"), the first written: the statement where it was made
+        # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check, and of
+        # those one stated with its basis; with no window, the first written of them (the
+        # diagnosis, not a later recap); else the latest, and of claims dating the same days
+        # ("DDKT 08/20/2025" recapping "deceased-donor kidney transplant 08/20/2025"), the first
+        # written: the statement where it was made
         ever = window.span.start is None
         claim, overruled = max(met, key=lambda pair: _citing_order(pair[0], ever))
         reason = claim.describe() + (f", {window.label}" if window.label else "")
@@ -162,13 +167,13 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
     return Resolution(None, (), "")
 
 
-def _citing_order(claim: Statement, ever: bool) -> tuple[bool, dt.date, dt.date]:
+def _citing_order(claim: Statement, ever: bool) -> tuple[bool, dt.date, bool, dt.date]:
     """Sort key of the met claims of a window question, the one to cite last (see above)."""
     if not _dated(claim):
-        return (False, dt.date.min, _order(claim, False))
+        return (False, dt.date.min, claim.with_basis, _order(claim, False))
     if ever:
-        return (True, dt.date.min, _order(claim, True))
-    return (True, claim.span.end or dt.date.min, _order(claim, True))
+        return (True, dt.date.min, claim.with_basis, _order(claim, True))
+    return (True, claim.span.end or dt.date.min, claim.with_basis, _order(claim, True))
 
 
 def _doubts(doubtful: list[Statement]) -> tuple[Statement, ...]:
@@ -232,6 +237,14 @@ def _recency(statement: Statement) -> tuple[bool, dt.date, dt.date]:
         return (True, statement.written or dt.date.min, statement.span.end or dt.date.min)
     end = statement.span.end or statement.span.start or dt.date.min
     return (_dated(statement), end, statement.written or dt.date.min)
+
+
+def _after_onset(denial: Statement, claim: Statement) -> bool:
+    """The denial was written on or after the day the claimed event began ("No prior seizures"
+    in the note of a seizure, "No further seizures" after it): it is about other days, so the
+    event does not overrule it and it is not cited against it."""
+    start = claim.span.start
+    return start is not None and denial.written is not None and denial.written >= start
 
 
 def _superseding(claim: Statement, against: list[Statement]) -> bool:

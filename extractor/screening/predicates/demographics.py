@@ -187,8 +187,8 @@ def sex(params: SexParams, context: Context) -> Finding:
 def introduction(patient: PatientRecord) -> Evidence | None:
     """The words that introduce the patient, an age with the sex right after it ("16 y/o
     male", "10 yo boy", "45 yo M"), as first charted: what a reviewer checks age and sex on."""
-    ages = [m for m in patient.find(concepts=("age",), kinds=(Kind.DEMOGRAPHIC,)) if _own(m)]
-    sexes = [m for m in patient.find(concepts=("sex",), kinds=(Kind.DEMOGRAPHIC,)) if _own(m)]
+    ages = [m for m in patient.find(concepts=("age",), kinds=(Kind.DEMOGRAPHIC,)) if _introducing(m)]
+    sexes = [m for m in patient.find(concepts=("sex",), kinds=(Kind.DEMOGRAPHIC,)) if _introducing(m)]
     found: list[tuple[dt.date, int, Evidence]] = []
     for age_mention in ages:
         age_ev = age_mention.fact.evidence
@@ -201,6 +201,23 @@ def introduction(patient: PatientRecord) -> Evidence | None:
                 span = age_ev.model_copy(update={"char_end": sex_ev.char_end, "text": text})
                 found.append((age_mention.first_written or dt.date.min, span.char_start, span))
     return min(found, key=lambda item: item[:2])[2] if found else None
+
+
+def _introducing(mention: Mention) -> bool:
+    """The patient's own words, or words a family cue only *follows* in the sentence ("14 yo F
+    with SLE ..., mom asking about the study", "8 y.o. female, accompanied by mother"): a
+    relative's age is written after the relative is named ("mother, 38 yo"), never before."""
+    fact = mention.fact
+    if fact.assertion is not Assertion.PRESENT:
+        return False
+    if fact.experiencer is Experiencer.PATIENT:
+        return True
+    cues = fact.attrs.get("context_cues") or ()
+    end = fact.evidence.char_end
+    return fact.experiencer is Experiencer.FAMILY and bool(cues) and all(
+        isinstance(cue, dict) and cue.get("category") == "FAMILY" and int(cue.get("char_start", -1)) >= end
+        for cue in cues
+    )
 
 
 def _day(day: dt.date | None) -> str:

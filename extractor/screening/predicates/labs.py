@@ -255,10 +255,37 @@ def _latest(judged: list[Judged], params: LabParams, context: Context) -> Findin
     return Finding(status, accounts, _cite(cited, context))
 
 
+def _from_report(judged: Judged, context: Context) -> bool:
+    """The result is a laboratory report's row (its note is a lab report, or the row carries
+    its reference range), not a clinic note's recap of it: GUIDELINES section 6 cites "in a
+    lab table the row", so when any result in the window will do, the report's are cited
+    first (then the latest)."""
+    lab = judged.mention.first.lab
+    if lab is not None and (lab.ref_low is not None or lab.ref_high is not None):
+        return True
+    note = context.patient.notes.get(judged.mention.first.evidence.note_id)
+    return note is not None and "lab" in (note.type or "").lower()
+
+
+def _one_per_test(judged: list[Judged]) -> list[Judged]:
+    """One result per test and day: a report's row and a note's recap of it the same day
+    are one test, not two ("repeatedly indeterminate" counts tests)."""
+    seen: set[tuple[str, dt.date | None]] = set()
+    kept = []
+    for item in judged:
+        key = (item.mention.fact.concept, item.day)
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
+
+
 def _any(judged: list[Judged], needed: int, context: Context) -> Finding:
-    ordered = sorted(judged, key=lambda j: j.day or dt.date.min, reverse=True)
-    met = [j for j in ordered if j.status is Status.MET]
-    unsure = [j for j in ordered if j.status is Status.UNKNOWN]
+    ordered = sorted(
+        judged, key=lambda j: (_from_report(j, context), j.day or dt.date.min), reverse=True
+    )
+    met = _one_per_test([j for j in ordered if j.status is Status.MET])
+    unsure = _one_per_test([j for j in ordered if j.status is Status.UNKNOWN])
     count = f"{len(met)} of the {needed} results needed: " if needed > 1 else ""
     if len(met) >= needed:
         return Finding(Status.MET, count + "; ".join(j.account for j in met[:needed]), _cite(met[:needed], context))

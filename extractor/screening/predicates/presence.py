@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from extractor.facts import Assertion, Experiencer, Fact, InfectionState, Kind, Temporality
+from extractor.notes import Note
 from extractor.screening.outcome import Finding, Status, merge_evidence
 from extractor.screening.patient import Mention
 from extractor.screening.predicates.registry import (
@@ -62,6 +63,12 @@ class PresentParams(Params):
     historical: Literal["not_met", "unknown"] = "not_met"
     lifelong: bool = False  # a denial ("SLE ruled out") denies the past too
     sections: tuple[str, ...] = ()  # only mentions in these note sections (the allergy list)
+    # words of what a diagnosis rests on (its classification criteria): a dated statement
+    # written with them on its line is the one cited ("SLE since 2016 (arthritis, malar rash")
+    basis: Names = ()
+    # cite only the statements of absence ("Afebrile"), not the earlier ones they supersede
+    # ("Fever to 38.3"): what a not_met's ``negative_evidence`` rests on
+    denials_only: bool = False
 
     @model_validator(mode="after")
     def _something_to_find(self) -> PresentParams:
@@ -131,8 +138,9 @@ def infection_state(fact: Fact) -> InfectionState:
     return InfectionState.HISTORY
 
 
-def statement(mention: Mention, params: PresentParams) -> Statement | None:
-    """How one mention answers the question, or None when it does not bear on it."""
+def statement(mention: Mention, params: PresentParams, text: str | None = None) -> Statement | None:
+    """How one mention answers the question, or None when it does not bear on it; ``text``
+    is the note the mention's first copy is in (read only for ``basis``)."""
     fact = mention.fact
     if (
         fact.experiencer not in params.experiencer
@@ -169,7 +177,34 @@ def statement(mention: Mention, params: PresentParams) -> Statement | None:
         now=now,
         detail=detail,
         ongoing=mention.ongoing,
+        with_basis=polarity is Polarity.AFFIRM and _with_basis(mention, params.basis, text),
     )
+
+
+def _note_text(notes: dict[str, Note], mention: Mention) -> str | None:
+    note = notes.get(mention.first.evidence.note_id)
+    return note.text if note is not None else None
+
+
+# the basis opens right after the diagnosis and its date, on its line: "SLE since 2016
+# (inflammatory arthritis, ...", "SLE (2015): arthritis, ...", "SLE dx 1998 - arthritis, ..."
+# (a bracket, then what a colon or dash after it lists; else what a colon or dash lists)
+_BASIS_OPENS = re.compile(
+    r"[^\n(]{0,40}?(?:\(([^)\n]{0,120})\)?(?:\s*(?::| - )([^;\n]{0,80}))?|(?::| - )([^;\n]{0,80}))"
+)
+
+
+def _with_basis(mention: Mention, basis: tuple[str, ...], text: str | None) -> bool:
+    """The mention's line goes on to list what it rests on (any of ``basis``, whole words, in
+    the bracket, or after the colon or dash, that opens right after the diagnosis and its
+    date): "cSLE (dx 2023) presenting with ... arthritis" lists nothing."""
+    if not basis or text is None:
+        return False
+    opened = _BASIS_OPENS.match(text, mention.first.evidence.char_end)
+    if opened is None:
+        return False
+    listed = " ".join(part for part in opened.groups() if part).lower()
+    return any(re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", listed) for word in basis)
 
 
 def _past_dated(mention: Mention) -> bool:
@@ -214,7 +249,11 @@ def present(params: PresentParams, context: Context) -> Finding:
     mentions = context.patient.find(params.concept, params.classes, kinds, params.exclude)
     if params.sections:
         mentions = [m for m in mentions if m.fact.evidence.section in params.sections]
-    statements = [s for m in mentions if (s := statement(m, params)) is not None]
+    notes = context.patient.notes
+    statements = [
+        s for m in mentions
+        if (s := statement(m, params, _note_text(notes, m) if params.basis else None)) is not None
+    ]
     resolution = resolve_by_concept(statements, context, params)
     if resolution.status is Status.NOT_MET and not (params.concept or params.classes):
         # asked by kind ("any infection"): that one named thing is denied or of another kind
@@ -222,6 +261,9 @@ def present(params: PresentParams, context: Context) -> Finding:
         # are cited instead when there are any
         kept = tuple(s for s in resolution.cited if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE))
         resolution = Resolution(resolution.status, kept or resolution.cited, resolution.reason)
+    if params.denials_only and resolution.status is Status.NOT_MET:
+        denied = tuple(s for s in resolution.cited if s.polarity is Polarity.DENY)
+        resolution = Resolution(resolution.status, denied or resolution.cited, resolution.reason)
     what = label_of(params.concept, params.classes) if (params.concept or params.classes) else (
         f"{params.kind.value}" if params.kind else "it"
     )

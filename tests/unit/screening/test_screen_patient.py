@@ -130,6 +130,40 @@ def test_the_patients_introduction_is_cited_for_age_and_sex() -> None:
     assert intro is not None and (intro.note_id, intro.text) == ("N1", "16 y/o male")
 
 
+def test_an_introduction_a_family_cue_only_follows_is_the_patients() -> None:
+    # "mom" later in the sentence makes the pipeline read the words as the mother's; a
+    # relative's age is written after the relative is named, so these introduce the patient
+    from extractor.screening.predicates.demographics import introduction
+
+    text = "HPI: 14 yo F with SLE, mom asking about the study\nSocial: mother, 38 yo F, well"
+    cue = [{"category": "FAMILY", "text": "mom", "char_start": text.find("mom"), "char_end": text.find("mom") + 3}]
+    late = [{"category": "FAMILY", "text": "mother", "char_start": text.find("mother"),
+             "char_end": text.find("mother") + 6}]
+    patient = record({
+        "notes": {"N1": {"date": "2025-01-10", "text": text}},
+        "facts": [
+            {"kind": "demographic", "concept": "age", "text": "14 yo", "years": 14, "experiencer": "family",
+             "attrs": {"context_cues": cue}},
+            {"kind": "demographic", "concept": "sex", "text": "F", "sex": "F", "experiencer": "family",
+             "attrs": {"context_cues": cue}},
+            {"kind": "demographic", "concept": "age", "text": "38 yo", "years": 38, "experiencer": "family",
+             "attrs": {"context_cues": late}},
+        ],
+    })
+    intro = introduction(patient)
+    assert intro is not None and intro.text == "14 yo F"
+    mother_only = record({
+        "notes": {"N1": {"date": "2025-01-10", "text": text}},
+        "facts": [
+            {"kind": "demographic", "concept": "age", "text": "38 yo", "years": 38, "experiencer": "family",
+             "attrs": {"context_cues": late}},
+            {"kind": "demographic", "concept": "sex", "text": "F", "sex": "F", "nth": 2, "experiencer": "family",
+             "attrs": {"context_cues": late}},
+        ],
+    })
+    assert introduction(mother_only) is None
+
+
 def test_abuse_is_found_by_a_criterion_on_use() -> None:
     """Alcohol and drug abuse are use (``parents`` in conditions.yaml): "current alcohol use
     over the limits" must count a chart that says only "alcohol abuse"."""

@@ -43,3 +43,26 @@ def test_a_statements_file_with_an_unknown_key_is_refused(tmp_path: Path) -> Non
     )
     with pytest.raises(Exception, match="colour"):
         statement_matchers(path)
+
+
+KIDNEY_CASES = [
+    ("kidneys_uninvolved", "A/P: SLE, LN quiescent, continue HCQ", ["LN quiescent"]),
+    ("kidneys_uninvolved", "Lupus nephritis quiescent since 2019.", ["Lupus nephritis quiescent"]),
+    ("kidneys_uninvolved", "LN active, UPCR 2.1", []),
+    ("no_induction_expected",
+     "I don't anticipate any need for high-dose steroids, CYC or a change in MMF",
+     ["don't anticipate any need for"]),
+    ("no_induction_expected", "Nephrology: no need for re-induction.", ["no need for re-induction"]),
+    ("no_induction_expected", "If class IV she will need induction.", []),
+]
+
+
+@pytest.mark.parametrize(("statement", "text", "expected"), KIDNEY_CASES)
+def test_a_quiescent_kidney_and_no_induction_expected_are_found(
+    statement: str, text: str, expected: list[str]
+) -> None:
+    # what exc-severe-nephritis's not_met rests on (GUIDELINES section 6: "nephritis in
+    # remission with nephrology expecting no induction -> not_met")
+    note = Note(note_id="N1", patient_id="P1", text=text, date=dt.date(2025, 3, 1))
+    found = list(find_statements(statement, [note]))
+    assert [text[f.char_start : f.char_end] for f in found] == expected
