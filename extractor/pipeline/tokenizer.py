@@ -12,7 +12,8 @@ same rules either way); only the time changes. The text itself is kept with the 
 
 "Hepatitis B." keeps "B." as two tokens, so a sentence can end there; a word run on into
 a list number ("Valium.2.", "MEDICATIONS:1.") or a heading ("NONE.PHYSICAL") is split from
-it (``RUN_ON_INFIXES``).
+it (``RUN_ON_INFIXES``); spaCy's emoticons made with a digit (":1", "<3", "0.0") are not kept
+whole (``DIGIT_EMOTICONS``), so "HISTORY:1." ends its heading with a colon.
 
 A chunk, or what is left of it once brackets and punctuation are split off, that is
 letters only is taken whole (``token_match``) instead of being searched for prefixes,
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import spacy
+from spacy.lang.tokenizer_exceptions import emoticons
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
@@ -48,6 +50,9 @@ RUN_ON_INFIXES = (
     r"(?<=[)\]])\.(?=[A-Z]{2})",
     r"(?<=[0-9]{2})\.(?=[A-Z]{2})",
 )
+# spaCy's emoticons made with a digit are numbers and list items in a note: "HISTORY:1.",
+# "<3 cm", "0.0", "8)" (a list item) are not faces
+DIGIT_EMOTICONS = frozenset(e for e in emoticons if any(char.isdigit() for char in e))
 # a run of ASCII letters: no affix rule of English applies to it (see the module docstring)
 LETTERS_ONLY = re.compile(r"[A-Za-z]+\Z")
 SEEN_LIMIT = 200_000  # chunks remembered; past this the memory is dropped and rebuilt
@@ -119,7 +124,7 @@ def make_tokenizer() -> Callable[[Language], ClinicalTokenizer]:
             rules={
                 key: value
                 for key, value in defaults.tokenizer_exceptions.items()
-                if not (len(key) == 2 and key[0].isalpha() and key[1] == ".")
+                if not (len(key) == 2 and key[0].isalpha() and key[1] == ".") and key not in DIGIT_EMOTICONS
             },
             prefix_search=compile_prefix_regex(defaults.prefixes).search,
             suffix_search=compile_suffix_regex([*defaults.suffixes, r"(?<=^[A-Za-z])\."]).search,

@@ -201,22 +201,63 @@ def _with_dates(ev: Evidence, fact: Fact, text: str) -> Evidence:
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
+    # the date a dose is stable since dates the dose wherever the line puts it ("- prednisone
+    # since dx, multiple tapers, ...; currently 7.5 mg daily, unchanged since 01/10/2025")
+    stable = fact.medication.stable_since if fact.medication is not None else None
     for ref in _time_refs(fact):
         if ref.char_start is None or ref.char_end is None:
             continue
         if line_start <= ref.char_start and ref.char_end <= line_end and (
-            ref.char_start - end <= _DATE_CITE_GAP and start - ref.char_end <= _DATE_CITE_GAP
+            ref is stable or (ref.char_start - end <= _DATE_CITE_GAP and start - ref.char_end <= _DATE_CITE_GAP)
         ):
             start, end = min(start, ref.char_start), max(end, ref.char_end)
     head = max((m.end() for m in _CLAUSE_END.finditer(text, line_start, start)), default=line_start)
     tail = _CLAUSE_END.search(text, end, line_end)
     stop = tail.start() if tail else line_end
+    if stop - head > _CLAUSE_CITE_MAX and fact.medication is not None:
+        # a long list of drugs: the drug's own item, its dose and bracketed dates ("Home meds:
+        # prednisone 10 mg PO daily (since 08/2025), hydroxychloroquine 200 mg ...")
+        head, stop = _list_item(text, head, start, end, stop)
     if stop - head <= _CLAUSE_CITE_MAX:
         start, end = head + len(text[head:start]) - len(text[head:start].lstrip()), stop
         end = max(ev.char_end, start + len(text[start:end].rstrip(" \t.,:")))
     if (start, end) == (ev.char_start, ev.char_end):
         return ev
     return ev.model_copy(update={"char_start": start, "char_end": end, "text": text[start:end]})
+
+
+def _list_item(text: str, head: int, start: int, end: int, stop: int) -> tuple[int, int]:
+    """The bounds of the list item holding ``text[start:end]`` within a clause: from the
+    comma or colon before it to the comma after it, commas inside brackets not counting."""
+    depth, item_start = 0, head
+    for at in range(start - 1, head - 1, -1):
+        char = text[at]
+        if char == ")":
+            depth += 1
+        elif char == "(":
+            if depth == 0:
+                item_start = at + 1  # the fact sits inside a bracket: the item starts in it
+                break
+            depth -= 1
+        elif char in ",:" and depth == 0:
+            item_start = at + 1
+            break
+    # a bracket the cited words opened ("hydroxychloroquine (since 1995") closes inside the item
+    opened = text[item_start:end]
+    depth, item_end = max(0, opened.count("(") - opened.count(")")), stop
+    for at in range(end, stop):
+        char = text[at]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                item_end = at
+                break
+            depth -= 1
+        elif char == "," and depth == 0:
+            item_end = at
+            break
+    return item_start, item_end
 
 
 def _time_refs(fact: Fact) -> tuple[TimeRef, ...]:

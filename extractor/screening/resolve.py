@@ -137,13 +137,13 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
             ]
             met.append((claim, earlier))
     if met:
-        # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check, and
-        # of those one stated with its basis; with no window, the first written of them (the
-        # diagnosis, not a later recap); else the latest
+        # a claim with its own date ("SLE dx 10/2021") is the one a reviewer can check, and of
+        # those one stated with its basis; with no window, the first written of them (the
+        # diagnosis, not a later recap); else the latest, and of claims dating the same days
+        # ("DDKT 08/20/2025" recapping "deceased-donor kidney transplant 08/20/2025"), the first
+        # written: the statement where it was made
         ever = window.span.start is None
-        claim, overruled = max(met, key=lambda pair: (
-            _dated(pair[0]), pair[0].with_basis, _order(pair[0], ever and _dated(pair[0]))
-        ))
+        claim, overruled = max(met, key=lambda pair: _citing_order(pair[0], ever))
         reason = claim.describe() + (f", {window.label}" if window.label else "")
         if overruled:
             reason += f"; supersedes {_latest(overruled).describe()}"
@@ -167,6 +167,15 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
     return Resolution(None, (), "")
 
 
+def _citing_order(claim: Statement, ever: bool) -> tuple[bool, dt.date, bool, dt.date]:
+    """Sort key of the met claims of a window question, the one to cite last (see above)."""
+    if not _dated(claim):
+        return (False, dt.date.min, claim.with_basis, _order(claim, False))
+    if ever:
+        return (True, dt.date.min, claim.with_basis, _order(claim, True))
+    return (True, claim.span.end or dt.date.min, claim.with_basis, _order(claim, True))
+
+
 def _doubts(doubtful: list[Statement]) -> tuple[Statement, ...]:
     """What an unknown rests on: the first and the latest doubtful statements, any with its
     own date, and every denial that conflicts; the undated mentions between them ("on
@@ -183,8 +192,27 @@ def _deciding(against: list[Statement]) -> tuple[Statement, ...]:
     mention of the drug adds nothing for a reviewer)."""
     outside = [s for s in against if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE)]
     latest = max(outside, key=_recency, default=None)
+    if latest is not None:
+        latest = _most_precise(latest, outside)
     kept = [s for s in against if s not in outside or s is latest or _superseding(s, against)]
     return tuple(dict.fromkeys(kept))
+
+
+def _most_precise(chosen: Statement, others: Sequence[Statement]) -> Statement:
+    """Of the dated statements whose days lie within ``chosen``'s, the narrowest: the same
+    last dose told more exactly ("last injection 10/20/2024" within "10/2024 (when Benlysta
+    ..."; "last dose 01/02/2025" within "last Benlysta > 8 wk ago")."""
+    outer = chosen.span
+    if outer.end is None:
+        return chosen
+    width = (outer.end - outer.start).days if outer.start is not None else None
+    inside = [
+        s for s in others
+        if s.span.end is not None and s.span.start is not None
+        and s.span.end <= outer.end and (outer.start is None or outer.start <= s.span.start)
+        and (width is None or (s.span.end - s.span.start).days < width)
+    ]
+    return min(inside, key=lambda s: (s.span.end - s.span.start, -s.span.end.toordinal()), default=chosen)  # type: ignore[operator]
 
 
 def _latest_of_each(cited: Sequence[Statement]) -> tuple[Statement, ...]:

@@ -104,7 +104,8 @@ def test_letters_only_shortcut_changes_no_token(nlp: Language, plain: Tokenizer,
     [
         ("IV Valium.2. IV Benadryl.", ["IV", "Valium", ".", "2", ".", "IV", "Benadryl", "."]),
         ("Lasix.3. Coumadin", ["Lasix", ".", "3", ".", "Coumadin"]),
-        ("MEDICATIONS:1. Lasix", ["MEDICATIONS", ":1", ".", "Lasix"]),  # ":1" is one of spaCy's emoticons
+        ("MEDICATIONS:1. Lasix", ["MEDICATIONS", ":", "1", ".", "Lasix"]),  # ":1" is no emoticon here
+        ("size <3 cm; 0.0 mg", ["size", "<", "3", "cm", ";", "0.0", "mg"]),
         ("q.6h at 10:30, 3.5 mg", ["q.6h", "at", "10:30", ",", "3.5", "mg"]),
     ],
 )

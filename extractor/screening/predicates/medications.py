@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from dataclasses import replace
@@ -172,6 +173,17 @@ def exposure(
         # with IV methylprednisolone and anakinra, resolved"): a past course, dated if it can be
         when = ended or _span_of(fact.time) or Span(None, mention.written)
         return Statement(mention, polarity, when, label, detail=f"{detail} (past)".strip())
+    stopped = _span_of(details.stop)
+    if (
+        details.status is MedStatus.CURRENT
+        and stopped is not None
+        and stopped.end is not None
+        and mention.written is not None
+        and stopped.end < mention.written
+    ):
+        # "started at diagnosis but stopped in 03/2025" written in April: a stop the text dates
+        # before its note ends the drug, whatever word sits nearer its name
+        return Statement(mention, polarity, stopped, label, detail=f"{detail} (stopped)".strip())
     given = _given_on(mention, note_text or "") if details.status is MedStatus.CURRENT and ended is None else None
     if given is not None:
         # the text dates a dose, whatever else the sentence says is current
@@ -369,24 +381,75 @@ class StableParams(_Drugs):
 
     duration: DurationField
     max_prednisone_equivalent: float | None = Field(default=None, gt=0)  # mg/day
+    # words saying the dose goes on as it was ("no changes", "keep ... unchanged"): of the
+    # latest statements of a drug, one with them is the one cited for a stable dose
+    unchanged: Names = ()
 
 
 @predicate("stable_medication", StableParams)
 def stable_medication(params: StableParams, context: Context) -> Finding:
     """A drug taken now at an unchanged dose for at least ``duration``."""
     mentions = context.patient.find(params.concept, params.classes, exclude=params.exclude)
-    statements = [s for m in mentions if (s := exposure(m)) is not None]
-    resolutions = [
-        _stable(group, params, context) for group in _by_ingredient(statements).values()
-    ]
+    statements = [s for m in mentions if (s := _ongoing_in_history(m) or exposure(m)) is not None]
+    judged = [_stable(group, params, context) for group in _by_ingredient(statements).values()]
+    resolutions = [resolution for resolution, _ in judged]
     what = label_of(params.concept, params.classes)
-    return finding(combine_any(resolutions), context, f"no current {what} in the chart")
+    over = [resolution for resolution, above in judged if above]
+    if over and not any(r.status is Status.MET for r in resolutions):
+        # the limit is on the whole prednisone-equivalent dose: one drug taken above it settles
+        # the question whatever another one's dose ("prednisolone 30 mg" beside a
+        # "methylprednisolone" of unstated dose)
+        resolutions = over
+    combined = combine_any(resolutions)
+    if combined.status is Status.NOT_MET:
+        # each drug is not stable for its own reason: each one's deciding statement is cited
+        cited = tuple(dict.fromkeys(r.cited[0] for r in resolutions if r.status is Status.NOT_MET and r.cited))
+        combined = replace(combined, cited=cited)
+    return finding(combined, context, f"no current {what} in the chart")
 
 
-def _stable(group: list[Statement], params: StableParams, context: Context) -> Resolution:
+def _ongoing_in_history(mention: Mention) -> Statement | None:
+    """A treatment-history item that dates its dose ("- prednisone since dx ...; currently 7.5
+    mg daily, unchanged since 01/10/2025", "- azathioprine since 05/2024, 100 mg daily") and
+    says nothing of an end: the drug goes on, whatever the list's heading makes of it. A
+    start without a dose dates the drug, not its dose, and stays past. Only for the
+    stable-dose question: a window question keeps the list's past reading."""
+    fact = mention.fact
+    details = fact.medication
+    if (
+        details is None
+        or fact.experiencer is not Experiencer.PATIENT
+        or fact.assertion is not Assertion.PRESENT
+        or details.status is not MedStatus.PAST
+        or fact.attrs.get("status_stated") is not False
+        or (details.stable_since is None and (details.start is None or details.daily_dose is None))
+        or details.stop is not None
+        or details.last_dose is not None
+        or "allergy" in details.response
+    ):
+        return None
+    label = fact.label.lower() if fact.label else details.ingredient.replace("_", " ")
+    return Statement(mention, Polarity.AFFIRM, Span.point(mention.written), label, now=True, detail=dose_text(details))
+
+
+def _stable(group: list[Statement], params: StableParams, context: Context) -> tuple[Resolution, bool]:
+    """One drug: taken now, within the limit, at a dose unchanged for the duration; and
+    whether it is taken above the limit.
+
+    Taken-now left unknown by a statement and a denial of the same day ("on Euro-Lupus CYC
+    since 05/06" and, of the trial, "excludes recent CYC"), the affirmations are judged
+    alone: when they show no stable dose either (started within the duration), both readings
+    say not met."""
     now = resolve_current(group)
+    if now.status is Status.UNKNOWN:
+        affirmed = [s for s in group if s.polarity is Polarity.AFFIRM]
+        if affirmed and affirmed != group and resolve_current(affirmed).status is Status.MET:
+            alone, above = _stable(affirmed, params, context)
+            if alone.status is Status.NOT_MET:
+                cited = (*alone.cited, *now.cited[1:])
+                return replace(alone, reason=f"{alone.reason}; {now.reason}", cited=cited), above
     if now.status is not Status.MET:
-        return now
+        return now, False
     latest = now.cited[0]
     run, changed = _current_run(group, latest)
     # "Still on pred, no changes" names no dose: the dose is the latest one written
@@ -395,14 +458,76 @@ def _stable(group: list[Statement], params: StableParams, context: Context) -> R
     if limit is not None:
         equivalent = _details(dosed).prednisone_equivalent_mg_day
         if equivalent is None:
-            return Resolution(Status.UNKNOWN, (latest,), f"{latest.describe()}: prednisone-equivalent dose not stated")
+            reason = f"{latest.describe()}: prednisone-equivalent dose not stated"
+            return Resolution(Status.UNKNOWN, (latest,), reason), False
         if equivalent > limit:
             return Resolution(
                 Status.NOT_MET, (dosed,),
                 f"{dosed.describe()}: {fmt(equivalent)} mg/day prednisone-equivalent > {fmt(limit)} mg/day",
-            )
+            ), True
     first_seen = min((s.mention.first_written for s in group if s.mention.first_written is not None), default=None)
-    return _stability(run, changed, dosed, params.duration, context, first_seen)
+    says = _Unchanged(params.unchanged, context)
+    found = _stability(run, changed, dosed, params.duration, context, first_seen, says)
+    if found.status is not Status.MET:
+        return found, False
+    return replace(found, cited=_stable_cited(found.cited, run, says)), False
+
+
+class _Unchanged:
+    """Whether a statement's cited words say the dose goes on as it was ("no changes",
+    "same dose since 06/2024"): the trial's ``unchanged`` words, as whole words."""
+
+    def __init__(self, words: Names, context: Context) -> None:
+        self._regex = _words_regex(words) if words else None
+        self._context = context
+
+    def __call__(self, statement: Statement) -> bool:
+        if self._regex is None:
+            return False
+        return self._regex.search(self._context.patient.cite(statement.mention).text) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _words_regex(words: Names) -> re.Pattern[str]:
+    """Whole words in any case, compiled once per trial rule."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE)
+
+
+def _stable_cited(cited: tuple[Statement, ...], run: list[Statement], says: _Unchanged) -> tuple[Statement, ...]:
+    """What a stable dose rests on for a reviewer: the statement whose own words date the dose
+    ("1000 mg BID, same dose since 06/2024", "started 12/2024") and the latest statement that
+    the drug goes on. A dose dated only by notes weeks apart cites the earlier day's words
+    that it stays ("keep ... HCQ 100 mg unchanged"), not a bare list row; a line telling the
+    drug's failure ("HCQ 300 mg daily since 2022, persistent activity on it") is not cited for
+    it. The latest statement is, preferring one that says the dose is unchanged ("Still on pred
+    7.5 and HCQ 400 - no changes"), then one with a dose."""
+    source = cited[0]
+    kept = [source] if _dating_rank(source, says) < 2 else []
+    if not kept:
+        # dated by notes apart: the earlier day's statement that the dose stays ("keep
+        # prednisolone 10 mg, AZA 50 mg and HCQ 100 mg unchanged"), if one says so
+        kept = [s for s in run if s.written == source.written and says(s)][:1]
+    newest = [s for s in run if s.written == run[0].written]
+    latest = max(newest, key=lambda s: (says(s), _details(s).daily_dose is not None, not _failed(s)))
+    if latest is not source and (kept or not _failed(latest)):
+        kept.append(latest)
+    return tuple(kept) or cited
+
+
+def _dating_rank(statement: Statement, says: _Unchanged) -> int:
+    """How directly a statement's own words date its dose: 0 a stable-since, a dated change
+    or words that the dose is unchanged ("unchanged since 09/2024"), 1 a start date on a
+    line that does not tell the drug's failure ("started 12/2024"), 2 neither."""
+    details = _details(statement)
+    if details.stable_since is not None or any(c.date is not None for c in details.dose_changes):
+        return 0
+    if details.start is not None and says(statement):
+        return 0
+    return 1 if details.start is not None and not _failed(statement) else 2
+
+
+def _failed(statement: Statement) -> bool:
+    return bool(set(_details(statement).response) & set(_FAILED))
 
 
 def _details(statement: Statement) -> MedicationDetails:
@@ -439,7 +564,8 @@ def _stability(
     dosed: Statement,
     duration: Duration,
     context: Context,
-    first_seen: dt.date | None = None,
+    first_seen: dt.date | None,
+    says: _Unchanged,
 ) -> Resolution:
     """Since when the dose is unchanged, from stated stable-since or start dates anywhere in
     the current run, dated dose changes, and the first note of the run at the same dose.
@@ -452,7 +578,7 @@ def _stability(
     needed_since = duration.before(screening)
     dose_known = _details(dosed).daily_dose is not None
     stable_from: list[tuple[dt.date, Statement]] = []  # a day the dose is stable from, and who says so
-    changed: list[tuple[dt.date, str]] = []
+    changed: list[tuple[dt.date, str, Statement]] = []  # a change, what it was, and who says so
     if changed_at is not None and changed_at.written is not None:
         if changed_at.written == dosed.written:  # two doses written the same day
             return Resolution(
@@ -461,26 +587,28 @@ def _stability(
             )
         other = _details(changed_at)
         when = changed_at.written.isoformat()
-        changed.append((changed_at.written, f"{changed_at.label} {dose_text(other)} on {when}"))
+        changed.append((changed_at.written, f"{changed_at.label} {dose_text(other)} on {when}", changed_at))
     for item in run:
         details = _details(item)
         stated = _span_of(details.stable_since)
         if stated is not None and (stated.end or stated.start):
             since_stated: dt.date = stated.end or stated.start  # type: ignore[assignment]
             stable_from.append((since_stated, item))
-            changed.append((since_stated, f"dose stable only since {since_stated.isoformat()}"))
+            changed.append((since_stated, f"dose stable only since {since_stated.isoformat()}", item))
         for change in details.dose_changes:
             if change.date is not None:
-                changed.append((change.date, f"dose changed on {change.date.isoformat()}"))
+                changed.append((change.date, f"dose changed on {change.date.isoformat()}", item))
     for item in run:
         start = _span_of(_details(item).start)
         if start is not None and start.end is not None and not _details(item).dose_changes:
             stable_from.append((start.end, item))
     # the same dose written in notes weeks apart: stable over that span (dose-less mentions
-    # say the drug goes on, but only written doses show the dose did not change)
+    # say the drug goes on, but only written doses show the dose did not change, and dose-less
+    # statements that say so: "Pt confirms she is still taking ... Plaquenil ... with no changes")
     dosed_run = [s for s in run if _details(s).daily_dose is not None]
+    confirmed = [s for s in run if _details(s).daily_dose is not None or says(s)]
     if dose_known and dosed_run:
-        oldest, newest = dosed_run[-1].mention.first_written, dosed_run[0].written
+        oldest, newest = dosed_run[-1].mention.first_written, confirmed[0].written
         if oldest is not None and newest is not None and oldest < newest:
             stable_from.append((oldest, dosed_run[-1]))
     for item in run:
@@ -490,13 +618,19 @@ def _stability(
             begun is not None and begun > needed_since and first_seen is not None and first_seen >= begun
             and item.written is not None and begun <= item.written
         ):
-            changed.append((begun, f"started {begun.isoformat()}"))
-    last_change = max(changed, default=None)
+            changed.append((begun, f"started {begun.isoformat()}", item))
+    last_change = max(changed, key=lambda change: change[0], default=None)
     if last_change is not None:
         stable_from = [pair for pair in stable_from if pair[0] >= last_change[0]]
     cited = tuple(dict.fromkeys((latest, dosed)))
     if stable_from and min(day for day, _ in stable_from) <= needed_since:
-        since, source = min(stable_from, key=lambda pair: pair[0])
+        since = min(day for day, _ in stable_from)
+        # the statement cited is one whose words date the dose, when one does it long enough;
+        # of two dating it alike, the one written first ("start today", not a later "started")
+        qualifying = [pair for pair in stable_from if pair[0] <= needed_since]
+        _, source = min(qualifying, key=lambda pair: (
+            _dating_rank(pair[1], says), pair[0], pair[1].mention.first_written or dt.date.min,
+        ))
         # met rests on the statement that dates the stable dose, and on the latest one
         return Resolution(
             Status.MET, tuple(dict.fromkeys((source, latest))),
@@ -504,8 +638,9 @@ def _stability(
             f"(>= {duration} before {screening.isoformat()})",
         )
     if last_change is not None and last_change[0] > needed_since:
+        # not met rests on the statement of the change or start, and on the latest one
         return Resolution(
-            Status.NOT_MET, cited,
+            Status.NOT_MET, tuple(dict.fromkeys((last_change[2], latest))),
             f"{latest.describe()}; {last_change[1]}, within {duration} before {screening.isoformat()}",
         )
     since = (

@@ -6,6 +6,7 @@ import datetime as dt
 
 from screening_chart import build_chart
 
+from extractor.facts import TimeRef
 from extractor.screening.patient import PatientRecord
 from extractor.screening.timeline import Span
 
@@ -176,3 +177,41 @@ def test_abuse_is_found_by_a_criterion_on_use() -> None:
     assert [m.fact.concept for m in patient.find(concepts=["alcohol_use"])] == ["alcohol_abuse"]
     assert [m.fact.concept for m in patient.find(concepts=["drug_use"])] == ["drug_abuse"]
     assert patient.find(concepts=["alcohol_abuse"], kinds=["social"]) == []
+
+
+def test_a_stable_dose_is_cited_with_its_stable_since_date_wherever_the_line_puts_it() -> None:
+    text = "- prednisone since dx, tapers, flares below 10 mg; currently 7.5 mg daily, unchanged since 01/10/2025\n"
+    at = text.index("01/10/2025")
+    since = TimeRef(date=D(2025, 1, 10), precision="day", source="text", text="01/10/2025", char_start=at,
+                    char_end=at + 10)
+    notes, facts = build_chart({
+        "notes": {"N1": {"date": "2025-03-01", "text": text}},
+        "facts": [{"kind": "medication", "concept": "prednisone", "text": "prednisone", "classes": ["ocs"]}],
+    })
+    details = facts[0].medication
+    assert details is not None
+    fact = facts[0].model_copy(update={"medication": details.model_copy(update={"stable_since": since})})
+    patient = PatientRecord(notes, [fact])
+    # the date sits more than a clause away, after a semicolon: still cited with its drug
+    assert patient.cite(patient.mentions[0]).text == text.strip()
+
+
+def test_a_drug_in_a_long_list_is_cited_as_its_own_item() -> None:
+    text = ("Home meds: prednisone 10 mg PO daily (since 08/2025), hydroxychloroquine 200 mg PO daily, "
+            "mycophenolate mofetil 750 mg PO BID (since 03/2024, dose per nephrology), cholecalciferol 1000 IU daily\n")
+
+    def cited(phrase: str) -> str:
+        patient = record({
+            "notes": {"N1": {"date": "2025-03-01", "text": text}},
+            "facts": [{"kind": "medication", "concept": "x", "text": phrase, "classes": []}],
+        })
+        return patient.cite(patient.mentions[0]).text
+
+    assert cited("prednisone") == "prednisone 10 mg PO daily (since 08/2025)"
+    assert cited("hydroxychloroquine") == "hydroxychloroquine 200 mg PO daily"
+    # a comma inside the item's brackets does not end it
+    assert cited("mycophenolate mofetil") == "mycophenolate mofetil 750 mg PO BID (since 03/2024, dose per nephrology)"
+    # cited words that open a bracket ("... (since 03/2024") end where it closes
+    assert cited("mycophenolate mofetil 750 mg PO BID (since 03/2024") == (
+        "mycophenolate mofetil 750 mg PO BID (since 03/2024, dose per nephrology)"
+    )
