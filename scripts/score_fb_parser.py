@@ -7,7 +7,8 @@
    the concepts the compiler's reader finds (lexicon, then MiniLM similarity for the
    words left) labelled by kind (condition/infection -> chronic_disease, a malignancy ->
    cancer, medication/procedure/vaccine -> treatment, lab/score -> clinical_variable,
-   pregnancy -> pregnancy) and its thresholds (">" -> lower_bound, "<" -> upper_bound),
+   pregnancy -> pregnancy; a condition a threshold compares, "hypercholesterolemia (> 240
+   mg/dL)", -> clinical_variable) and its thresholds (">" -> lower_bound, "<" -> upper_bound),
    against the annotators' spans: precision, recall and F1 per label, exact spans and
    overlapping spans. "@NUMBER" is read as a 7-digit number (offsets unchanged).
 2. Bounds on cfg_parsed_clinical_trials.tsv: for every numeric criterion that parser read,
@@ -37,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from extractor.compiler import similarity_index
 from extractor.compiler.lexicon import default_lexicon
-from extractor.compiler.phrases import phrase_extent
+from extractor.compiler.phrases import compared_at, phrase_extent
 from extractor.compiler.reader import Reader
 from extractor.compiler.rules import eligibility_rules
 from extractor.facts import Kind
@@ -91,11 +92,14 @@ def predicted(reader: Reader, text: str, unnamed: bool = False) -> set[tuple[int
     and with ``unnamed`` the phrases no vocabulary names, labelled by their head word."""
     thresholds, hits, phrases = reader.recognise(text)
     spans = {(p.start, p.end, _PHRASE_LABEL[p.kind]) for p in phrases} if unnamed else set()
+    compared = [t.start for t in thresholds if not t.age]
     for threshold in thresholds:
         side = "lower_bound" if threshold.compare.startswith(">") else "upper_bound"
         spans.add((threshold.start, threshold.end, side))
     for hit in hits:
         label = label_of(hit.term.concept, hit.term.kind)
+        if label == "chronic_disease" and compared_at(text, hit.end, compared, reader.rules):
+            label = "clinical_variable"  # "hypercholesterolemia (> 240 mg/dL)": a condition as a measure
         if label is not None:
             spans.add((*phrase_extent(text, hit.start, hit.end, reader.rules), label))
     return _merged(text, spans)

@@ -149,6 +149,13 @@ class Reader:
             rf"\bat\s+least\s+(?P<n>\d+|{alternation(list(rules.number_words))})\b", re.IGNORECASE
         )
         self._open_list = re.compile(rf"\b{alternation(rules.open_lists)}\b\.?", re.IGNORECASE)
+        self._treated = {
+            kind: (re.compile("|".join(spec.words), re.IGNORECASE), spec, sorted(
+                cid for cid, entry in concepts_by_id().items()
+                if entry.kind is Kind.LAB and entry.attrs.get("marker") in spec.markers
+            ))
+            for kind, spec in rules.treated_kinds.items()
+        }
         self._any_sex = re.compile(rf"\b{alternation(rules.any_sex)}\b", re.IGNORECASE)
         self._sex = {sex: re.compile(rf"\b{alternation(words)}\b", re.IGNORECASE)
                      for sex, words in rules.sex_words.items()}
@@ -192,6 +199,7 @@ class Reader:
         # "active ... within 60 days" asks whether it held in the window, not only today
         self._atoms(text, hits, thresholds, reading, now and not ever and reading.window is None, used)
         self._stable(text, reading, used)
+        self._treatment(text, reading, used)
         self._response(text, hits, reading, used)
         self._demographics(text, thresholds, reading, used)
         if (open_list := self._open_list.search(text)) and reading.atoms:
@@ -199,7 +207,8 @@ class Reader:
             self._mark(used, open_list.start(), open_list.end())
         reading.not_understood = self._leftovers(text, used)
         reading.alternatives = self._standalone(text, used, reading.not_understood)
-        reading.unnamed = [text[p.start:p.end] for p in unnamed_phrases(text, used, self.rules)]
+        compared = [t.start for t in thresholds if not t.age]
+        reading.unnamed = [text[p.start:p.end] for p in unnamed_phrases(text, used, self.rules, compared)]
         return reading
 
     def recognise(self, text: str) -> tuple[list[Threshold], list[Hit], list[Phrase]]:
@@ -209,7 +218,8 @@ class Reader:
         self._window(text, used)
         thresholds = self._thresholds(text, used)
         hits = self._concepts(text, used)
-        return thresholds, hits, unnamed_phrases(text, used, self.rules)
+        compared = [t.start for t in thresholds if not t.age]
+        return thresholds, hits, unnamed_phrases(text, used, self.rules, compared)
 
     def _mark(self, used: list[bool], start: int, end: int) -> None:
         for index in range(start, min(end, len(used))):
@@ -531,6 +541,30 @@ class Reader:
                 atom["stable_medication"] = {**params, "duration": duration}
                 del atom["medication"]
                 self._mark(used, stable.start(), stable.end())
+
+    def _treatment(self, text: str, reading: Reading, used: list[bool]) -> None:
+        """"active infection requiring systemic treatment": the kind, shown charted or by a
+        positive test of the thing itself (a viral load), with a drug of the classes that treat
+        it taken in the window or planned, prophylaxis not counted."""
+        for index, atom in enumerate(reading.atoms):
+            params = atom.get("present")
+            if not isinstance(params, dict) or params.get("kind") not in self._treated:
+                continue
+            pattern, spec, tests = self._treated[params["kind"]]
+            words = pattern.search(text)
+            if words is None:
+                continue
+            window = {"window": params["window"]} if "window" in params else {}
+            shown = [atom, *({"lab": {"concept": test, "compare": "positive", **window}} for test in tests)]
+            taken: dict[str, Any] = {"classes": list(spec.classes), **window}
+            if spec.not_for:
+                taken["not_for"] = list(spec.not_for)
+            planned = {"classes": list(spec.classes), **window, "when": "planned"}
+            treated = [{"medication": taken}, {"medication": planned}]
+            reading.atoms[index] = {"all": [shown[0] if len(shown) == 1 else {"any": shown}, {"any": treated}]}
+            reading.uses_tests = reading.uses_tests or len(shown) > 1
+            self._mark(used, words.start(), words.end())
+            return
 
     def response_atom(self, text: str, classes: list[str], at_least: int | None = None) -> dict[str, Any] | None:
         """``treatment_response`` when the text says the drug classes failed ("inadequate

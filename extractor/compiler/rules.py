@@ -44,6 +44,16 @@ class UnnamedKind(_Strict):
     modified_only: frozenset[str] = frozenset()  # heads only after a word that says which
 
 
+class TreatedKind(_Strict):
+    """"infection requiring systemic treatment": the words, the drug classes that treat the
+    kind, the uses that are no treatment, and the tests whose positive result shows it."""
+
+    words: tuple[str, ...]  # regexes
+    classes: tuple[str, ...]
+    not_for: tuple[str, ...] = ()
+    markers: frozenset[str] = frozenset()  # labs.yaml ``marker`` values that show the kind itself
+
+
 class EligibilityRules(Header):
     """Everything ``trial draft`` knows about how eligibility text is written."""
 
@@ -80,6 +90,10 @@ class EligibilityRules(Header):
     required_class: tuple[str, ...]  # regexes: "at least one ... must involve" (then the classes)
     # in the order heads are tried: a malignancy's "-emia" before a condition's
     unnamed_phrases: dict[Literal["malignancy", "treatment", "measure", "condition"], UnnamedKind]
+    treated_kinds: dict[Literal["infection", "condition"], TreatedKind]
+    threshold_links: frozenset[str]  # between what a threshold compares and the threshold ("must be")
+    subject_stops: frozenset[str]  # words no measure's name holds: prepositions, verbs of counting
+    measure_words: frozenset[str]  # filler words that may be part of a measure's name ("serum", "level")
 
 
 @functools.cache

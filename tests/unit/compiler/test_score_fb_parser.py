@@ -54,3 +54,16 @@ def test_spans_are_scored_exactly_and_by_overlap(scorer: ModuleType, tmp_path: P
     assert both["chronic_disease"]["r"] == 0.5
     halves = [scorer.score_ner(reader, path, split)["treatment"]["gold"] for split in ("dev", "test")]
     assert sum(halves) == 1
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("history of hypercholesterolemia (> 240 mg/dL)", "clinical_variable"),  # compared: a measure
+    ("bradycardia of less than 50 beats/min", "clinical_variable"),
+    ("history of hypercholesterolemia", "chronic_disease"),
+    ("hypercholesterolemia treated with statins for > 3 months", "chronic_disease"),  # not what is compared
+])
+def test_a_condition_a_threshold_compares_is_a_clinical_variable(scorer: ModuleType, text: str, label: str) -> None:
+    reader = Reader(eligibility_rules(), default_lexicon())
+    spans = scorer.predicted(reader, text)
+    named = [lab for start, end, lab in spans if any(w in text[start:end] for w in ("cholesterol", "brady"))]
+    assert named == [label]
