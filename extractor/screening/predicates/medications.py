@@ -530,6 +530,20 @@ def _failed(statement: Statement) -> bool:
     return bool(set(_details(statement).response) & set(_FAILED))
 
 
+def _begun_by(start: TimeRef | None, written: dt.date | None) -> dt.date | None:
+    """The latest day a stated start may mean: the end of "since 03/2023" (03/31); of a span
+    reaching its note ("2015-present"), the end of its first year or month, not the note."""
+    span = _span_of(start)
+    if start is None or span is None or span.end is None:
+        return None
+    if span.start is not None and written is not None and span.start < written <= span.end:
+        if start.precision == "year":
+            return dt.date(span.start.year, 12, 31)
+        if start.precision == "month":
+            return (span.start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    return span.end
+
+
 def _details(statement: Statement) -> MedicationDetails:
     details = statement.mention.fact.medication
     assert details is not None  # exposure() only builds statements for medications
@@ -599,9 +613,9 @@ def _stability(
             if change.date is not None:
                 changed.append((change.date, f"dose changed on {change.date.isoformat()}", item))
     for item in run:
-        start = _span_of(_details(item).start)
-        if start is not None and start.end is not None and not _details(item).dose_changes:
-            stable_from.append((start.end, item))
+        begun = _begun_by(_details(item).start, item.written)
+        if begun is not None and not _details(item).dose_changes:
+            stable_from.append((begun, item))
     # the same dose written in notes weeks apart: stable over that span (dose-less mentions
     # say the drug goes on, but only written doses show the dose did not change, and dose-less
     # statements that say so: "Pt confirms she is still taking ... Plaquenil ... with no changes")
