@@ -407,12 +407,23 @@ def test_a_forked_screening_worker_killed_mid_run_loses_no_patient(
     up, the run still ends with every patient screened once, the same verdicts."""
     run_dir, run, batch = _start_two_worker_run(tmp_path, source, partitions=4)
     main = psutil.Process(batch.pid)
+    command_line = main.cmdline()
 
     def forked() -> list[psutil.Process]:  # children running the main's own command line: forked
+        """Each child looked at on its own: an extraction worker that has just exited (a zombie
+        until reaped) must not hide the forked screening workers started beside it."""
         try:
-            return [child for child in main.children() if child.cmdline() == main.cmdline()]
+            children = main.children()
         except psutil.Error:
             return []
+        found = []
+        for child in children:
+            try:
+                if child.cmdline() == command_line:
+                    found.append(child)
+            except psutil.Error:
+                continue
+        return found
 
     deadline = time.monotonic() + 600  # a bound for a loaded machine, not a wait
     while not forked() and batch.poll() is None and time.monotonic() < deadline:
