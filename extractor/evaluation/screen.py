@@ -208,6 +208,7 @@ class ScreenResult:
     cited_checked: int = 0
     cited_problems: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    evidence_misses: list[dict[str, Any]] = field(default_factory=list)
 
     def total(self, name: str) -> Tally:
         """A criterion-level tally (``status``, ``evidence_precision``...) summed over criteria."""
@@ -260,6 +261,8 @@ class ScreenResult:
         metrics = self.metrics()
         error_rows, caption = limited(self.errors, max_errors, "errors")
         problem_rows, problem_caption = limited(self.cited_problems, max_errors, "problems")
+        miss_rows, miss_caption = limited(self.evidence_misses, max_errors, "evidence misses")
+        miss_kinds = Counter((m["side"], m["kind"]) for m in self.evidence_misses)
         return Report(
             title="Screening verdicts against gold",
             metrics=metrics,
@@ -270,6 +273,8 @@ class ScreenResult:
                 f"evidence precision {_fmt(metrics['evidence_precision'])}, recall "
                 f"{_fmt(metrics['evidence_recall'])} (span overlap)",
                 f"cited spans checked {self.cited_checked}, not equal to the note text {len(self.cited_problems)}",
+                "evidence misses: "
+                + (", ".join(f"{side} ({kind}) {n}" for (side, kind), n in sorted(miss_kinds.items())) or "none"),
                 f"gold candidates found {_fmt(metrics['candidates_found'])}; candidates and needs_review "
                 f"not called ineligible {_fmt(metrics['eligible_kept'])}",
             ),
@@ -288,6 +293,12 @@ class ScreenResult:
                     tuple(Column(k, k.replace("_", " ")) for k in _ERROR_KEYS),
                     error_rows,
                     caption,
+                ),
+                Table(
+                    "Evidence misses",
+                    tuple(Column(k, k.replace("_", " ")) for k in _MISS_KEYS),
+                    miss_rows,
+                    miss_caption,
                 ),
             ),
         )
@@ -318,6 +329,7 @@ class ScreenResult:
 
 _PROBLEM_KEYS = ("patient_id", "criterion", "note_id", "start", "end", "problem")
 _ERROR_KEYS = ("patient_id", "trial", "criterion", "gold", "predicted", "reason")
+_MISS_KEYS = ("patient_id", "criterion", "gold", "predicted", "side", "kind", "note_id", "start", "end", "text")
 
 
 def _fmt(value: float | int | None) -> str:
@@ -398,10 +410,58 @@ def evaluate_screen(
             result.confusion[criterion.status, status] += 1
             score = result.criteria.setdefault(criterion.id, CriterionScore())
             _score_criterion(criterion, guess, score, with_evidence=not reviewed)
+            if not reviewed:
+                result.evidence_misses.extend(_evidence_misses(gold_line.patient_id, criterion, guess))
             if status != criterion.status:
                 reason = guess.reason if guess else ""
                 result.errors.append(_error(gold_line, criterion.id, criterion.status, status, reason))
     return result
+
+
+def _evidence_misses(
+    patient_id: str, gold: CriterionVerdict, predicted: CriterionVerdict | None
+) -> Iterator[dict[str, Any]]:
+    """Each cited span the gold lacks and each gold span left uncited, with its kind.
+
+    The kind sorts the misses into what each needs: a span cited beside a wrong status
+    (``status wrong``) follows the status; a gold span of a criterion citing nothing
+    (``none cited``) needs the criterion to cite at all; one where the prediction cites
+    another note (``other note``) or other words of the same note (``same note``) is a
+    choice between copies or a boundary.
+    """
+    cited = predicted.evidence if predicted else ()
+    status = predicted.status if predicted else MISSING
+    status_kind = "status right" if status == gold.status else "status wrong"
+    for span in cited:
+        if not any(_overlaps(span, g) for g in gold.evidence):
+            yield _miss(patient_id, gold, status, "cited, not gold", status_kind, span)
+    for span in gold.evidence:
+        if any(_overlaps(span, p) for p in cited):
+            continue
+        if not cited:
+            kind = "none cited"
+        elif any(p.note_id == span.note_id for p in cited):
+            kind = "same note"
+        else:
+            kind = "other note"
+        yield _miss(patient_id, gold, status, "gold, not cited", kind, span)
+
+
+def _miss(
+    patient_id: str, gold: CriterionVerdict, status: str, side: str, kind: str, span: CitedSpan
+) -> dict[str, Any]:
+    return {
+        "patient_id": patient_id,
+        "criterion": gold.id,
+        "gold": gold.status,
+        "predicted": status,
+        "side": side,
+        "kind": kind,
+        "note_id": span.note_id,
+        "start": span.start,
+        "end": span.end,
+        "text": span.text,
+    }
 
 
 def _error(line: VerdictLine, criterion: str, gold: str, predicted: str, reason: str) -> dict[str, Any]:

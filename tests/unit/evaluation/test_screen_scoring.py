@@ -138,7 +138,7 @@ def test_every_cited_span_is_checked_against_the_note(span: dict[str, Any], prob
 
 def test_report_tables_carry_the_per_criterion_rows_and_confusion() -> None:
     report = evaluate_screen(GOLD, GOLD[:1], NOTES).to_report()
-    per_criterion, statuses, overall, spans, errors = report.tables
+    per_criterion, statuses, overall, spans, errors, misses = report.tables
     assert [row["criterion"] for row in per_criterion.rows] == [
         "inc-hemoglobin",
         "inc-sle",
@@ -157,6 +157,8 @@ def test_report_tables_carry_the_per_criterion_rows_and_confusion() -> None:
     assert overall.rows[0]["missing"] == 1
     assert spans.rows == ()
     assert len(errors.rows) == 4
+    # P2 is missing: its one gold span (Hgb 7.1) is uncited by a criterion citing nothing
+    assert [(row["patient_id"], row["kind"]) for row in misses.rows] == [("P2", "none cited")]
 
 
 def _write_lines(path: Path, *lines: str) -> Path:
@@ -225,3 +227,35 @@ def test_gold_evidence_must_be_exact() -> None:
     check_gold_evidence([("g.jsonl, line 1", GOLD[0])], NOTES)
     with pytest.raises(GoldError, match=r"g.jsonl, line 4: evidence P1-N1 .* of criterion inc-sle does not"):
         check_gold_evidence([("g.jsonl, line 4", bad)], NOTES)
+
+
+def test_evidence_misses_are_listed_by_kind() -> None:
+    """Each unmatched span is listed with what it needs: a status, a citation, another copy."""
+    predicted = [
+        verdict(
+            "P1",
+            "needs_review",
+            inc_hemoglobin=("met", [cite("P1-N1", "2025-02-14")]),
+            inc_sle=("unknown", []),
+            inc_consent=("unknown", [cite("P1-N1", "SLE since")]),
+        ),
+        verdict(
+            "P2",
+            "ineligible",
+            inc_hemoglobin=("not_met", [cite("P1-N1", "Hgb 9.6")]),
+            inc_sle=("unknown", []),
+            inc_consent=("unknown", []),
+        ),
+    ]
+    result = evaluate_screen(GOLD, predicted, NOTES)
+    misses = {(m["patient_id"], m["criterion"], m["side"], m["kind"], m["text"]) for m in result.evidence_misses}
+    assert misses == {
+        ("P1", "inc-hemoglobin", "cited, not gold", "status right", "2025-02-14"),
+        ("P1", "inc-hemoglobin", "gold, not cited", "same note", "Hgb 9.6 g/dL"),
+        ("P1", "inc-sle", "gold, not cited", "none cited", "SLE"),
+        ("P1", "inc-consent", "cited, not gold", "status right", "SLE since"),
+        ("P2", "inc-hemoglobin", "cited, not gold", "status right", "Hgb 9.6"),
+        ("P2", "inc-hemoglobin", "gold, not cited", "other note", "Hgb 7.1 g/dL"),
+    }
+    report_lines = result.to_report().lines
+    assert any("gold, not cited (none cited) 1" in line for line in report_lines)
