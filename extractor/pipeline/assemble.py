@@ -33,6 +33,7 @@ from extractor.pipeline.oncology import RULE_FILE as ONCOLOGY
 from extractor.pipeline.oncology import OncologyReader, oncology_reader
 from extractor.pipeline.qualifiers import QualifierReader, qualifier_reader
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
+from extractor.pipeline.sentence_index import KEY as SENTENCES_KEY
 from extractor.pipeline.sentence_index import SentenceBounds, SentenceIndex
 from extractor.resources import CONCEPT_FILES, Concept, concepts_by_id
 
@@ -126,7 +127,7 @@ class FactAssembler(RuleFileComponent):
         note_id = doc._.note_id or "note"
         note_date = dt.date.fromisoformat(doc._.note_date) if doc._.note_date else None
         records = []
-        sentences = SentenceIndex(doc)
+        sentences = SentenceIndex.of(doc)
         text = note_text(doc)
         for ent in doc.ents:
             payloads = payloads_of(ent)
@@ -159,8 +160,10 @@ class FactAssembler(RuleFileComponent):
 
 
 def _drop_foreign_user_data(doc: Doc) -> None:
-    """Remove other libraries' extension values (objects that do not serialise) and the shared text."""
+    """Remove other libraries' extension values (objects that do not serialise), the shared text
+    and the sentence index."""
     doc.user_data.pop(TEXT_KEY, None)
+    doc.user_data.pop(SENTENCES_KEY, None)
     for key in list(doc.user_data):
         if isinstance(key, tuple) and len(key) >= 2 and key[0] == "._." and key[1] not in _OUR_KEYS:
             del doc.user_data[key]

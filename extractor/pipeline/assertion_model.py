@@ -90,7 +90,7 @@ def mention_input(ent: Span, sentences: SentenceIndex | None = None) -> MentionI
 
     Pass the Doc's ``SentenceIndex`` when reading many entities: ``Span.sent`` scans the Doc.
     """
-    sent = (sentences or SentenceIndex(ent.doc)).sent(ent)
+    sent = (sentences or SentenceIndex.of(ent.doc)).sent(ent)
     return MentionInput(
         note_text(ent.doc), sent.start_char, sent.end_char, ent.start_char, ent.end_char, ent._.note_section
     )
@@ -283,7 +283,7 @@ class AssertionModel:
 
     def __call__(self, doc: Doc) -> Doc:
         todo = []
-        sentences = SentenceIndex(doc)
+        sentences = SentenceIndex.of(doc)
         for ent in doc.ents:
             if not ent.text.strip():
                 continue

@@ -9,7 +9,7 @@ flags. The trigger words are kept as cues, with offsets, to explain the decision
 """
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from spacy.language import Language
@@ -95,13 +95,25 @@ class ContextTagger(RuleFileComponent):
     def __call__(self, doc: Doc) -> Doc:
         ents = doc.ents
         sections = SectionIndex(doc._.section_bounds)
+        # most mentions have no trigger: their payload is their section's defaults, one per section
+        plain: dict[str | None, ContextPayload] = {}
         for ent, triggers in zip(ents, self._engine(doc, ents), strict=True):
             found = sections.at(ent.start_char)
-            ent._.note_section = found[0] if found is not None else None
-            set_payload(ent, self._qualify(ent, triggers))
+            section = found[0] if found is not None else None
+            ent._.note_section = section
+            detail = ent._.detail
+            if triggers or (detail and detail.get(NEGATED_NAME)):
+                payload = self._qualify(ent, triggers, section, detail)
+            elif section in plain:
+                payload = plain[section]
+            else:
+                payload = plain[section] = self._qualify(ent, [], section, None)
+            set_payload(ent, payload)
         return doc
 
-    def _qualify(self, ent: Span, triggers: list[Trigger]) -> ContextPayload:
+    def _qualify(
+        self, ent: Span, triggers: list[Trigger], section_name: str | None, detail: dict[str, Any] | None
+    ) -> ContextPayload:
         """One value per qualifier, by fixed priority, from the triggers and the section's defaults."""
         categories: dict[str, Cue] = {}
         doc = ent.doc
@@ -113,13 +125,12 @@ class ContextTagger(RuleFileComponent):
                 categories[trigger.category] = Cue(
                     category=trigger.category, text=span.text, char_start=span.start_char, char_end=span.end_char
                 )
-        detail = ent._.detail
         if detail and detail.get(NEGATED_NAME) and "NEGATED_EXISTENCE" not in categories:
             # "afebrile", "nonsmoker": the name is the negation
             categories["NEGATED_EXISTENCE"] = Cue(
                 category="NEGATED_EXISTENCE", text=ent.text, char_start=ent.start_char, char_end=ent.end_char
             )
-        section = self.sections.get(ent._.note_section or "")
+        section = self.sections.get(section_name or "")
         if "NEGATED_EXISTENCE" in categories:
             assertion = Assertion.ABSENT
         elif "HYPOTHETICAL" in categories:

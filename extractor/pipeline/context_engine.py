@@ -27,6 +27,8 @@ from medspacy.context import ConTextRule
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from extractor.pipeline.sentence_index import SentenceIndex
+
 FORWARD, BACKWARD, BIDIRECTIONAL, TERMINATE, PSEUDO = "FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"
 
 
@@ -119,7 +121,8 @@ class ContextEngine:
 
     def __call__(self, doc: Doc, targets: Sequence[Span]) -> list[list[Trigger]]:
         """For each of ``targets``, the triggers that modify it, in the order they were found."""
-        sentences = [(sent.start, sent.end) for sent in doc.sents] or [(0, len(doc))]
+        index = SentenceIndex.of(doc)
+        sentences = list(zip(index.token_starts, index.token_ends, strict=True)) or [(0, len(doc))]
         by_sentence = self.triggers(doc, sentences)
         starts = [start for start, _ in sentences]
         modified = []

@@ -135,7 +135,7 @@ class MedicationReader(RuleFileComponent):
         drugs = [(ent, ent._.concept) for ent in doc.ents if ent.label_ == "MEDICATION"]
         if not drugs:
             return doc
-        sentences = SentenceIndex(doc)
+        sentences = SentenceIndex.of(doc)
         text = note_text(doc)
         cues = _SentenceMatches(text)
         drug_ends = [ent.end_char for ent, _ in drugs]

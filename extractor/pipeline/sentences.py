@@ -19,6 +19,7 @@ from spacy.tokens import Doc
 
 from extractor.pipeline.note_text import note_text
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
+from extractor.pipeline.sentence_index import KEY as SENTENCES_KEY
 from extractor.resources import Header, load_model
 
 _LIST_NUMBER = re.compile(r"[ \t]*\d{1,3}")
@@ -102,6 +103,7 @@ class SentenceSplitter(RuleFileComponent):
         flags[chosen[chosen < n_tokens], 0] = 1
         # one array write: setting token.is_sent_start one by one is quadratic in spaCy
         doc.from_array([SENT_START], flags)
+        doc.user_data.pop(SENTENCES_KEY, None)  # bounds read before these starts are stale
         return doc
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -249,15 +250,17 @@ class TimeNormalizer(RuleFileComponent):
         doc._.time_expressions = expressions
         if not expressions:
             return doc
-        sentences = SentenceIndex(doc)
+        sentences = SentenceIndex.of(doc)
         starts = [e["char_start"] for e in expressions]  # sorted: find() orders them
         # drugs by position: a time belongs to the nearer of two drugs in a list ("HCQ since 2016,
         # MTX 2017"); labs and conditions share a trailing date ("ANA and dsDNA last checked 2022")
+        ents = doc.ents  # spaCy builds the tuple anew on every read
+        concepts = [ent._.concept or "" for ent in ents]
         by_label: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-        for ent in doc.ents:
-            by_label[ent.label_].append((ent.start_char, ent.end_char, ent._.concept or ""))
-        all_starts = [ent.start_char for ent in doc.ents]
-        for ent in doc.ents:
+        for ent, concept in zip(ents, concepts, strict=True):
+            by_label[ent.label_].append((ent.start_char, ent.end_char, concept))
+        all_starts = [ent.start_char for ent in ents]
+        for ent, concept in zip(ents, concepts, strict=True):
             if ent.label_ == "DEMOGRAPHIC":
                 continue
             sent = sentences.sent(ent)
@@ -272,7 +275,7 @@ class TimeNormalizer(RuleFileComponent):
                 and _same_clause(text, ent.start_char, ent.end_char, e, all_starts)
                 and (
                     ent.label_ != "MEDICATION"
-                    or (ent._.concept or "") in _dated_drugs(text, same_kind, e)
+                    or concept in _dated_drugs(text, same_kind, e)
                 )
             ]
             if not candidates:
@@ -323,9 +326,8 @@ class _CueRegions:
             return [(0, len(self._lower))]
         if cue not in self._regions:
             starts = self._line_starts
-            lines = sorted({bisect_right(starts, m.start()) - 1 for m in self._cues[cue].finditer(self._lower)})
             regions: list[tuple[int, int]] = []
-            for line in lines:
+            for line in self._lines_holding(self._cues[cue]):
                 end = starts[line + 1] if line + 1 < len(starts) else len(self._lower)
                 if regions and regions[-1][1] == starts[line]:
                     regions[-1] = (regions[-1][0], end)
@@ -333,6 +335,18 @@ class _CueRegions:
                     regions.append((starts[line], end))
             self._regions[cue] = regions
         return self._regions[cue]
+
+    def _lines_holding(self, cue: re.Pattern[str]) -> Iterator[int]:
+        """The lines holding ``cue``, in order: the search resumes at the next line after a
+        hit, since more hits on the same line add nothing ("mar" in every "marked")."""
+        starts = self._line_starts
+        match = cue.search(self._lower)
+        while match is not None:
+            line = bisect_right(starts, match.start()) - 1
+            yield line
+            if line + 1 == len(starts):
+                return
+            match = cue.search(self._lower, starts[line + 1])
 
 
 def _season(months: tuple[int, int], anchor: dt.date) -> dict[str, Any]:

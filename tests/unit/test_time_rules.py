@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from extractor.pipeline.temporal import TimeNormalizer, TimeRule
+from extractor.pipeline.temporal import TimeNormalizer, TimeRule, _CueRegions
 
 NOTE_DATE = dt.date(2025, 3, 1)
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,3 +87,28 @@ def test_cued_lines_find_what_the_whole_note_finds(
 ) -> None:
     text = "".join(parts)
     assert normalizer.find(text, NOTE_DATE) == without_cues.find(text, NOTE_DATE)
+
+
+def _naive_regions(lower: str, cue: re.Pattern[str]) -> list[tuple[int, int]]:
+    """Every line holding a match of ``cue``, consecutive lines merged: the definition."""
+    lines = lower.split("\n")
+    starts = [sum(len(line) + 1 for line in lines[:i]) for i in range(len(lines))]
+    regions: list[tuple[int, int]] = []
+    for i, line_start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(lower)
+        held = any(line_start <= m.start() < end for m in cue.finditer(lower))
+        if held and regions and regions[-1][1] == line_start:
+            regions[-1] = (regions[-1][0], end)
+        elif held:
+            regions.append((line_start, end))
+    return regions
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["mar", "ked", " ", "\n", "2019", "1/2", "x"]), max_size=30).map("".join))
+def test_cue_regions_hold_every_line_with_a_cue(text: str) -> None:
+    """The regions skip to the next line after a hit; they are still every line with a hit."""
+    cues = {"month": re.compile("jan|mar|dec"), "year": re.compile(r"(?:19|20)\d\d"), "slash": re.compile(r"\d/\d")}
+    regions = _CueRegions(text, cues)
+    for name, cue in cues.items():
+        assert regions.of(name) == _naive_regions(text, cue), name
