@@ -16,7 +16,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractor.extensions import register_extensions
-from extractor.facts import Assertion, Experiencer, Temporality
+from extractor.facts import Assertion, Experiencer, Kind, Temporality
 from extractor.payloads import ContextPayload, Cue, set_payload
 from extractor.pipeline.concepts import NEGATED_NAME
 from extractor.pipeline.context_engine import ContextEngine, Trigger, TriggerRule
@@ -50,6 +50,8 @@ class ContextRuleGroup(BaseModel):
     direction: Direction
     literals: tuple[str, ...] = Field(min_length=1)
     max_scope: int | None = Field(default=None, ge=1)
+    # entity kinds whose first mention in the scope ends it (a drug list's next drug)
+    stops_at: tuple[Kind, ...] = ()
 
 
 class ContextFile(Header):
@@ -87,7 +89,12 @@ class ContextTagger(RuleFileComponent):
                 key = (literal.lower(), group.category)
                 if key not in seen:
                     seen.add(key)
-                    rules.append(TriggerRule(literal, group.category, group.direction, group.max_scope))
+                    rules.append(
+                        TriggerRule(
+                            literal, group.category, group.direction, group.max_scope,
+                            frozenset(kind.value.upper() for kind in group.stops_at),
+                        )
+                    )
         self._engine = ContextEngine(self.nlp, f"{self.name}_triggers", rules)
         self.sections = {s.category: s for s in load_sections(directory).sections}
         self.rules_dir = directory

@@ -40,6 +40,7 @@ class TriggerRule:
     category: str
     direction: str
     max_scope: int | None = None
+    stops_at: frozenset[str] = frozenset()  # entity labels that end the scope ("prn pain, Zantac")
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Trigger:
     end: int
     scope_start: int
     scope_end: int
+    stops_at: frozenset[str] = frozenset()
 
 
 def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -86,6 +88,21 @@ def limit_scope(trigger: Trigger, other: Trigger) -> None:
         trigger.scope_start = max(trigger.scope_start, other.end)
 
 
+def stop_at_entities(trigger: Trigger, entities: Sequence[Span]) -> None:
+    """Cut ``trigger``'s scope at the nearest entity labelled as one it stops at.
+
+    A sig word belongs to its own drug: in "Tylenol prn pain, Zantac 150 mg bid" the next
+    drug starts a new item, so "prn" makes the pain hypothetical, not the Zantac.
+    """
+    for entity in entities:
+        if entity.label_ not in trigger.stops_at:
+            continue
+        if trigger.direction in (FORWARD, BIDIRECTIONAL) and trigger.end <= entity.start < trigger.scope_end:
+            trigger.scope_end = entity.start
+        if trigger.direction in (BACKWARD, BIDIRECTIONAL) and trigger.scope_start < entity.end <= trigger.start:
+            trigger.scope_start = entity.end
+
+
 def modifies(trigger: Trigger, target: tuple[int, int]) -> bool:
     """Whether ``trigger`` modifies the concept at token span ``target``."""
     if overlaps((trigger.start, trigger.end), target) or trigger.direction in (TERMINATE, PSEUDO):
@@ -98,9 +115,11 @@ class ContextEngine:
 
     def __init__(self, nlp: Language, name: str, rules: Iterable[TriggerRule]) -> None:
         self._matcher = MedspacyMatcher(nlp, name=name, phrase_matcher_attr="LOWER", prune=True)
+        rules = list(rules)
         self._matcher.add(
             [ConTextRule(r.literal, r.category, direction=r.direction, max_scope=r.max_scope) for r in rules]
         )
+        self._stops = {(r.literal.lower(), r.category): r.stops_at for r in rules if r.stops_at}
 
     def triggers(self, doc: Doc, sentences: Sequence[tuple[int, int]]) -> dict[int, list[Trigger]]:
         """The triggers of ``doc`` by sentence index, their scopes cut by each other."""
@@ -111,7 +130,8 @@ class ContextEngine:
             rule = rule_map[doc.vocab.strings[match_id]]
             index = max(0, bisect_right(starts, start) - 1)
             low, high = scope(rule.direction, rule.max_scope, start, end, sentences[index])
-            found.setdefault(index, []).append(Trigger(rule.category, rule.direction, start, end, low, high))
+            stops = self._stops.get((rule.literal.lower(), rule.category), frozenset())
+            found.setdefault(index, []).append(Trigger(rule.category, rule.direction, start, end, low, high, stops))
         for triggers in found.values():
             for i, first in enumerate(triggers[:-1]):
                 for second in triggers[i + 1 :]:
@@ -124,6 +144,11 @@ class ContextEngine:
         index = SentenceIndex.of(doc)
         sentences = list(zip(index.token_starts, index.token_ends, strict=True)) or [(0, len(doc))]
         by_sentence = self.triggers(doc, sentences)
+        if self._stops:
+            for triggers in by_sentence.values():
+                for trigger in triggers:
+                    if trigger.stops_at:
+                        stop_at_entities(trigger, targets)
         starts = [start for start, _ in sentences]
         modified = []
         for target in targets:

@@ -101,3 +101,14 @@ def test_scope_and_its_cuts() -> None:
     limit_scope(negation, terminate)
     assert (negation.scope_start, negation.scope_end) == (1, 4)
     assert modifies(negation, (2, 3)) and not modifies(negation, (4, 6)) and not modifies(terminate, (6, 7))
+
+
+def test_a_scope_stops_at_the_entity_kinds_its_rule_names(blank: Language) -> None:
+    """"prn" is about its own drug: the next drug of the list ends its scope, a symptom does not."""
+    rules = [TriggerRule("prn", "HYPOTHETICAL", FORWARD, stops_at=frozenset({"MEDICATION"}))]
+    doc = blank("Tylenol prn pain, Zantac daily and cough.")
+    labels = {"Tylenol": "MEDICATION", "pain": "CONDITION", "Zantac": "MEDICATION", "cough": "CONDITION"}
+    spans = [Span(doc, t.i, t.i + 1, label=labels[t.text]) for t in doc if t.text in labels]
+    engine = ContextEngine(blank, "test_stops", rules)
+    modified = {span.text: bool(triggers) for span, triggers in zip(spans, engine(doc, spans), strict=True)}
+    assert modified == {"Tylenol": False, "pain": True, "Zantac": False, "cough": False}
