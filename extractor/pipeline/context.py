@@ -41,6 +41,9 @@ RESULT_WORDS = {
     "negative", "neg", "(-)", "not detected", "undetectable", "-ve for", "negative for",
     "non", "nonreactive", "non-reactive",
 }
+# Words that are a procedure's finding, not a negation of the procedure having been done:
+# "his first colonoscopy 6 years ago and it was negative", "biopsy negative"
+FINDING_WORDS = {"negative", "neg", "(-)", "was negative", "were negative", "is negative", "are negative"}
 
 
 class ContextRuleGroup(BaseModel):
@@ -128,6 +131,10 @@ class ContextTagger(RuleFileComponent):
             span = doc[trigger.start : trigger.end]
             if trigger.category == "NEGATED_EXISTENCE" and ent.label_ == "LAB" and span.text.lower() in RESULT_WORDS:
                 continue  # "HBsAg negative" is a result, read by the lab stage
+            if trigger.category == "NEGATED_EXISTENCE" and ent.label_ == "PROCEDURE" and (
+                span.text.lower() in FINDING_WORDS
+            ):
+                continue  # "colonoscopy ... was negative": done, with nothing found
             if trigger.category not in categories:
                 categories[trigger.category] = Cue(
                     category=trigger.category, text=span.text, char_start=span.start_char, char_end=span.end_char
