@@ -38,13 +38,13 @@ from extractor.pipeline.note_text import KEY as TEXT_KEY
 
 # transcribed text run on where a line break was lost: a full stop or colon between a word
 # and a list number ("Valium.2.", "MEDICATIONS:1."); a list number run into its item
-# ("2)HTN"); a full stop between a capitalised word, a closing bracket or a year and the
+# ("2)HTN", "4)s/p vitrectomy"); a full stop between a capitalised word, a closing bracket or a year and the
 # capitalised heading that follows ("NONE.PHYSICAL EXAMINATION:", "(CVA).HISTORY",
 # "1/5/93.MEDS:"). Each is two tokens, so the word and the heading are found.
 RUN_ON_INFIXES = (
     r"(?<=[A-Za-z]{2})\.(?=[0-9])",
     r"(?<=[A-Za-z]{2}):(?=[0-9])",
-    r"(?<=[0-9])\)(?=[A-Za-z]{2})",
+    r"(?<=[0-9])\)(?=[A-Za-z]{2}|[A-Za-z]/[A-Za-z])",
     r"(?<=[A-Z]{2})\.(?=[A-Z]{2})",
     r"(?<=[A-Za-z0-9])[)\]](?=\.[A-Z]{2})",
     r"(?<=[)\]])\.(?=[A-Z]{2})",

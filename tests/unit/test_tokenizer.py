@@ -20,7 +20,7 @@ PIECES = st.sampled_from([
     "U.S.", "vs.", "\n", "  ", "\t", "\r\n", "\xa0", "mother.The", "Hgb 9.6", "http://x.org", "—", "é", ";",
     "Valium.2.", "MEDICATIONS:1.", "q.6h", "10:30", "cannot", "(cannot)", "gonna,", "Im", "dont.", "ain't",
     "y'all", "'s", "CD19's", "Hb.", "(SLE)", "it's", "nonfemale", "mg/dL", "NONE.PHYSICAL", "2)HTN",
-    "(CVA).HISTORY", "it).PMH:", "1/5/93.MEDS:", "U.S.A.", "H.PYLORI",
+    "(CVA).HISTORY", "it).PMH:", "1/5/93.MEDS:", "U.S.A.", "H.PYLORI", "4)s/p", "2)h/o",
 ])
 
 
