@@ -210,28 +210,16 @@ def _hyphen_split(word: str) -> list[str]:
 
 
 def _anchor(pattern: tuple[dict[str, Any], ...]) -> tuple[int, set[str]] | None:
-    """The required token of a pattern that rules out the most sentences, as (attribute, words).
-
-    Its matcher runs only on sentences holding one of the words, so the fewest words win,
-    except that a token accepting a short word ("in", "of", "to") is passed over for one
-    whose words are all longer: short words are in nearly every sentence.
-    """
+    """The required token of a pattern with the fewest possible words, as (attribute, words)."""
     best: tuple[int, set[str]] | None = None
-    best_rank: tuple[bool, int] | None = None
     for token in pattern:
         if token.get("OP", "1") not in ("1", "+"):
             continue
         for name, attr in (("ORTH", ORTH), ("LOWER", LOWER)):
             words = _words(token.get(name))
-            if not words or not set(token) <= {name, "OP"}:
-                continue
-            rank = (min(len(word) for word in words) < _SHORT, len(words))
-            if best_rank is None or rank < best_rank:
-                best, best_rank = (attr, words), rank
+            if words and set(token) <= {name, "OP"} and (best is None or len(words) < len(best[1])):
+                best = (attr, words)
     return best
-
-
-_SHORT = 4  # words shorter than this are too common to anchor a pattern on
 
 
 def _words(value: Any) -> set[str]:
