@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from extractor.facts import Assertion, Experiencer, MedicationDetails, MedStatus, Temporality, TimeRef
+from extractor.resources import patterns_dir, read_yaml
 from extractor.screening.outcome import Finding, Status
 from extractor.screening.patient import Mention, fact_classes
 from extractor.screening.predicates.presence import finding
@@ -709,7 +710,7 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
         return Finding(None, f"no {label_of((), params.classes)} in the chart")
     counted = ", ".join(f"{c} ({_drugs(failed[c])})" for c in params.classes if c in failed)
     required_ok = not params.require_any or any(c in failed for c in params.require_any)
-    cite = [max(failed[c], key=_recency) for c in params.classes if c in failed]
+    cite = [_failure_cited(failed[c], params.responses, context) for c in params.classes if c in failed]
     if len(failed) >= params.at_least and required_ok:
         return Finding(
             Status.MET, f"inadequate response in {len(failed)} classes: {counted}",
@@ -743,6 +744,63 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
         + f"; need {need}",
         tuple(context.patient.cite(m) for m in cite),
     )
+
+
+def _failure_cited(mentions: list[Mention], responses: Names, context: Context) -> Mention:
+    """The statement cited for a class's failure: of its drugs' failed mentions, the latest one
+    whose own words tell the failure - in its cited words ("MMF (induction 2019, failed)") or
+    heading the list it is named in ("SLE refractory to OCS, HCQ, MTX, AZA ..."). A drug's own
+    row that says nothing of it ("MTX 20 mg SQ wkly   2015-2017", "hydroxychloroquine
+    (Plaquenil) 2022- : continued", the failure read from a heading or from a sentence about
+    something else) yields to the statement that does; with none, the latest mention."""
+    words = _failure_words(responses)
+    told = [m for m in mentions if _tells_failure(m, words, context)]
+    return max(told or mentions, key=_recency)
+
+
+# a list stays on its line: a cue on the row above is that row's
+_LIST_GLUE = re.compile(r"(?:[ \t,;/+&()-]|\b(?:and|or|to|on|with|of|prior|the|both|all|oral|IV)\b)*", re.IGNORECASE)
+_CUE_REACH = 200  # characters before a drug searched for the cue heading its list
+
+
+def _tells_failure(mention: Mention, words: re.Pattern[str], context: Context) -> bool:
+    """Whether the mention's own words tell its failure: a cue in its cited span, or a cue
+    followed by nothing but drug names and list words up to it ("despite OCS, HCQ, MMF")."""
+    cited = context.patient.cite(mention)
+    if words.search(cited.text):
+        return True
+    note = context.patient.notes.get(cited.note_id)
+    if note is None:
+        return False
+    start = mention.first.evidence.char_start
+    before = note.text[max(0, start - _CUE_REACH) : start]
+    cues = list(words.finditer(before))
+    if not cues:
+        return False
+    offset = start - len(before)
+    between = note.text[offset + cues[-1].end() : start]
+    for other in _drug_spans(context, cited.note_id):
+        if offset + cues[-1].end() <= other[0] and other[1] <= start:
+            lo, hi = other[0] - offset - cues[-1].end(), other[1] - offset - cues[-1].end()
+            between = between[:lo] + " " * (hi - lo) + between[hi:]
+    return _LIST_GLUE.fullmatch(between) is not None
+
+
+def _drug_spans(context: Context, note_id: str) -> list[tuple[int, int]]:
+    """Where drugs are named in a note: the first copies of the patient's medication mentions."""
+    return [
+        (m.first.evidence.char_start, m.first.evidence.char_end)
+        for m in context.patient.mentions
+        if m.first.medication is not None and m.first.evidence.note_id == note_id
+    ]
+
+
+@functools.lru_cache(maxsize=8)
+def _failure_words(responses: Names) -> re.Pattern[str]:
+    """The words the pipeline reads as these responses (``response_cues`` of
+    ``patterns/medication_details.yaml``), as whole words in any case."""
+    cues = read_yaml(patterns_dir() / "medication_details.yaml")["response_cues"]
+    return _words_regex(tuple(word for name in responses for word in cues.get(name, ())))
 
 
 def newly_diagnosed(
