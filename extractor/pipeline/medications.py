@@ -195,6 +195,7 @@ class MedicationReader(RuleFileComponent):
         self._dose_changes(ent, sent, cues, details)
         self._daily_dose(details)
         self._status_and_response(text, ent, details, sent, cues, following, drug_ends)
+        self._bracketed_dating(doc, text, ent, details, following, sent, cues)
         if details.get("_status_from_default"):
             # no word says whether it is taken: the status is the section's default
             ent._.detail = {**(ent._.detail or {}), "status_stated": False}
@@ -317,6 +318,51 @@ class MedicationReader(RuleFileComponent):
             if details.get("dose") == last["from_dose"]:
                 details["dose"] = last["to_dose"]
 
+    def _role(self, time: TimePayload, sent: SentenceBounds, cues: "_SentenceMatches") -> str | None:
+        """What a time is to its drug (start, stop, last dose, stable since), by the role cue
+        nearest it; of cues ending together, the longest ("unchanged since" over "since")."""
+        best: tuple[int, int, str] | None = None
+        for role, regex in self._roles.items():
+            for match in cues.within(regex, sent, sent.start_char, sent.end_char):
+                key = (abs(match.end() - (time.char_start or 0)), -(match.end() - match.start()))
+                if key[0] > _ROLE_REACH:
+                    continue  # "prednisone (since 2015), ..., belimumab 2019-2021": another drug's "since"
+                if best is None or key < best[:2]:
+                    best = (*key, role)
+        return best[2] if best is not None else None
+
+    def _bracketed_dating(
+        self,
+        doc: Doc,
+        text: str,
+        ent: Span,
+        details: dict[str, Any],
+        following: Span | None,
+        sent: SentenceBounds,
+        cues: "_SentenceMatches",
+    ) -> None:
+        """A start or stable-since date in a bracket after the drug's dose, in its own list item
+        ("prednisone 10 mg PO daily (since 08/2025), hydroxychloroquine ...", "100 mg daily
+        (stable dose since 07/2024)"), dates the drug's dose. Only the dose's role is set: the
+        mention's own time stays the note's (a current drug is dated by its note), and a date
+        the text gives the mention already is not replaced (a stable-since is added to it)."""
+        if "stable_since" in details:
+            return
+        line_end = text.find("\n", ent.end_char)
+        limit = min(len(text) if line_end == -1 else line_end, following.start_char if following else len(text))
+        own = get_payload(ent, TimePayload)
+        for expression in doc._.time_expressions or ():
+            at = expression["char_start"]
+            if not ent.end_char < at < limit or (own is not None and at == own.char_start):
+                continue  # its own time ("since 05/2024, 100 mg daily (stable dose since 07/2024)") is read
+            if not _in_own_bracket(text, ent.end_char, at):
+                return  # the first date after the drug is not in its bracket: nothing to add
+            time = TimePayload.model_validate(expression)
+            role = self._role(time, sent, cues)
+            if role == "stable_since" or (role == "start" and "start" not in details):
+                details[role] = time
+            return
+
     def _time(
         self, doc: Doc, ent: Span, details: dict[str, Any], sent: SentenceBounds, cues: "_SentenceMatches"
     ) -> None:
@@ -324,17 +370,7 @@ class MedicationReader(RuleFileComponent):
         if time is None:
             details.pop("_status_from_default", None)
             return
-        best: tuple[int, int, str] | None = None
-        for role, regex in self._roles.items():
-            for match in cues.within(regex, sent, sent.start_char, sent.end_char):
-                # the cue nearest the time wins; of cues ending together, the longest
-                # ("unchanged since" over "since")
-                key = (abs(match.end() - (time.char_start or 0)), -(match.end() - match.start()))
-                if key[0] > _ROLE_REACH:
-                    continue  # "prednisone (since 2015), ..., belimumab 2019-2021": another drug's "since"
-                if best is None or key < best[:2]:
-                    best = (*key, role)
-        role = best[2] if best is not None else None
+        role = self._role(time, sent, cues)
         if role is not None:
             details[role] = time
         note_day = doc._.note_date
@@ -408,6 +444,23 @@ def _lower_case_is_exact(text: str) -> bool:
 
 
 _CLAUSE_MARKS = re.compile(r"[();]")
+
+
+def _in_own_bracket(text: str, start: int, at: int) -> bool:
+    """Whether ``at`` sits in a bracket opened after ``start``, with no clause ending (a
+    semicolon outside brackets) between: "10 mg PO daily (since 08/2025)"; the caller stops
+    at the next drug."""
+    depth = 0
+    for char in text[start:at]:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif char == ";" and depth == 0:
+            return False
+    return depth > 0
 
 
 def _closed_between(text: str, start: int, end: int) -> bool:

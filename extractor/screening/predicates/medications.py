@@ -508,7 +508,10 @@ def _stable_cited(cited: tuple[Statement, ...], run: list[Statement], says: _Unc
         # dated by notes apart: the earlier day's statement that the dose stays ("keep
         # prednisolone 10 mg, AZA 50 mg and HCQ 100 mg unchanged"), if one says so
         kept = [s for s in run if s.written == source.written and says(s)][:1]
-    newest = [s for s in run if s.written == run[0].written]
+    # the latest words that the dose is unchanged ("Continue pred 10 mg, HCQ, AZA unchanged"),
+    # over a later bare "continue ..." that says nothing of the dose
+    saying = [s for s in run if says(s) and not _failed(s)]
+    newest = [s for s in run if s.written == (saying[0] if saying else run[0]).written]
     latest = max(newest, key=lambda s: (says(s), _details(s).daily_dose is not None, not _failed(s)))
     if latest is not source and (kept or not _failed(latest)):
         kept.append(latest)
