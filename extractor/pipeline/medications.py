@@ -192,7 +192,7 @@ class MedicationReader(RuleFileComponent):
         course = self._course.search(text, window_start, limit)
         if course:
             details["course_count"] = int(course.group("count"))
-        self._dose_changes(ent, sent, cues, details)
+        self._dose_changes(ent, sent, cues, details, limit)
         self._daily_dose(details)
         self._status_and_response(text, ent, details, sent, cues, following, drug_ends)
         self._bracketed_dating(doc, text, ent, details, following, sent, cues)
@@ -296,15 +296,23 @@ class MedicationReader(RuleFileComponent):
                 starts.add(opening)
         return starts
 
-    def _dose_changes(self, ent: Span, sent: SentenceBounds, cues: "_SentenceMatches", details: dict[str, Any]) -> None:
+    def _dose_changes(
+        self, ent: Span, sent: SentenceBounds, cues: "_SentenceMatches", details: dict[str, Any], limit: int
+    ) -> None:
         """Written changes ("increase prednisolone 5 mg -> 10 mg today"): the new dose is the
-        dose taken from then on, dated by the mention's own day when it has one."""
+        dose taken from then on, dated by the mention's own day when it has one. A change
+        naming only the old dose ("10 mg daily (increased from 7.5 mg on 09/15/2025)") is to the
+        dose written before it, so only in the drug's own words (up to ``limit``, its window)."""
         time = get_payload(ent, TimePayload)
         changed_on = time.date if time is not None and time.precision == "day" else None
         changes = []
         for match in cues.within(self._taper, sent, sent.start_char, sent.end_char):
-            raw_from = match.group("from") or match.group("from2")
+            raw_from = match.group("from") or match.group("from2") or match.group("from3")
             raw_to = match.group("to") or match.group("to2")
+            if raw_to is None:
+                if not (ent.end_char <= match.start() and match.end() <= limit) or "dose" not in details:
+                    continue
+                raw_to = str(details["dose"])
             changes.append({
                 "from_dose": float(raw_from),
                 "to_dose": float(raw_to),

@@ -504,7 +504,7 @@ def _stable_cited(cited: tuple[Statement, ...], run: list[Statement], says: _Unc
     7.5 and HCQ 400 - no changes"), then one with a dose."""
     source = cited[0]
     kept = [source] if _dating_rank(source, says) < 2 else []
-    if not kept:
+    if not kept and not _failed(source):
         # dated by notes apart: the earlier day's statement that the dose stays ("keep
         # prednisolone 10 mg, AZA 50 mg and HCQ 100 mg unchanged"), if one says so
         kept = [s for s in run if s.written == source.written and says(s)][:1]
@@ -616,6 +616,9 @@ def _stability(
         for change in details.dose_changes:
             if change.date is not None:
                 changed.append((change.date, f"dose changed on {change.date.isoformat()}", item))
+                if change.to_dose is not None and details.dose is not None and change.to_dose == details.dose:
+                    # a dated change to the dose the statement gives: that dose since the change
+                    stable_from.append((change.date, item))
     for item in run:
         begun = _begun_by(_details(item).start, item.written)
         if begun is not None and not _details(item).dose_changes:
