@@ -167,13 +167,16 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
     return Resolution(None, (), "")
 
 
-def _citing_order(claim: Statement, ever: bool) -> tuple[bool, dt.date, bool, dt.date]:
-    """Sort key of the met claims of a window question, the one to cite last (see above)."""
+def _citing_order(claim: Statement, ever: bool) -> tuple[bool, dt.date, bool, dt.date, int]:
+    """Sort key of the met claims of a window question, the one to cite last (see above); of
+    claims alike written in one note, the first in it ("deceased-donor kidney transplant
+    08/20/2025" in the history, not the plan's "s/p DDKT 08/20/2025")."""
+    place = -claim.mention.first.evidence.char_start
     if not _dated(claim):
-        return (False, dt.date.min, claim.with_basis, _order(claim, False))
+        return (False, dt.date.min, claim.with_basis, _order(claim, False), place)
     if ever:
-        return (True, dt.date.min, claim.with_basis, _order(claim, True))
-    return (True, claim.span.end or dt.date.min, claim.with_basis, _order(claim, True))
+        return (True, dt.date.min, claim.with_basis, _order(claim, True), place)
+    return (True, claim.span.end or dt.date.min, claim.with_basis, _order(claim, True), place)
 
 
 def _doubts(doubtful: list[Statement]) -> tuple[Statement, ...]:

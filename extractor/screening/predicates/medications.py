@@ -76,6 +76,10 @@ class MedicationParams(_Drugs):
     # words naming a use that does not count, written in the drug's own list item
     # ("TMP-SMX 40 mg PO BID Mon/Wed/Fri (PJP prophylaxis)", "prophylactic valganciclovir")
     not_for: Names = ()
+    # for a drug taken now, words that make a statement the one to cite, of those saying it is
+    # taken ("Continue tacrolimus/MPA/prednisone triple immunosuppression - lifelong" over a
+    # later "Tacrolimus, trough"); the status is the latest statements', as before
+    cite_stating: Names = ()
 
 
 def _span_of(ref: TimeRef | None) -> Span | None:
@@ -303,7 +307,8 @@ def medication(params: MedicationParams, context: Context) -> Finding:
     resolutions = []
     for group in _by_ingredient(statements).values():
         if params.when == "current":
-            resolutions.append(resolve_current(group, Status(params.historical)))
+            now = resolve_current(group, Status(params.historical))
+            resolutions.append(_cite_stating(now, group, params.cite_stating, context))
         else:
             resolutions.append(resolve_window(group, context.window(params.window)))
     what = label_of(params.concept, params.classes)
@@ -313,6 +318,24 @@ def medication(params: MedicationParams, context: Context) -> Finding:
     if params.min_distinct == 1:
         return finding(combine_any(resolutions), context, silence)
     return finding(_count(resolutions, params.min_distinct), context, silence)
+
+
+def _cite_stating(found: Resolution, group: list[Statement], words: Names, context: Context) -> Resolution:
+    """A drug taken now cites, of the statements that it is taken, the latest whose cited words
+    say what the question asks of it (``cite_stating``: its long-term use), in place of the
+    latest statement; nothing changes when none says so."""
+    if not words or found.status is not Status.MET:
+        return found
+    wording = _words_regex(words)
+    stating = [
+        s for s in group
+        if s.polarity is Polarity.AFFIRM and s.now
+        and wording.search(context.patient.cite(s.mention).text) is not None
+    ]
+    if not stating:
+        return found
+    chosen = max(stating, key=lambda s: s.written or dt.date.min)
+    return replace(found, cited=(chosen, *found.cited[1:]))
 
 
 def _planned(mentions: list[Mention], params: MedicationParams, context: Context) -> Finding:
