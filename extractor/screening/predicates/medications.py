@@ -316,7 +316,7 @@ def medication(params: MedicationParams, context: Context) -> Finding:
     scope = "current " if params.when == "current" else ""
     silence = f"no {scope}{what} in the chart" + (f" {frame}" if frame else "")
     if params.min_distinct == 1:
-        return finding(combine_any(resolutions), context, silence)
+        return finding(_courses_decide(combine_any(resolutions), statements, params), context, silence)
     return finding(_count(resolutions, params.min_distinct), context, silence)
 
 
@@ -336,6 +336,21 @@ def _cite_stating(found: Resolution, group: list[Statement], words: Names, conte
         return found
     chosen = max(stating, key=lambda s: s.written or dt.date.min)
     return replace(found, cited=(chosen, *found.cited[1:]))
+
+
+def _courses_decide(found: Resolution, statements: list[Statement], params: MedicationParams) -> Resolution:
+    """A window question not met on courses given before it ("belimumab 05/2023 to 09/2024")
+    rests on those courses: the denial of a drug the chart never says was given, asked for
+    beside them ("no anakinra or cyclosporine yet", "I don't anticipate any need for ...
+    CYC"), adds nothing a reviewer checks. A denial about a drug that was given ("has not
+    taken Olumiant since ...") is kept, and with no course the denials are what it rests on."""
+    if params.when != "ever" or found.status is not Status.NOT_MET:
+        return found
+    given = {s.mention.fact.concept for s in statements if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE)}
+    if not any(s.polarity in (Polarity.AFFIRM, Polarity.HEDGE) for s in found.cited):
+        return found
+    kept = tuple(s for s in found.cited if s.polarity is not Polarity.DENY or s.mention.fact.concept in given)
+    return replace(found, cited=kept)
 
 
 def _planned(mentions: list[Mention], params: MedicationParams, context: Context) -> Finding:
