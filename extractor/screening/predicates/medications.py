@@ -343,14 +343,22 @@ def _courses_decide(found: Resolution, statements: list[Statement], params: Medi
     rests on those courses: the denial of a drug the chart never says was given, asked for
     beside them ("no anakinra or cyclosporine yet", "I don't anticipate any need for ...
     CYC"), adds nothing a reviewer checks. A denial about a drug that was given ("has not
-    taken Olumiant since ...") is kept, and with no course the denials are what it rests on."""
+    taken Olumiant since ...") or about a whole class ("No supplements.") is kept, and with no
+    course the denials are what it rests on."""
     if params.when != "ever" or found.status is not Status.NOT_MET:
         return found
     given = {s.mention.fact.concept for s in statements if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE)}
     if not any(s.polarity in (Polarity.AFFIRM, Polarity.HEDGE) for s in found.cited):
         return found
-    kept = tuple(s for s in found.cited if s.polarity is not Polarity.DENY or s.mention.fact.concept in given)
+    kept = tuple(s for s in found.cited if s.polarity is not Polarity.DENY or _covers(s, given))
     return replace(found, cited=kept)
+
+
+def _covers(denial: Statement, given: set[str]) -> bool:
+    """Whether a denial speaks of a drug that was given: its own, or every drug of a class
+    ("No supplements.", "no biologics": a class named as such)."""
+    fact = denial.mention.fact
+    return fact.concept in given or bool(fact.attrs.get("class_only"))
 
 
 def _planned(mentions: list[Mention], params: MedicationParams, context: Context) -> Finding:
