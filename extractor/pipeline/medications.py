@@ -264,7 +264,8 @@ class MedicationReader(RuleFileComponent):
             name
             for name, regex in self._response.items()
             if any(
-                _response_is_own(match, ent, status_end, drug_ends) or match.start() in shared
+                (_response_is_own(match, ent, status_end, drug_ends) or match.start() in shared)
+                and not (name == "refractory" and _for_indication(text, match.start()))
                 for match in cues.within(regex, sent, clause_start, sent.end_char if shared else clause_end)
             )
         ]
@@ -452,6 +453,17 @@ def _lower_case_is_exact(text: str) -> bool:
 
 
 _CLAUSE_MARKS = re.compile(r"[();]")
+# "rituximab ... for refractory lupus arthritis": the disease the drug was given for, not its
+# response; "stopped for lack of response" gives the reason it ended
+_INDICATION = re.compile(r"(?<![\w/])(\S+[ \t]+)?for[ \t]+$", re.IGNORECASE)
+_ENDED_FOR = re.compile(r"^(?:stopped|discontinued|d/c'd|dc'd|ended|held|changed|switched|off)[ \t]+$", re.IGNORECASE)
+
+
+def _for_indication(text: str, cue_start: int) -> bool:
+    """Whether "refractory" names what the drug was given for ("for refractory arthritis"),
+    not why it ended ("stopped for refractory disease")."""
+    found = _INDICATION.search(text, max(0, cue_start - 30), cue_start)
+    return found is not None and not (found.group(1) and _ENDED_FOR.match(found.group(1)))
 
 
 def _in_own_bracket(text: str, start: int, at: int) -> bool:

@@ -807,7 +807,7 @@ def _failure_cited(mentions: list[Mention], responses: Names, context: Context) 
     something else) yields to the statement that does; with none, the latest mention."""
     words = _failure_words(responses)
     told = [m for m in mentions if _tells_failure(m, words, context)]
-    return max(told or mentions, key=_recency)
+    return min(told or mentions, key=lambda m: m.first_written or dt.date.max)
 
 
 # a list stays on its line: a cue on the row above is that row's
