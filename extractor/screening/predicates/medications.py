@@ -612,14 +612,40 @@ def _current_run(group: list[Statement], latest: Statement) -> tuple[list[Statem
         (s for s in group if s.polarity is Polarity.AFFIRM and s.now and (s.written or dt.date.min) <= last_day),
         key=lambda s: s.written or dt.date.min, reverse=True,
     )
-    dose = next((_details(s).daily_dose for s in current if _details(s).daily_dose is not None), None)
+    dose = next((amounts for s in current if (amounts := _amounts(s))), None)
     run: list[Statement] = []
     for item in current:
-        other = _details(item).daily_dose
-        if dose is not None and other is not None and abs(other - dose) > 1e-9:
+        other = _amounts(item)
+        if dose and other and not _same_dose(dose, other):
             return run, item
         run.append(item)
     return run, None
+
+
+def _amounts(statement: Statement) -> tuple[float | None, float | None] | None:
+    """The daily dose in mg, or the dose per administration in mg when no frequency says how
+    often ("prednisone 20 mg for one week"); None when no dose is written."""
+    details = _details(statement)
+    if details.daily_dose is not None:
+        return (details.daily_dose, None)
+    if details.dose is not None and details.frequency is None and details.dose_unit in (None, "mg"):
+        return (None, details.dose)
+    return None
+
+
+def _same_dose(first: tuple[float | None, float | None], second: tuple[float | None, float | None]) -> bool:
+    """Whether two written doses may be the same: daily doses equal, or a dose written without
+    its frequency equal to the other's daily dose or to a daily dose's whole number of
+    administrations ("HCQ 200" beside "200 mg BID"); "20 mg" beside "10 mg qd" is another dose."""
+    (daily, single), (other_daily, other_single) = first, second
+    if daily is not None and other_daily is not None:
+        return abs(daily - other_daily) <= 1e-9
+    if single is not None and other_single is not None:
+        return abs(single - other_single) <= 1e-9
+    total = daily if daily is not None else other_daily
+    part = single if single is not None else other_single
+    assert total is not None and part is not None
+    return any(abs(part * times - total) <= 1e-9 for times in (1, 2, 3, 4))
 
 
 def _stability(
