@@ -350,27 +350,30 @@ class MedicationReader(RuleFileComponent):
         sent: SentenceBounds,
         cues: "_SentenceMatches",
     ) -> None:
-        """A start or stable-since date in a bracket after the drug's dose, in its own list item
-        ("prednisone 10 mg PO daily (since 08/2025), hydroxychloroquine ...", "100 mg daily
-        (stable dose since 07/2024)"), dates the drug's dose. Only the dose's role is set: the
-        mention's own time stays the note's (a current drug is dated by its note), and a date
-        the text gives the mention already is not replaced (a stable-since is added to it)."""
-        if "stable_since" in details:
-            return
+        """Dates of the drug's dose later in its own list item: a start or stable-since date in
+        a bracket after the dose ("prednisone 10 mg PO daily (since 08/2025), hydroxychloroquine
+        ...", "100 mg daily (stable dose since 07/2024)"), and the last dose after a course's
+        span ("belimumab SC 200 mg weekly 11/2022 - 10/2024, inadequate response, last
+        injection 10/20/2024"). Only the roles are set: the mention's own time stays what it was
+        (a current drug is dated by its note), and a role already read is not replaced."""
         line_end = text.find("\n", ent.end_char)
         limit = min(len(text) if line_end == -1 else line_end, following.start_char if following else len(text))
         own = get_payload(ent, TimePayload)
+        bracket_read = "stable_since" in details
         for expression in doc._.time_expressions or ():
             at = expression["char_start"]
             if not ent.end_char < at < limit or (own is not None and at == own.char_start):
                 continue  # its own time ("since 05/2024, 100 mg daily (stable dose since 07/2024)") is read
-            if not _in_own_bracket(text, ent.end_char, at):
-                return  # the first date after the drug is not in its bracket: nothing to add
+            if ";" in text[ent.end_char : at]:
+                return  # another clause
             time = TimePayload.model_validate(expression)
             role = self._role(time, sent, cues)
-            if role == "stable_since" or (role == "start" and "start" not in details):
+            if role == "last_dose" and "last_dose" not in details and own is not None and own.start is not None:
                 details[role] = time
-            return
+            elif not bracket_read and _in_own_bracket(text, ent.end_char, at):
+                bracket_read = True  # the first dated bracket after the dose is the dose's
+                if role == "stable_since" or (role == "start" and "start" not in details):
+                    details[role] = time
 
     def _time(
         self, doc: Doc, ent: Span, details: dict[str, Any], sent: SentenceBounds, cues: "_SentenceMatches"
