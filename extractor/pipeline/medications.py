@@ -62,6 +62,9 @@ class MedicationDetailsFile(Header):
     # words right before a drug that name it as a time anchor: "since before rituximab",
     # "post-rituximab", "after rituximab": the drug was given in the past, not taken now
     anchor_cues: tuple[str, ...] = ()
+    # words before a dose that make it a ceiling reached, not the dose taken: "up to 1500 mg BID,
+    # inadequate response; 1000 mg BID, same dose since 06/2024" is taken at 1000 mg BID
+    dose_ceiling_cues: tuple[str, ...] = ()
     time_roles: dict[TimeRole, tuple[str, ...]]
 
 
@@ -124,6 +127,8 @@ class MedicationReader(RuleFileComponent):
         self._response = {k: _CuePhrases(v) for k, v in r.response_cues.items()}
         self._quantifier = _CuePhrases(r.list_quantifiers) if r.list_quantifiers else None
         self._anchor = _CuePhrases(r.anchor_cues) if r.anchor_cues else None
+        ceilings = "|".join(re.escape(cue) for cue in sorted(r.dose_ceiling_cues, key=len, reverse=True))
+        self._ceiling = re.compile(rf"(?<![\w/])(?:{ceilings})[ \t]*$", re.IGNORECASE) if ceilings else None
         self._roles = {k: _CuePhrases(v) for k, v in r.time_roles.items()}
         self._frequencies = {k.replace(".", "").replace(" ", ""): v for k, v in r.frequencies.items()}
         self.concepts: dict[str, Concept] = concepts_by_id(directory)
@@ -172,6 +177,9 @@ class MedicationReader(RuleFileComponent):
         window_start = ent.end_char
         details: dict[str, Any] = {"ingredient": ingredient, "classes": list(attrs.get("classes", []))}
         dose = self._dose.search(text, window_start, limit)
+        if dose and self._ceiling is not None and self._ceiling.search(text, max(0, dose.start() - 20), dose.start()):
+            # a ceiling reached ("up to 1500 mg BID"): the dose taken is a later one, if written
+            dose = self._dose.search(text, dose.end(), limit) or dose
         if dose:
             details["dose"] = float(dose.group("dose"))
             details["dose_unit"] = dose.group("dose_unit").lower()
@@ -354,8 +362,9 @@ class MedicationReader(RuleFileComponent):
         a bracket after the dose ("prednisone 10 mg PO daily (since 08/2025), hydroxychloroquine
         ...", "100 mg daily (stable dose since 07/2024)"), and the last dose after a course's
         span ("belimumab SC 200 mg weekly 11/2022 - 10/2024, inadequate response, last
-        injection 10/20/2024"). Only the roles are set: the mention's own time stays what it was
-        (a current drug is dated by its note), and a role already read is not replaced."""
+        injection 10/20/2024"), and a stable-since in a later clause naming no other drug. Only
+        the roles are set: the mention's own time stays what it was (a current drug is dated by
+        its note), and a role already read is not replaced."""
         line_end = text.find("\n", ent.end_char)
         limit = min(len(text) if line_end == -1 else line_end, following.start_char if following else len(text))
         own = get_payload(ent, TimePayload)
@@ -364,10 +373,14 @@ class MedicationReader(RuleFileComponent):
             at = expression["char_start"]
             if not ent.end_char < at < limit or (own is not None and at == own.char_start):
                 continue  # its own time ("since 05/2024, 100 mg daily (stable dose since 07/2024)") is read
-            if ";" in text[ent.end_char : at]:
-                return  # another clause
             time = TimePayload.model_validate(expression)
             role = self._role(time, sent, cues)
+            if ";" in text[ent.end_char : at]:
+                # a clause naming no other drug goes on about this one ("up to 1500 mg BID,
+                # inadequate response; 1000 mg BID, same dose since 06/2024"): only its stability
+                if role == "stable_since" and "stable_since" not in details:
+                    details[role] = time
+                return
             if role == "last_dose" and "last_dose" not in details and own is not None and own.start is not None:
                 details[role] = time
             elif not bracket_read and _in_own_bracket(text, ent.end_char, at):
