@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from extractor.facts import Assertion, Experiencer, MedicationDetails, MedStatus, Temporality, TimeRef
+from extractor.facts import Assertion, Experiencer, Fact, MedicationDetails, MedStatus, Temporality, TimeRef
 from extractor.resources import patterns_dir, read_yaml
 from extractor.screening.outcome import Finding, Status
 from extractor.screening.patient import Mention, fact_classes
@@ -437,7 +437,7 @@ class StableParams(_Drugs):
 def stable_medication(params: StableParams, context: Context) -> Finding:
     """A drug taken now at an unchanged dose for at least ``duration``."""
     mentions = context.patient.find(params.concept, params.classes, exclude=params.exclude)
-    statements = [s for m in mentions if (s := _ongoing_in_history(m) or exposure(m)) is not None]
+    statements = [s for m in mentions if (s := _held(m) or _ongoing_in_history(m) or exposure(m)) is not None]
     judged = [_stable(group, params, context) for group in _by_ingredient(statements).values()]
     resolutions = [resolution for resolution, _ in judged]
     what = label_of(params.concept, params.classes)
@@ -453,6 +453,32 @@ def stable_medication(params: StableParams, context: Context) -> Finding:
         cited = tuple(dict.fromkeys(r.cited[0] for r in resolutions if r.status is Status.NOT_MET and r.cited))
         combined = replace(combined, cited=cited)
     return finding(combined, context, f"no current {what} in the chart")
+
+
+def _held(mention: Mention) -> Statement | None:
+    """A drug held ("hold MMF while febrile", "MMF on hold since 10/10") is not taken on the day
+    written: for the stable-dose question, a statement that it is not taken now (the context
+    reads "on hold" as the drug not being given, a hypothetical; it is still the patient's)."""
+    fact = mention.fact
+    details = fact.medication
+    if (
+        details is None
+        or details.status is not MedStatus.HELD
+        or fact.experiencer is not Experiencer.PATIENT
+        or fact.assertion not in (Assertion.PRESENT, Assertion.HYPOTHETICAL)
+        or (fact.assertion is Assertion.HYPOTHETICAL and not _on_hold(fact))
+    ):
+        return None
+    label = fact.label.lower() if fact.label else details.ingredient.replace("_", " ")
+    return Statement(mention, Polarity.DENY, Span.point(mention.written), label, detail="(held)")
+
+
+def _on_hold(fact: Fact) -> bool:
+    """Whether a hypothetical reading comes only from the words that the drug is on hold (not
+    from "if", "hold off on" or another plan)."""
+    cues = fact.attrs.get("context_cues") or []
+    kinds = [cue for cue in cues if isinstance(cue, dict) and cue.get("category") == "HYPOTHETICAL"]
+    return bool(kinds) and all(str(cue.get("text", "")).lower() == "on hold" for cue in kinds)
 
 
 def _ongoing_in_history(mention: Mention) -> Statement | None:
