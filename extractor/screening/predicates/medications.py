@@ -767,6 +767,10 @@ def _stability(
         else "stable since not documented"
     )
     before = f"; earlier {last_change[1]}" if last_change is not None else ""
+    if not stable_from and last_change is None:
+        # nothing dates the dose: the latest statement that the drug is taken is what a reviewer
+        # checks ("HCQ 200 mg 'most days'"); an older row giving the dose adds no date
+        cited = (latest,)
     return Resolution(Status.UNKNOWN, cited, f"{latest.describe()}; {since}, need {duration}{before}")
 
 
