@@ -855,7 +855,7 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
 
 
 def _failure_cited(mentions: list[Mention], responses: Names, context: Context) -> Mention:
-    """The statement cited for a class's failure: of its drugs' failed mentions, the latest one
+    """The statement cited for a class's failure: of its drugs' failed mentions, the first written
     whose own words tell the failure - in its cited words ("MMF (induction 2019, failed)") or
     heading the list it is named in ("SLE refractory to OCS, HCQ, MTX, AZA ..."). A drug's own
     row that says nothing of it ("MTX 20 mg SQ wkly   2015-2017", "hydroxychloroquine
