@@ -203,7 +203,7 @@ class MedicationReader(RuleFileComponent):
         self._dose_changes(ent, sent, cues, details, limit)
         self._daily_dose(details)
         self._status_and_response(text, ent, details, sent, cues, following, drug_ends)
-        self._bracketed_dating(doc, text, ent, details, following, sent, cues)
+        self._item_dating(doc, text, ent, details, following, sent, cues)
         if details.get("_status_from_default"):
             # no word says whether it is taken: the status is the section's default
             ent._.detail = {**(ent._.detail or {}), "status_stated": False}
@@ -348,7 +348,7 @@ class MedicationReader(RuleFileComponent):
                     best = (*key, role)
         return best[2] if best is not None else None
 
-    def _bracketed_dating(
+    def _item_dating(
         self,
         doc: Doc,
         text: str,

@@ -860,7 +860,7 @@ def _failure_cited(mentions: list[Mention], responses: Names, context: Context) 
     heading the list it is named in ("SLE refractory to OCS, HCQ, MTX, AZA ..."). A drug's own
     row that says nothing of it ("MTX 20 mg SQ wkly   2015-2017", "hydroxychloroquine
     (Plaquenil) 2022- : continued", the failure read from a heading or from a sentence about
-    something else) yields to the statement that does; with none, the latest mention."""
+    something else) yields to the statement that does; with none, the first written mention."""
     words = _failure_words(responses)
     told = [m for m in mentions if _tells_failure(m, words, context)]
     return min(told or mentions, key=lambda m: m.first_written or dt.date.max)
