@@ -869,17 +869,22 @@ def _failure_cited(mentions: list[Mention], responses: Names, context: Context) 
 # a list stays on its line: a cue on the row above is that row's
 _LIST_GLUE = re.compile(r"(?:[ \t,;/+&()-]|\b(?:and|or|to|on|with|of|prior|the|both|all|oral|IV)\b)*", re.IGNORECASE)
 _CUE_REACH = 200  # characters before a drug searched for the cue heading its list
+_NEXT_CLAUSE = re.compile(r"[ \t]*;[ \t]*")
 
 
 def _tells_failure(mention: Mention, words: re.Pattern[str], context: Context) -> bool:
-    """Whether the mention's own words tell its failure: a cue in its cited span, or a cue
-    followed by nothing but drug names and list words up to it ("despite OCS, HCQ, MMF")."""
+    """Whether the mention's own words tell its failure: a cue in its cited span, opening the
+    clause right after it, or followed by nothing but drug names and list words up to it
+    ("despite OCS, HCQ, MMF")."""
     cited = context.patient.cite(mention)
     if words.search(cited.text):
         return True
     note = context.patient.notes.get(cited.note_id)
     if note is None:
         return False
+    opening = _NEXT_CLAUSE.match(note.text, cited.char_end)
+    if opening and words.match(note.text, opening.end()):
+        return True  # the clause after it opens with the response: "prednisone + MMF; partial response only"
     start = mention.first.evidence.char_start
     before = note.text[max(0, start - _CUE_REACH) : start]
     cues = list(words.finditer(before))
