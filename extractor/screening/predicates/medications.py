@@ -643,7 +643,10 @@ def _current_run(group: list[Statement], latest: Statement) -> tuple[list[Statem
     for item in current:
         other = _amounts(item)
         if dose and other and not _same_dose(dose, other):
-            return run, item
+            # a dose written without its frequency ends the run, but does not date a change: it
+            # may be a tablet's strength ("CellCept 500 mg"), so the stability is left open
+            exact = dose[0] is not None and other[0] is not None
+            return run, item if exact else None
         run.append(item)
     return run, None
 
