@@ -62,6 +62,9 @@ class MedicationDetailsFile(Header):
     # words right before a drug that name it as a time anchor: "since before rituximab",
     # "post-rituximab", "after rituximab": the drug was given in the past, not taken now
     anchor_cues: tuple[str, ...] = ()
+    # words before a dose that make it a ceiling reached, not the dose taken: "up to 1500 mg BID,
+    # inadequate response; 1000 mg BID, same dose since 06/2024" is taken at 1000 mg BID
+    dose_ceiling_cues: tuple[str, ...] = ()
     time_roles: dict[TimeRole, tuple[str, ...]]
 
 
@@ -124,6 +127,8 @@ class MedicationReader(RuleFileComponent):
         self._response = {k: _CuePhrases(v) for k, v in r.response_cues.items()}
         self._quantifier = _CuePhrases(r.list_quantifiers) if r.list_quantifiers else None
         self._anchor = _CuePhrases(r.anchor_cues) if r.anchor_cues else None
+        ceilings = "|".join(re.escape(cue) for cue in sorted(r.dose_ceiling_cues, key=len, reverse=True))
+        self._ceiling = re.compile(rf"(?<![\w/])(?:{ceilings})[ \t]*$", re.IGNORECASE) if ceilings else None
         self._roles = {k: _CuePhrases(v) for k, v in r.time_roles.items()}
         self._frequencies = {k.replace(".", "").replace(" ", ""): v for k, v in r.frequencies.items()}
         self.concepts: dict[str, Concept] = concepts_by_id(directory)
@@ -172,6 +177,9 @@ class MedicationReader(RuleFileComponent):
         window_start = ent.end_char
         details: dict[str, Any] = {"ingredient": ingredient, "classes": list(attrs.get("classes", []))}
         dose = self._dose.search(text, window_start, limit)
+        if dose and self._ceiling is not None and self._ceiling.search(text, max(0, dose.start() - 20), dose.start()):
+            # a ceiling reached ("up to 1500 mg BID"): the dose taken is a later one, if written
+            dose = self._dose.search(text, dose.end(), limit) or dose
         if dose:
             details["dose"] = float(dose.group("dose"))
             details["dose_unit"] = dose.group("dose_unit").lower()
@@ -192,9 +200,10 @@ class MedicationReader(RuleFileComponent):
         course = self._course.search(text, window_start, limit)
         if course:
             details["course_count"] = int(course.group("count"))
-        self._dose_changes(ent, sent, cues, details)
+        self._dose_changes(ent, sent, cues, details, limit)
         self._daily_dose(details)
         self._status_and_response(text, ent, details, sent, cues, following, drug_ends)
+        self._item_dating(doc, text, ent, details, following, sent, cues)
         if details.get("_status_from_default"):
             # no word says whether it is taken: the status is the section's default
             ent._.detail = {**(ent._.detail or {}), "status_stated": False}
@@ -263,7 +272,8 @@ class MedicationReader(RuleFileComponent):
             name
             for name, regex in self._response.items()
             if any(
-                _response_is_own(match, ent, status_end, drug_ends) or match.start() in shared
+                (_response_is_own(match, ent, status_end, drug_ends) or match.start() in shared)
+                and not (name == "refractory" and _for_indication(text, match.start()))
                 for match in cues.within(regex, sent, clause_start, sent.end_char if shared else clause_end)
             )
         ]
@@ -295,15 +305,23 @@ class MedicationReader(RuleFileComponent):
                 starts.add(opening)
         return starts
 
-    def _dose_changes(self, ent: Span, sent: SentenceBounds, cues: "_SentenceMatches", details: dict[str, Any]) -> None:
+    def _dose_changes(
+        self, ent: Span, sent: SentenceBounds, cues: "_SentenceMatches", details: dict[str, Any], limit: int
+    ) -> None:
         """Written changes ("increase prednisolone 5 mg -> 10 mg today"): the new dose is the
-        dose taken from then on, dated by the mention's own day when it has one."""
+        dose taken from then on, dated by the mention's own day when it has one. A change
+        naming only the old dose ("10 mg daily (increased from 7.5 mg on 09/15/2025)") is to the
+        dose written before it, so only in the drug's own words (up to ``limit``, its window)."""
         time = get_payload(ent, TimePayload)
         changed_on = time.date if time is not None and time.precision == "day" else None
         changes = []
         for match in cues.within(self._taper, sent, sent.start_char, sent.end_char):
-            raw_from = match.group("from") or match.group("from2")
+            raw_from = match.group("from") or match.group("from2") or match.group("from3")
             raw_to = match.group("to") or match.group("to2")
+            if raw_to is None:
+                if not (ent.end_char <= match.start() and match.end() <= limit) or "dose" not in details:
+                    continue
+                raw_to = str(details["dose"])
             changes.append({
                 "from_dose": float(raw_from),
                 "to_dose": float(raw_to),
@@ -317,6 +335,59 @@ class MedicationReader(RuleFileComponent):
             if details.get("dose") == last["from_dose"]:
                 details["dose"] = last["to_dose"]
 
+    def _role(self, time: TimePayload, sent: SentenceBounds, cues: "_SentenceMatches") -> str | None:
+        """What a time is to its drug (start, stop, last dose, stable since), by the role cue
+        nearest it; of cues ending together, the longest ("unchanged since" over "since")."""
+        best: tuple[int, int, str] | None = None
+        for role, regex in self._roles.items():
+            for match in cues.within(regex, sent, sent.start_char, sent.end_char):
+                key = (abs(match.end() - (time.char_start or 0)), -(match.end() - match.start()))
+                if key[0] > _ROLE_REACH:
+                    continue  # "prednisone (since 2015), ..., belimumab 2019-2021": another drug's "since"
+                if best is None or key < best[:2]:
+                    best = (*key, role)
+        return best[2] if best is not None else None
+
+    def _item_dating(
+        self,
+        doc: Doc,
+        text: str,
+        ent: Span,
+        details: dict[str, Any],
+        following: Span | None,
+        sent: SentenceBounds,
+        cues: "_SentenceMatches",
+    ) -> None:
+        """Dates of the drug's dose later in its own list item: a start or stable-since date in
+        a bracket after the dose ("prednisone 10 mg PO daily (since 08/2025), hydroxychloroquine
+        ...", "100 mg daily (stable dose since 07/2024)"), and the last dose after a course's
+        span ("belimumab SC 200 mg weekly 11/2022 - 10/2024, inadequate response, last
+        injection 10/20/2024"), and a stable-since in a later clause naming no other drug. Only
+        the roles are set: the mention's own time stays what it was (a current drug is dated by
+        its note), and a role already read is not replaced."""
+        line_end = text.find("\n", ent.end_char)
+        limit = min(len(text) if line_end == -1 else line_end, following.start_char if following else len(text))
+        own = get_payload(ent, TimePayload)
+        bracket_read = "stable_since" in details
+        for expression in doc._.time_expressions or ():
+            at = expression["char_start"]
+            if not ent.end_char < at < limit or (own is not None and at == own.char_start):
+                continue  # its own time ("since 05/2024, 100 mg daily (stable dose since 07/2024)") is read
+            time = TimePayload.model_validate(expression)
+            role = self._role(time, sent, cues)
+            if ";" in text[ent.end_char : at]:
+                # a clause naming no other drug goes on about this one ("up to 1500 mg BID,
+                # inadequate response; 1000 mg BID, same dose since 06/2024"): only its stability
+                if role == "stable_since" and "stable_since" not in details:
+                    details[role] = time
+                return
+            if role == "last_dose" and "last_dose" not in details and own is not None and own.start is not None:
+                details[role] = time
+            elif not bracket_read and _in_own_bracket(text, ent.end_char, at):
+                bracket_read = True  # the first dated bracket after the dose is the dose's
+                if role == "stable_since" or (role == "start" and "start" not in details):
+                    details[role] = time
+
     def _time(
         self, doc: Doc, ent: Span, details: dict[str, Any], sent: SentenceBounds, cues: "_SentenceMatches"
     ) -> None:
@@ -324,17 +395,7 @@ class MedicationReader(RuleFileComponent):
         if time is None:
             details.pop("_status_from_default", None)
             return
-        best: tuple[int, int, str] | None = None
-        for role, regex in self._roles.items():
-            for match in cues.within(regex, sent, sent.start_char, sent.end_char):
-                # the cue nearest the time wins; of cues ending together, the longest
-                # ("unchanged since" over "since")
-                key = (abs(match.end() - (time.char_start or 0)), -(match.end() - match.start()))
-                if key[0] > _ROLE_REACH:
-                    continue  # "prednisone (since 2015), ..., belimumab 2019-2021": another drug's "since"
-                if best is None or key < best[:2]:
-                    best = (*key, role)
-        role = best[2] if best is not None else None
+        role = self._role(time, sent, cues)
         if role is not None:
             details[role] = time
         note_day = doc._.note_date
@@ -408,6 +469,34 @@ def _lower_case_is_exact(text: str) -> bool:
 
 
 _CLAUSE_MARKS = re.compile(r"[();]")
+# "rituximab ... for refractory lupus arthritis": the disease the drug was given for, not its
+# response; "stopped for lack of response" gives the reason it ended
+_INDICATION = re.compile(r"(?<![\w/])(\S+[ \t]+)?for[ \t]+$", re.IGNORECASE)
+_ENDED_FOR = re.compile(r"^(?:stopped|discontinued|d/c'd|dc'd|ended|held|changed|switched|off)[ \t]+$", re.IGNORECASE)
+
+
+def _for_indication(text: str, cue_start: int) -> bool:
+    """Whether "refractory" names what the drug was given for ("for refractory arthritis"),
+    not why it ended ("stopped for refractory disease")."""
+    found = _INDICATION.search(text, max(0, cue_start - 30), cue_start)
+    return found is not None and not (found.group(1) and _ENDED_FOR.match(found.group(1)))
+
+
+def _in_own_bracket(text: str, start: int, at: int) -> bool:
+    """Whether ``at`` sits in a bracket opened after ``start``, with no clause ending (a
+    semicolon outside brackets) between: "10 mg PO daily (since 08/2025)"; the caller stops
+    at the next drug."""
+    depth = 0
+    for char in text[start:at]:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif char == ";" and depth == 0:
+            return False
+    return depth > 0
 
 
 def _closed_between(text: str, start: int, end: int) -> bool:

@@ -59,6 +59,9 @@ class TimeFile(Header):
     numbers: dict[str, int]
     units: dict[str, str]
     seasons: dict[str, tuple[int, int]] = Field(default_factory=dict)  # first and last month
+    # labels whose value, opening a line, is the document's own date ("Date: 09/18/2025      Indication:
+    # ... post kidney transplant"): it dates no mention written beside it
+    document_date_labels: tuple[str, ...] = ()
     rules: tuple[TimeRule, ...]
 
 
@@ -100,6 +103,9 @@ class TimeNormalizer(RuleFileComponent):
         self._cues = {rule.cue: re.compile(rule.cue) for rule in self.rules.rules if rule.cue}
         cues = "|".join(re.escape(cue) for cue in self.rules.not_result_date_cues)
         self._not_result_date = re.compile(rf"(?<!\w)(?:{cues})(?!\w)") if cues else None
+        labels = "|".join(re.escape(label) for label in self.rules.document_date_labels)
+        field = rf"(?:^|\n)[ \t]*(?:{labels})[ \t]*:[ \t]*$"
+        self._document_date = re.compile(field, re.IGNORECASE) if labels else None
         self._concepts = concepts_by_id(directory)
         self.rules_dir = directory
 
@@ -250,8 +256,10 @@ class TimeNormalizer(RuleFileComponent):
         doc._.time_expressions = expressions
         if not expressions:
             return doc
+        # a field giving the document's date dates nothing else on its line
+        datable = [e for e in expressions if not self._dates_document(text, e["char_start"])]
         sentences = SentenceIndex.of(doc)
-        starts = [e["char_start"] for e in expressions]  # sorted: find() orders them
+        starts = [e["char_start"] for e in datable]  # sorted: find() orders them
         # drugs by position: a time belongs to the nearer of two drugs in a list ("HCQ since 2016,
         # MTX 2017"); labs and conditions share a trailing date ("ANA and dsDNA last checked 2022")
         ents = doc.ents  # spaCy builds the tuple anew on every read
@@ -265,9 +273,7 @@ class TimeNormalizer(RuleFileComponent):
                 continue
             sent = sentences.sent(ent)
             # the sentence's expressions by bisection: a long note's cost stays linear
-            in_sentence = expressions[
-                bisect_left(starts, sent.start_char) : bisect_left(starts, sent.end_char)
-            ]
+            in_sentence = datable[bisect_left(starts, sent.start_char) : bisect_left(starts, sent.end_char)]
             same_kind = by_label[ent.label_]
             candidates = [
                 e for e in in_sentence
@@ -288,6 +294,12 @@ class TimeNormalizer(RuleFileComponent):
                     historical = context_of(ent).model_copy(update={"temporality": Temporality.HISTORICAL})
                     set_payload(ent, historical)
         return doc
+
+    def _dates_document(self, text: str, char: int) -> bool:
+        """Whether the expression at ``char`` is the value of a line's document-date field."""
+        if self._document_date is None:
+            return False
+        return self._document_date.search(text, max(0, text.rfind("\n", 0, char)), char) is not None
 
     def _on_cue_line(self, text: str, char: int) -> bool:
         if self._not_result_date is None:

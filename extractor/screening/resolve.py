@@ -143,7 +143,7 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
         # ("DDKT 08/20/2025" recapping "deceased-donor kidney transplant 08/20/2025"), the first
         # written: the statement where it was made
         ever = window.span.start is None
-        claim, overruled = max(met, key=lambda pair: _citing_order(pair[0], ever))
+        claim, overruled = _cited_claim(met, ever)
         reason = claim.describe() + (f", {window.label}" if window.label else "")
         if overruled:
             reason += f"; supersedes {_latest(overruled).describe()}"
@@ -165,6 +165,17 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
     if against:
         return Resolution(Status.NOT_MET, _deciding(against), "; ".join(notes))
     return Resolution(None, (), "")
+
+
+def _cited_claim(met: list[tuple[Statement, list[Statement]]], ever: bool) -> tuple[Statement, list[Statement]]:
+    """The met claim to cite (see above); of claims alike, the first listed, and of those alike
+    in its note the first written in it ("deceased-donor kidney transplant 08/20/2025" in the
+    history, not the plan's "s/p DDKT 08/20/2025")."""
+    best = max(_citing_order(claim, ever) for claim, _ in met)
+    alike = [pair for pair in met if _citing_order(pair[0], ever) == best]
+    note = alike[0][0].mention.first.evidence.note_id
+    same_note = [pair for pair in alike if pair[0].mention.first.evidence.note_id == note]
+    return min(same_note, key=lambda pair: pair[0].mention.first.evidence.char_start)
 
 
 def _citing_order(claim: Statement, ever: bool) -> tuple[bool, dt.date, bool, dt.date]:

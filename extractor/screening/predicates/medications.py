@@ -20,7 +20,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from extractor.facts import Assertion, Experiencer, MedicationDetails, MedStatus, Temporality, TimeRef
+from extractor.facts import Assertion, Experiencer, Fact, MedicationDetails, MedStatus, Temporality, TimeRef
+from extractor.resources import patterns_dir, read_yaml
 from extractor.screening.outcome import Finding, Status
 from extractor.screening.patient import Mention, fact_classes
 from extractor.screening.predicates.presence import finding
@@ -75,6 +76,10 @@ class MedicationParams(_Drugs):
     # words naming a use that does not count, written in the drug's own list item
     # ("TMP-SMX 40 mg PO BID Mon/Wed/Fri (PJP prophylaxis)", "prophylactic valganciclovir")
     not_for: Names = ()
+    # for a drug taken now, words that make a statement the one to cite, of those saying it is
+    # taken ("Continue tacrolimus/MPA/prednisone triple immunosuppression - lifelong" over a
+    # later "Tacrolimus, trough"); the status is the latest statements', as before
+    cite_stating: Names = ()
 
 
 def _span_of(ref: TimeRef | None) -> Span | None:
@@ -302,7 +307,8 @@ def medication(params: MedicationParams, context: Context) -> Finding:
     resolutions = []
     for group in _by_ingredient(statements).values():
         if params.when == "current":
-            resolutions.append(resolve_current(group, Status(params.historical)))
+            now = resolve_current(group, Status(params.historical))
+            resolutions.append(_cite_stating(now, group, params.cite_stating, context))
         else:
             resolutions.append(resolve_window(group, context.window(params.window)))
     what = label_of(params.concept, params.classes)
@@ -310,8 +316,49 @@ def medication(params: MedicationParams, context: Context) -> Finding:
     scope = "current " if params.when == "current" else ""
     silence = f"no {scope}{what} in the chart" + (f" {frame}" if frame else "")
     if params.min_distinct == 1:
-        return finding(combine_any(resolutions), context, silence)
+        return finding(_courses_decide(combine_any(resolutions), statements, params), context, silence)
     return finding(_count(resolutions, params.min_distinct), context, silence)
+
+
+def _cite_stating(found: Resolution, group: list[Statement], words: Names, context: Context) -> Resolution:
+    """A drug taken now cites, of the statements that it is taken, the latest whose cited words
+    say what the question asks of it (``cite_stating``: its long-term use), in place of the
+    latest statement; nothing changes when none says so."""
+    if not words or found.status is not Status.MET:
+        return found
+    wording = _words_regex(words)
+    stating = [
+        s for s in group
+        if s.polarity is Polarity.AFFIRM and s.now
+        and wording.search(context.patient.cite(s.mention).text) is not None
+    ]
+    if not stating:
+        return found
+    chosen = max(stating, key=lambda s: s.written or dt.date.min)
+    return replace(found, cited=(chosen, *found.cited[1:]))
+
+
+def _courses_decide(found: Resolution, statements: list[Statement], params: MedicationParams) -> Resolution:
+    """A window question not met on courses given before it ("belimumab 05/2023 to 09/2024")
+    rests on those courses: the denial of a drug the chart never says was given, asked for
+    beside them ("no anakinra or cyclosporine yet", "I don't anticipate any need for ...
+    CYC"), adds nothing a reviewer checks. A denial about a drug that was given ("has not
+    taken Olumiant since ...") or about a whole class ("No supplements.") is kept, and with no
+    course the denials are what it rests on."""
+    if params.when != "ever" or found.status is not Status.NOT_MET:
+        return found
+    given = {s.mention.fact.concept for s in statements if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE)}
+    if not any(s.polarity in (Polarity.AFFIRM, Polarity.HEDGE) for s in found.cited):
+        return found
+    kept = tuple(s for s in found.cited if s.polarity is not Polarity.DENY or _covers(s, given))
+    return replace(found, cited=kept)
+
+
+def _covers(denial: Statement, given: set[str]) -> bool:
+    """Whether a denial speaks of a drug that was given: its own, or every drug of a class
+    ("No supplements.", "no biologics": a class named as such)."""
+    fact = denial.mention.fact
+    return fact.concept in given or bool(fact.attrs.get("class_only"))
 
 
 def _planned(mentions: list[Mention], params: MedicationParams, context: Context) -> Finding:
@@ -390,7 +437,7 @@ class StableParams(_Drugs):
 def stable_medication(params: StableParams, context: Context) -> Finding:
     """A drug taken now at an unchanged dose for at least ``duration``."""
     mentions = context.patient.find(params.concept, params.classes, exclude=params.exclude)
-    statements = [s for m in mentions if (s := _ongoing_in_history(m) or exposure(m)) is not None]
+    statements = [s for m in mentions if (s := _held(m) or _ongoing_in_history(m) or exposure(m)) is not None]
     judged = [_stable(group, params, context) for group in _by_ingredient(statements).values()]
     resolutions = [resolution for resolution, _ in judged]
     what = label_of(params.concept, params.classes)
@@ -406,6 +453,32 @@ def stable_medication(params: StableParams, context: Context) -> Finding:
         cited = tuple(dict.fromkeys(r.cited[0] for r in resolutions if r.status is Status.NOT_MET and r.cited))
         combined = replace(combined, cited=cited)
     return finding(combined, context, f"no current {what} in the chart")
+
+
+def _held(mention: Mention) -> Statement | None:
+    """A drug held ("hold MMF while febrile", "MMF on hold since 10/10") is not taken on the day
+    written: for the stable-dose question, a statement that it is not taken now (the context
+    reads "on hold" as the drug not being given, a hypothetical; it is still the patient's)."""
+    fact = mention.fact
+    details = fact.medication
+    if (
+        details is None
+        or details.status is not MedStatus.HELD
+        or fact.experiencer is not Experiencer.PATIENT
+        or fact.assertion not in (Assertion.PRESENT, Assertion.HYPOTHETICAL)
+        or (fact.assertion is Assertion.HYPOTHETICAL and not _on_hold(fact))
+    ):
+        return None
+    label = fact.label.lower() if fact.label else details.ingredient.replace("_", " ")
+    return Statement(mention, Polarity.DENY, Span.point(mention.written), label, detail="(held)")
+
+
+def _on_hold(fact: Fact) -> bool:
+    """Whether a hypothetical reading comes only from the words that the drug is on hold (not
+    from "if", "hold off on" or another plan)."""
+    cues = fact.attrs.get("context_cues") or []
+    kinds = [cue for cue in cues if isinstance(cue, dict) and cue.get("category") == "HYPOTHETICAL"]
+    return bool(kinds) and all(str(cue.get("text", "")).lower() == "on hold" for cue in kinds)
 
 
 def _ongoing_in_history(mention: Mention) -> Statement | None:
@@ -503,11 +576,14 @@ def _stable_cited(cited: tuple[Statement, ...], run: list[Statement], says: _Unc
     7.5 and HCQ 400 - no changes"), then one with a dose."""
     source = cited[0]
     kept = [source] if _dating_rank(source, says) < 2 else []
-    if not kept:
+    if not kept and not _failed(source):
         # dated by notes apart: the earlier day's statement that the dose stays ("keep
         # prednisolone 10 mg, AZA 50 mg and HCQ 100 mg unchanged"), if one says so
         kept = [s for s in run if s.written == source.written and says(s)][:1]
-    newest = [s for s in run if s.written == run[0].written]
+    # the latest words that the dose is unchanged ("Continue pred 10 mg, HCQ, AZA unchanged"),
+    # over a later bare "continue ..." that says nothing of the dose
+    saying = [s for s in run if says(s) and not _failed(s)]
+    newest = [s for s in run if s.written == (saying[0] if saying else run[0]).written]
     latest = max(newest, key=lambda s: (says(s), _details(s).daily_dose is not None, not _failed(s)))
     if latest is not source and (kept or not _failed(latest)):
         kept.append(latest)
@@ -562,14 +638,43 @@ def _current_run(group: list[Statement], latest: Statement) -> tuple[list[Statem
         (s for s in group if s.polarity is Polarity.AFFIRM and s.now and (s.written or dt.date.min) <= last_day),
         key=lambda s: s.written or dt.date.min, reverse=True,
     )
-    dose = next((_details(s).daily_dose for s in current if _details(s).daily_dose is not None), None)
+    dose = next((amounts for s in current if (amounts := _amounts(s))), None)
     run: list[Statement] = []
     for item in current:
-        other = _details(item).daily_dose
-        if dose is not None and other is not None and abs(other - dose) > 1e-9:
-            return run, item
+        other = _amounts(item)
+        if dose and other and not _same_dose(dose, other):
+            # a dose written without its frequency ends the run, but does not date a change: it
+            # may be a tablet's strength ("CellCept 500 mg"), so the stability is left open
+            exact = dose[0] is not None and other[0] is not None
+            return run, item if exact else None
         run.append(item)
     return run, None
+
+
+def _amounts(statement: Statement) -> tuple[float | None, float | None] | None:
+    """The daily dose in mg, or the dose per administration in mg when no frequency says how
+    often ("prednisone 20 mg for one week"); None when no dose is written."""
+    details = _details(statement)
+    if details.daily_dose is not None:
+        return (details.daily_dose, None)
+    if details.dose is not None and details.frequency is None and details.dose_unit in (None, "mg"):
+        return (None, details.dose)
+    return None
+
+
+def _same_dose(first: tuple[float | None, float | None], second: tuple[float | None, float | None]) -> bool:
+    """Whether two written doses may be the same: daily doses equal, or a dose written without
+    its frequency equal to the other's daily dose or to a daily dose's whole number of
+    administrations ("HCQ 200" beside "200 mg BID"); "20 mg" beside "10 mg qd" is another dose."""
+    (daily, single), (other_daily, other_single) = first, second
+    if daily is not None and other_daily is not None:
+        return abs(daily - other_daily) <= 1e-9
+    if single is not None and other_single is not None:
+        return abs(single - other_single) <= 1e-9
+    total = daily if daily is not None else other_daily
+    part = single if single is not None else other_single
+    assert total is not None and part is not None
+    return any(abs(part * times - total) <= 1e-9 for times in (1, 2, 3, 4))
 
 
 def _stability(
@@ -612,6 +717,9 @@ def _stability(
         for change in details.dose_changes:
             if change.date is not None:
                 changed.append((change.date, f"dose changed on {change.date.isoformat()}", item))
+                if change.to_dose is not None and details.dose is not None and change.to_dose == details.dose:
+                    # a dated change to the dose the statement gives: that dose since the change
+                    stable_from.append((change.date, item))
     for item in run:
         begun = _begun_by(_details(item).start, item.written)
         if begun is not None and not _details(item).dose_changes:
@@ -662,6 +770,10 @@ def _stability(
         else "stable since not documented"
     )
     before = f"; earlier {last_change[1]}" if last_change is not None else ""
+    if not stable_from and last_change is None:
+        # nothing dates the dose: the latest statement that the drug is taken is what a reviewer
+        # checks ("HCQ 200 mg 'most days'"); an older row giving the dose adds no date
+        cited = (latest,)
     return Resolution(Status.UNKNOWN, cited, f"{latest.describe()}; {since}, need {duration}{before}")
 
 
@@ -709,7 +821,7 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
         return Finding(None, f"no {label_of((), params.classes)} in the chart")
     counted = ", ".join(f"{c} ({_drugs(failed[c])})" for c in params.classes if c in failed)
     required_ok = not params.require_any or any(c in failed for c in params.require_any)
-    cite = [max(failed[c], key=_recency) for c in params.classes if c in failed]
+    cite = [_failure_cited(failed[c], params.responses, context) for c in params.classes if c in failed]
     if len(failed) >= params.at_least and required_ok:
         return Finding(
             Status.MET, f"inadequate response in {len(failed)} classes: {counted}",
@@ -743,6 +855,68 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
         + f"; need {need}",
         tuple(context.patient.cite(m) for m in cite),
     )
+
+
+def _failure_cited(mentions: list[Mention], responses: Names, context: Context) -> Mention:
+    """The statement cited for a class's failure: of its drugs' failed mentions, the first written
+    whose own words tell the failure - in its cited words ("MMF (induction 2019, failed)") or
+    heading the list it is named in ("SLE refractory to OCS, HCQ, MTX, AZA ..."). A drug's own
+    row that says nothing of it ("MTX 20 mg SQ wkly   2015-2017", "hydroxychloroquine
+    (Plaquenil) 2022- : continued", the failure read from a heading or from a sentence about
+    something else) yields to the statement that does; with none, the first written mention."""
+    words = _failure_words(responses)
+    told = [m for m in mentions if _tells_failure(m, words, context)]
+    return min(told or mentions, key=lambda m: m.first_written or dt.date.max)
+
+
+# a list stays on its line: a cue on the row above is that row's
+_LIST_GLUE = re.compile(r"(?:[ \t,;/+&()-]|\b(?:and|or|to|on|with|of|prior|the|both|all|oral|IV)\b)*", re.IGNORECASE)
+_CUE_REACH = 200  # characters before a drug searched for the cue heading its list
+_NEXT_CLAUSE = re.compile(r"[ \t]*;[ \t]*")
+
+
+def _tells_failure(mention: Mention, words: re.Pattern[str], context: Context) -> bool:
+    """Whether the mention's own words tell its failure: a cue in its cited span, opening the
+    clause right after it, or followed by nothing but drug names and list words up to it
+    ("despite OCS, HCQ, MMF")."""
+    cited = context.patient.cite(mention)
+    if words.search(cited.text):
+        return True
+    note = context.patient.notes.get(cited.note_id)
+    if note is None:
+        return False
+    opening = _NEXT_CLAUSE.match(note.text, cited.char_end)
+    if opening and words.match(note.text, opening.end()):
+        return True  # the clause after it opens with the response: "prednisone + MMF; partial response only"
+    start = mention.first.evidence.char_start
+    before = note.text[max(0, start - _CUE_REACH) : start]
+    cues = list(words.finditer(before))
+    if not cues:
+        return False
+    offset = start - len(before)
+    between = note.text[offset + cues[-1].end() : start]
+    for other in _drug_spans(context, cited.note_id):
+        if offset + cues[-1].end() <= other[0] and other[1] <= start:
+            lo, hi = other[0] - offset - cues[-1].end(), other[1] - offset - cues[-1].end()
+            between = between[:lo] + " " * (hi - lo) + between[hi:]
+    return _LIST_GLUE.fullmatch(between) is not None
+
+
+def _drug_spans(context: Context, note_id: str) -> list[tuple[int, int]]:
+    """Where drugs are named in a note: the first copies of the patient's medication mentions."""
+    return [
+        (m.first.evidence.char_start, m.first.evidence.char_end)
+        for m in context.patient.mentions
+        if m.first.medication is not None and m.first.evidence.note_id == note_id
+    ]
+
+
+@functools.lru_cache(maxsize=8)
+def _failure_words(responses: Names) -> re.Pattern[str]:
+    """The words the pipeline reads as these responses (``response_cues`` of
+    ``patterns/medication_details.yaml``), as whole words in any case."""
+    cues = read_yaml(patterns_dir() / "medication_details.yaml")["response_cues"]
+    return _words_regex(tuple(word for name in responses for word in cues.get(name, ())))
 
 
 def newly_diagnosed(
