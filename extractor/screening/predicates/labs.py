@@ -251,7 +251,10 @@ def _latest(judged: list[Judged], params: LabParams, context: Context) -> Findin
     if older:
         previous = max(older, key=lambda j: j.day or dt.date.min)
         accounts += f"; supersedes {previous.account}"
-        cited.append(previous)
+        # the latest result decides alone ("SpO2 97%" now, not the 89% of an admission months
+        # ago); an unsure latest one ("serum hCG equivocal") is read with the value before it
+        if status is Status.UNKNOWN:
+            cited.append(previous)
     return Finding(status, accounts, _cite(cited, context))
 
 
