@@ -14,7 +14,7 @@ from extractor.facts import Evidence
 from extractor.screening.outcome import Finding, Status
 from extractor.screening.patient import PatientRecord
 from extractor.screening.predicates.registry import Context, Params, predicate
-from extractor.screening.statements import Found, find_statements, known_statements
+from extractor.screening.statements import Found, find_statements, history_statements, known_statements
 
 
 class StatedParams(Params):
@@ -34,7 +34,8 @@ class StatedParams(Params):
 
 @predicate("stated", StatedParams)
 def stated(params: StatedParams, context: Context) -> Finding:
-    """Met when the patient's notes write the statement; cites its latest writing."""
+    """Met when the patient's notes write the statement; cites its latest writing, or the
+    first of a statement about the whole history (copied forward)."""
     patient = context.patient
     notes = sorted(
         (note for note in patient.notes.values() if _readable(note.date, patient.screening_date)),
@@ -44,10 +45,10 @@ def stated(params: StatedParams, context: Context) -> Finding:
     what = params.statement.replace("_", " ")
     if not found:
         return Finding(None, f"no {what} stated in the chart")
-    latest = found[-1]
-    written = patient.notes[latest.note_id].date
+    cited = found[0] if params.statement in history_statements() else found[-1]
+    written = patient.notes[cited.note_id].date
     day = written.isoformat() if written else "undated"
-    return Finding(Status.MET, f"{what} stated (noted {day})", (_evidence(patient, latest),))
+    return Finding(Status.MET, f"{what} stated (noted {day})", (_evidence(patient, cited),))
 
 
 def _readable(written: dt.date | None, screening_date: dt.date | None) -> bool:
