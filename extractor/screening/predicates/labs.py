@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from extractor.facts import Assertion, Experiencer
+from extractor.facts import Assertion, Experiencer, Kind
 from extractor.screening.outcome import Finding, Status
 from extractor.screening.patient import Mention
 from extractor.screening.predicates.demographics import estimate_age
@@ -217,11 +217,33 @@ def lab(params: LabParams, context: Context) -> Finding:
                 Status.UNKNOWN, f"{names} result not dated{where}",
                 tuple(context.patient.cite(m) for m in undated),
             )
+        pending = _pending(params, context, frame)
+        if pending:
+            return Finding(
+                Status.UNKNOWN, f"no {names} result{where}: the laboratory reports it pending",
+                tuple(context.patient.cite(m) for m in pending),
+            )
         return Finding(None, f"no {names} result in the chart{where}")
     judged = [_judge(m, d, params, context) for m, d in inside]
     if params.which == "any":
         return _any(judged, params.min_count, context)
     return _latest(judged, params, context)
+
+
+def _pending(params: LabParams, context: Context, frame: Any) -> list[Mention]:
+    """The test's latest row in a laboratory report without a result yet ("EBV DNA PCR,
+    plasma   Pending", "HIV-1/2 differentiation   PENDING"): the question is open, not
+    silent (GUIDELINES section 6: a work-up pending is for a person). A test only planned
+    in a clinic note ("screening labs to include QuantiFERON") is not a pending result."""
+    rows = [
+        m for m in context.patient.find(params.concept)
+        if m.fact.kind is Kind.LAB and m.fact.experiencer is Experiencer.PATIENT
+        and m.fact.assertion is Assertion.HYPOTHETICAL
+        and (m.fact.lab is None or (m.fact.lab.value is None and m.fact.lab.titer is None))
+        and m.written is not None and frame.place(Span.point(m.written)) is Placement.INSIDE
+        and "lab" in (context.patient.notes[m.fact.evidence.note_id].type or "").lower()
+    ]
+    return rows[-1:]
 
 
 def _cite(judged: list[Judged], context: Context) -> tuple[Any, ...]:
