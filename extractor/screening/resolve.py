@@ -148,9 +148,11 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
         if overruled:
             reason += f"; supersedes {_latest(overruled).describe()}"
         since = [d for d in denials if _later(d, claim) and window.span.overlaps(d.span)]
-        if since:  # a later denial about its own day only: shown, not decisive
+        if since:  # a later denial about its own day only: told, not decisive
             reason += f"; later {_latest(since).describe()} is about its own day"
-        shown = [_latest(since)] if since else []
+        # and cited only when it writes its own date ("last Rituxan 03/10/2025"): an undated
+        # "no seizure" or "HIV-1 RNA not detected" after the event says nothing of its days
+        shown = [_latest(since)] if since and _dated(_latest(since)) else []
         return Resolution(Status.MET, (claim, *overruled, *shown), reason)
     if doubtful:
         return Resolution(Status.UNKNOWN, _doubts(doubtful), "; ".join(notes))

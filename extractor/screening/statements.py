@@ -30,6 +30,10 @@ class StatementEntry(BaseModel):
     description: str = Field(min_length=1)
     literals: tuple[str, ...] = ()
     case_sensitive: tuple[str, ...] = ()
+    # a statement about the whole history ("NKDA", "no kidney involvement to date"), copied
+    # forward note after note: cited where first written, as copy-forward text counts once
+    # (GUIDELINES section 6); a finding of the day ("Lungs clear") is cited where last written
+    history: bool = False
 
 
 class StatementsFile(Header):
@@ -68,6 +72,13 @@ def statement_matchers(path: Path | None = None) -> dict[str, tuple[re.Pattern[s
             found.append(re.compile(_alternation(entry.case_sensitive)))
         matchers[entry.id] = tuple(found)
     return matchers
+
+
+@functools.lru_cache(maxsize=4)
+def history_statements(path: Path | None = None) -> frozenset[str]:
+    """Ids of the statements about the whole history (cited where first written)."""
+    spec: StatementsFile = load_model(StatementsFile, path or patterns_dir() / "statements.yaml")
+    return frozenset(entry.id for entry in spec.entries if entry.history)
 
 
 def known_statements() -> frozenset[str]:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import field_validator
 
 from extractor.facts import Assertion, Evidence, Experiencer, Kind
+from extractor.notes import Note
 from extractor.screening.outcome import Finding, Status
 from extractor.screening.patient import Mention, PatientRecord
 from extractor.screening.predicates.registry import Context, Params, predicate
@@ -24,6 +25,9 @@ from extractor.screening.timeline import age_in_years
 _AGE = re.compile(r"^(<=|>=|<|>)\s*(\d+(?:\.\d+)?)\s*(years?|months?)?$", re.IGNORECASE)
 _DAYS_PER_YEAR = 365.25
 _INTRO_GAP = 3  # "16 y/o male": at most a space or two between the age and the sex
+# the notes of an outpatient visit, where the treating team introduces the patient to the
+# reader ("rheumatology clinic note", "consult note"), by the words of the note's type
+_VISIT_NOTE = re.compile(r"\b(?:clinic|consult|consultation|office|visit)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -186,7 +190,8 @@ def sex(params: SexParams, context: Context) -> Finding:
 
 def introduction(patient: PatientRecord) -> Evidence | None:
     """The words that introduce the patient, an age with the sex right after it ("16 y/o
-    male", "10 yo boy", "45 yo M"), as first charted: what a reviewer checks age and sex on."""
+    male", "10 yo boy", "45 yo M"), as first charted in a visit's note (else as first
+    charted anywhere): what a reviewer checks age and sex on."""
     ages = [m for m in patient.find(concepts=("age",), kinds=(Kind.DEMOGRAPHIC,)) if _introducing(m)]
     sexes = [m for m in patient.find(concepts=("sex",), kinds=(Kind.DEMOGRAPHIC,)) if _introducing(m)]
     found: list[tuple[dt.date, int, Evidence]] = []
@@ -199,8 +204,15 @@ def introduction(patient: PatientRecord) -> Evidence | None:
             if note is not None and sex_ev.note_id == age_ev.note_id and 0 <= gap <= _INTRO_GAP:
                 text = note.text[age_ev.char_start : sex_ev.char_end]
                 span = age_ev.model_copy(update={"char_end": sex_ev.char_end, "text": text})
-                found.append((age_mention.first_written or dt.date.min, span.char_start, span))
-    return min(found, key=lambda item: item[:2])[2] if found else None
+                found.append((not _visit(note), age_mention.first_written or dt.date.min, span.char_start, span))
+    return min(found, key=lambda item: item[:3])[3] if found else None
+
+
+def _visit(note: Note) -> bool:
+    """A clinic or consult visit's note: its introduction ("29 yo F, SLE dx 2019 ...") is
+    the one a reviewer reads the patient by, rather than an admission's, a discharge
+    summary's or an emergency note's written for the hospital stay (GUIDELINES section 6)."""
+    return _VISIT_NOTE.search(note.type or "") is not None
 
 
 def _introducing(mention: Mention) -> bool:

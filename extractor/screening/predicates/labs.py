@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from extractor.facts import Assertion, Experiencer
+from extractor.facts import Assertion, Experiencer, Kind
 from extractor.screening.outcome import Finding, Status
 from extractor.screening.patient import Mention
 from extractor.screening.predicates.demographics import estimate_age
@@ -217,11 +217,33 @@ def lab(params: LabParams, context: Context) -> Finding:
                 Status.UNKNOWN, f"{names} result not dated{where}",
                 tuple(context.patient.cite(m) for m in undated),
             )
+        pending = _pending(params, context, frame)
+        if pending:
+            return Finding(
+                Status.UNKNOWN, f"no {names} result{where}: the laboratory reports it pending",
+                tuple(context.patient.cite(m) for m in pending),
+            )
         return Finding(None, f"no {names} result in the chart{where}")
     judged = [_judge(m, d, params, context) for m, d in inside]
     if params.which == "any":
         return _any(judged, params.min_count, context)
     return _latest(judged, params, context)
+
+
+def _pending(params: LabParams, context: Context, frame: Any) -> list[Mention]:
+    """The test's latest row in a laboratory report without a result yet ("EBV DNA PCR,
+    plasma   Pending", "HIV-1/2 differentiation   PENDING"): the question is open, not
+    silent (GUIDELINES section 6: a work-up pending is for a person). A test only planned
+    in a clinic note ("screening labs to include QuantiFERON") is not a pending result."""
+    rows = [
+        m for m in context.patient.find(params.concept)
+        if m.fact.kind is Kind.LAB and m.fact.experiencer is Experiencer.PATIENT
+        and m.fact.assertion is Assertion.HYPOTHETICAL
+        and (m.fact.lab is None or (m.fact.lab.value is None and m.fact.lab.titer is None))
+        and m.written is not None and frame.place(Span.point(m.written)) is Placement.INSIDE
+        and "lab" in (context.patient.notes[m.fact.evidence.note_id].type or "").lower()
+    ]
+    return rows[-1:]
 
 
 def _cite(judged: list[Judged], context: Context) -> tuple[Any, ...]:
@@ -247,12 +269,58 @@ def _latest(judged: list[Judged], params: LabParams, context: Context) -> Findin
             _cite(newest, context),
         )
     older = [j for j in judged if j.day != newest_day and j.status is not status]
-    cited = list(newest)
+    cited = _sources(newest, judged, context)
     if older:
         previous = max(older, key=lambda j: j.day or dt.date.min)
         accounts += f"; supersedes {previous.account}"
-        cited.append(previous)
+        # the latest result decides alone ("SpO2 97%" now, not the 89% of an admission months
+        # ago); an unsure latest one ("serum hCG equivocal") is read with the value before it
+        if status is Status.UNKNOWN:
+            cited.append(previous)
     return Finding(status, accounts, _cite(cited, context))
+
+
+_RECAP_DAYS = 31  # a clinic note recaps a report's result within about a month of it
+
+
+def _sources(newest: list[Judged], judged: list[Judged], context: Context) -> list[Judged]:
+    """The results to cite for the newest day: a clinic note's recap of a result ("CD19 88",
+    "ECG normal" in a later phone note) is cited with the report's row it copies (the same
+    test, the same value, from a report written up to a month before): in a lab table the row
+    is what a reviewer checks (GUIDELINES section 6), the recap what the team read from it.
+    The recap's day still decides which result is the latest; only what is cited grows."""
+    cited: list[Judged] = []
+    for item in newest:
+        source = None if _from_report(item, context) else _copied_row(item, judged, context)
+        for chosen in (source, item):
+            if chosen is not None and chosen not in cited:
+                cited.append(chosen)
+    return cited
+
+
+def _copied_row(recap: Judged, judged: list[Judged], context: Context) -> Judged | None:
+    """The latest report row with the recap's concept and value, written before it within a month."""
+    rows = [
+        j for j in judged
+        if j is not recap and _from_report(j, context)
+        and j.mention.fact.concept == recap.mention.fact.concept
+        and _same_value(j.mention, recap.mention)
+        and j.day is not None and recap.day is not None
+        and 0 <= (recap.day - j.day).days <= _RECAP_DAYS
+    ]
+    return max(rows, key=lambda j: j.day or dt.date.min) if rows else None
+
+
+def _same_value(a: Mention, b: Mention) -> bool:
+    """Two results read alike: the same number (or titer), else the same qualitative word."""
+    la, lb = a.fact.lab, b.fact.lab
+    if la is None or lb is None:
+        return False
+    if la.value is not None or lb.value is not None:
+        return la.value == lb.value and la.value_high == lb.value_high
+    if la.titer is not None or lb.titer is not None:
+        return la.titer == lb.titer
+    return la.qualitative is not None and la.qualitative == lb.qualitative
 
 
 def _from_report(judged: Judged, context: Context) -> bool:

@@ -258,9 +258,12 @@ def present(params: PresentParams, context: Context) -> Finding:
     if resolution.status is Status.NOT_MET and not (params.concept or params.classes):
         # asked by kind ("any infection"): that one named thing is denied or of another kind
         # ("no hepatitis B", "CMV IgG") does not show there is none; the old episodes do, and
-        # are cited instead when there are any
-        kept = tuple(s for s in resolution.cited if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE))
-        resolution = Resolution(resolution.status, kept or resolution.cited, resolution.reason)
+        # are cited instead when there are any, else the denials; a statement of another
+        # state than asked (serology, latent) is told in the reason but never cited: it is no
+        # episode of the kind asked, and no statement that there was none
+        episodes = tuple(s for s in resolution.cited if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE))
+        denials = tuple(s for s in resolution.cited if s.polarity is Polarity.DENY)
+        resolution = Resolution(resolution.status, episodes or denials, resolution.reason)
     if params.denials_only and resolution.status is Status.NOT_MET:
         denied = tuple(s for s in resolution.cited if s.polarity is Polarity.DENY)
         resolution = Resolution(resolution.status, denied or resolution.cited, resolution.reason)

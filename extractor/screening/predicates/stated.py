@@ -13,16 +13,19 @@ from pydantic import field_validator
 from extractor.facts import Evidence
 from extractor.screening.outcome import Finding, Status
 from extractor.screening.patient import PatientRecord
-from extractor.screening.predicates.registry import Context, Params, predicate
-from extractor.screening.statements import Found, find_statements, known_statements
+from extractor.screening.predicates.registry import Context, DurationField, Params, predicate
+from extractor.screening.statements import Found, find_statements, history_statements, known_statements
+from extractor.screening.timeline import Placement, Span
 
 
 class StatedParams(Params):
-    """`stated: no_known_drug_allergy`."""
+    """`stated: no_known_drug_allergy`, or `{statement: source_not_found, window: 1 week}`
+    (only notes written within the window before the screening date)."""
 
     shorthand = "statement"
 
     statement: str
+    window: DurationField | None = None
 
     @field_validator("statement")
     @classmethod
@@ -34,20 +37,31 @@ class StatedParams(Params):
 
 @predicate("stated", StatedParams)
 def stated(params: StatedParams, context: Context) -> Finding:
-    """Met when the patient's notes write the statement; cites its latest writing."""
+    """Met when the patient's notes write the statement; cites its latest writing, or the
+    first of a statement about the whole history (copied forward)."""
     patient = context.patient
     notes = sorted(
-        (note for note in patient.notes.values() if _readable(note.date, patient.screening_date)),
+        (
+            note for note in patient.notes.values()
+            if _readable(note.date, patient.screening_date) and _within(note.date, params, context)
+        ),
         key=lambda note: (note.date or dt.date.min, note.note_id),
     )
     found = list(find_statements(params.statement, notes))
     what = params.statement.replace("_", " ")
     if not found:
         return Finding(None, f"no {what} stated in the chart")
-    latest = found[-1]
-    written = patient.notes[latest.note_id].date
+    cited = found[0] if params.statement in history_statements() else found[-1]
+    written = patient.notes[cited.note_id].date
     day = written.isoformat() if written else "undated"
-    return Finding(Status.MET, f"{what} stated (noted {day})", (_evidence(patient, latest),))
+    return Finding(Status.MET, f"{what} stated (noted {day})", (_evidence(patient, cited),))
+
+
+def _within(written: dt.date | None, params: StatedParams, context: Context) -> bool:
+    """The note is written within the window asked (an undated note is not known to be)."""
+    if params.window is None:
+        return True
+    return written is not None and context.window(params.window).place(Span.point(written)) is Placement.INSIDE
 
 
 def _readable(written: dt.date | None, screening_date: dt.date | None) -> bool:

@@ -94,6 +94,7 @@ def build_chart(spec: dict[str, Any], patient_id: str = "P1") -> tuple[list[Note
                 note_id=note_id,
                 text=texts.get(note_id, ""),
                 date=_date(note_spec.get("date")),
+                type=note_spec.get("type"),
                 **(extra if note_id == first_note else {}),
             )
         )
