@@ -804,6 +804,7 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
     """Distinct drug classes with a stated inadequate response; each drug counts for one class."""
     failed: dict[str, list[Mention]] = defaultdict(list)
     tried: set[str] = set()
+    tried_by: dict[str, list[Mention]] = defaultdict(list)
     never: dict[str, list[Mention]] = defaultdict(list)
     for mention in context.patient.find(classes=params.classes):
         fact = mention.fact
@@ -814,6 +815,7 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
             never[group].append(mention)
         elif fact.assertion is Assertion.PRESENT:
             tried.add(group)
+            tried_by[group].append(mention)
             if set(fact.medication.response) & set(params.responses):
                 failed[group].append(mention)
     ruled_out = [c for c in params.classes if c in never and c not in tried]
@@ -849,12 +851,39 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
                 f"documented in {len(failed)} classes" + (f" ({counted})" if counted else ""),
                 (context.patient.cite(mention), *(context.patient.cite(m) for m in cite)),
             )
+    # fewer classes ever tried than needed: the reviewer checks the courses charted, so each
+    # tried class without a failure cites the statement that starts it ("tacrolimus 0.1%
+    # ointment to the face" is no course of a systemic class)
+    systemic = {c: kept for c, given in tried_by.items() if (kept := [m for m in given if not _local(m)])}
+    courses = (
+        [_course_cited(systemic[c]) for c in params.classes if c in systemic and c not in failed]
+        if len(systemic) < params.at_least
+        else []
+    )
     return Finding(
         Status.UNKNOWN,
         f"inadequate response documented in {len(failed)} classes" + (f" ({counted})" if counted else "")
         + f"; need {need}",
-        tuple(context.patient.cite(m) for m in cite),
+        tuple(context.patient.cite(m) for m in [*cite, *courses]),
     )
+
+
+def _local(mention: Mention) -> bool:
+    details = mention.first.medication
+    return details is not None and details.route in _local_routes()
+
+
+@functools.lru_cache(maxsize=1)
+def _local_routes() -> frozenset[str]:
+    """Routes that act where applied (``local_routes`` of ``patterns/medication_details.yaml``)."""
+    return frozenset(read_yaml(patterns_dir() / "medication_details.yaml")["local_routes"])
+
+
+def _course_cited(mentions: list[Mention]) -> Mention:
+    """A tried class's course: the first written mention dating its start ("Started on
+    prednisone 20 mg daily 12/2024", "HCQ ... since 2012"), else the first written."""
+    started = [m for m in mentions if m.first.medication is not None and m.first.medication.start is not None]
+    return min(started or mentions, key=lambda m: m.first_written or dt.date.max)
 
 
 def _failure_cited(mentions: list[Mention], responses: Names, context: Context) -> Mention:

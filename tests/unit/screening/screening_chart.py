@@ -31,7 +31,7 @@ LAB_FIELDS = (
     "value", "value_high", "titer", "qualitative", "comparator", "unit", "canonical_value",
     "canonical_unit", "ref_high", "flag", "uln_multiple",
 )
-MED_FIELDS = ("classes", "status", "dose", "daily_dose", "dose_unit", "response", "frequency", "course_count")
+MED_FIELDS = ("classes", "status", "dose", "daily_dose", "dose_unit", "response", "frequency", "course_count", "route")
 MED_TIMES = ("start", "stop", "last_dose", "stable_since")
 
 
