@@ -345,7 +345,9 @@ class MedicationReader(RuleFileComponent):
                 if key[0] > _ROLE_REACH:
                     continue  # "prednisone (since 2015), ..., belimumab 2019-2021": another drug's "since"
                 if ")" in match.string[match.end() : time.char_start or 0]:
-                    continue  # "(since 1995, dose reduced 2023 to 200 mg), azathioprine 1995-2001": a bracket closed between
+                    # "(since 1995, dose reduced 2023 to 200 mg), azathioprine 1995-2001": a
+                    # bracket closed between the cue and the time
+                    continue
                 if best is None or key < best[:2]:
                     best = (*key, role)
         return best[2] if best is not None else None
