@@ -22,7 +22,7 @@ from pydantic import Field, model_validator
 
 from extractor.facts import Assertion, Experiencer, Fact, MedicationDetails, MedStatus, Temporality, TimeRef
 from extractor.resources import patterns_dir, read_yaml
-from extractor.screening.outcome import Finding, Status
+from extractor.screening.outcome import Finding, Status, merge_evidence
 from extractor.screening.patient import Mention, fact_classes
 from extractor.screening.predicates.presence import finding
 from extractor.screening.predicates.registry import (
@@ -827,7 +827,7 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
     if len(failed) >= params.at_least and required_ok:
         return Finding(
             Status.MET, f"inadequate response in {len(failed)} classes: {counted}",
-            tuple(context.patient.cite(m) for m in cite),
+            merge_evidence(tuple(context.patient.cite(m) for m in cite)),
         )
     possible = len(params.classes) - len(ruled_out)
     required_out = bool(params.require_any) and all(c in ruled_out for c in params.require_any)
@@ -837,7 +837,7 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
             Status.NOT_MET,
             f"never treated with {', '.join(ruled_out)}; at most {possible} classes can qualify"
             + (f"; inadequate response in: {counted}" if counted else ""),
-            tuple(context.patient.cite(m) for m in [*denied, *cite]),
+            merge_evidence(tuple(context.patient.cite(m) for m in [*denied, *cite])),
         )
     need = f"{params.at_least} classes" + (f", one of {', '.join(params.require_any)}" if params.require_any else "")
     if params.diagnosis and params.new_within is not None:
@@ -849,7 +849,7 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
                 f"{label_of(params.diagnosis, ())} diagnosed {day.isoformat()}, within {params.new_within} "
                 f"before screening: too new for {params.at_least} classes to have failed; inadequate response "
                 f"documented in {len(failed)} classes" + (f" ({counted})" if counted else ""),
-                (context.patient.cite(mention), *(context.patient.cite(m) for m in cite)),
+                merge_evidence((context.patient.cite(mention), *(context.patient.cite(m) for m in cite))),
             )
     # fewer classes ever tried than needed: the reviewer checks the courses charted, so each
     # tried class without a failure cites the statement that starts it ("tacrolimus 0.1%
@@ -864,7 +864,7 @@ def treatment_response(params: ResponseParams, context: Context) -> Finding:
         Status.UNKNOWN,
         f"inadequate response documented in {len(failed)} classes" + (f" ({counted})" if counted else "")
         + f"; need {need}",
-        tuple(context.patient.cite(m) for m in [*cite, *courses]),
+        merge_evidence(tuple(context.patient.cite(m) for m in [*cite, *courses])),
     )
 
 
