@@ -1,5 +1,5 @@
-"""Rule trees and their three-valued logic: all / any / not / at_least / first_of / review /
-sufficient, and ``unexpressed`` (text the rule does not cover).
+"""Rule trees and their three-valued logic: all / any / not / at_least / first_of / first_met /
+review / sufficient, and ``unexpressed`` (text the rule does not cover).
 
 Kleene logic over met / not_met / unknown. A predicate that finds nothing is silent:
 its node reports the predicate's own ``absent`` if given, else the criterion's world
@@ -46,7 +46,7 @@ class PredicateNode(Node):
     def evaluate(self, scope: Scope) -> Outcome:
         found = self.spec.evaluate(self.params, scope.context)
         if found.status is not None:
-            return Outcome(found.status, found.reason, found.evidence)
+            return Outcome(found.status, found.reason, found.evidence if self.params.cite else ())
         return Outcome(self.params.absent or scope.silence, found.reason, (), silent=True)
 
 
@@ -109,6 +109,23 @@ class AnyNode(Node):
             if deciders:
                 return _decide(status, deciders, outs, settled=Status.NOT_MET)
         return _decide(Status.NOT_MET, outs, outs)
+
+
+@dataclass(frozen=True)
+class FirstMetNode(Node):
+    """The first child that holds decides and alone is cited; none holding, as ``any``. Of
+    two readings that both hold, the one a reviewer checks best: the statement of a graft's
+    lifelong immunosuppression, which names the transplant, over the transplant beside it."""
+
+    children: tuple[Node, ...]
+    line: int
+
+    def evaluate(self, scope: Scope) -> Outcome:
+        outs = [child.evaluate(scope) for child in self.children]
+        chosen = next((o for o in outs if o.status is Status.MET), None)
+        if chosen is not None:
+            return chosen
+        return AnyNode(self.children, self.line).evaluate(scope)
 
 
 @dataclass(frozen=True)

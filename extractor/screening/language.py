@@ -40,6 +40,7 @@ exclusions about charted conditions or drugs, and tests); both are read by peopl
 
 A rule is one mapping: ``all: [...]``, ``any: [...]``, ``not: {...}``, ``at_least: n`` with
 ``of: [...]``, ``first_of: [...]`` (the first rule that finds anything decides),
+``first_met: [...]`` (the first rule that holds decides and alone is cited; else as ``any``),
 ``review: {...}`` (when it holds, a person must judge: unknown), ``sufficient: {...}`` (a
 proxy that can show the criterion holds but not that it fails), or a predicate name with
 its parameters (see ``extractor.screening.predicates``). Every error names the file, the
@@ -68,6 +69,7 @@ from extractor.screening.engine import (
     AllNode,
     AnyNode,
     AtLeastNode,
+    FirstMetNode,
     FirstOfNode,
     Node,
     NotNode,
@@ -408,7 +410,7 @@ def _schema_error(exc: ValidationError, raw: Located, path: Path) -> TrialError:
     return TrialError(TrialErrors.T002.format(path=path, line=line, problem=problem))
 
 
-_LOGIC = ("all", "any", "not", "at_least", "first_of", "review", "sufficient", "unexpressed")
+_LOGIC = ("all", "any", "not", "at_least", "first_of", "first_met", "review", "sufficient", "unexpressed")
 
 
 class _Compiler:
@@ -437,9 +439,9 @@ class _Compiler:
             raise self.fail(line, f"a rule has exactly one key, found {', '.join(map(str, raw))}")
         key, value = next(iter(raw.items()))
         key_line = raw.key_lines.get(str(key), line) if isinstance(raw, Located) else line
-        if key in ("all", "any", "first_of"):
+        if key in ("all", "any", "first_of", "first_met"):
             children = self._children(key, value, key_line)
-            node_type = {"all": AllNode, "any": AnyNode, "first_of": FirstOfNode}[key]
+            node_type = {"all": AllNode, "any": AnyNode, "first_of": FirstOfNode, "first_met": FirstMetNode}[key]
             return node_type(children, key_line)
         if key == "unexpressed":
             if not isinstance(value, str) or not value.strip():

@@ -35,7 +35,9 @@ PREDICATE_RULES = st.builds(
 RULES = st.recursive(
     PREDICATE_RULES,
     lambda inner: st.one_of(
-        st.builds(lambda k, xs: {k: xs}, st.sampled_from(["all", "any", "first_of"]), st.lists(inner, max_size=3)),
+        st.builds(
+            lambda k, xs: {k: xs}, st.sampled_from(["all", "any", "first_of", "first_met"]), st.lists(inner, max_size=3)
+        ),
         st.builds(lambda k, x: {k: x}, st.sampled_from(["not", "review", "sufficient"]), inner),
         st.builds(
             lambda n, xs: {"at_least": n, "of": xs}, st.one_of(st.integers(), SCALARS), st.lists(inner, max_size=3)

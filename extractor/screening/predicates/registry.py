@@ -34,12 +34,14 @@ Names = Annotated[tuple[str, ...], BeforeValidator(_names)]
 
 
 class Params(BaseModel):
-    """Parameters every predicate accepts. ``absent`` overrides what silence means here."""
+    """Parameters every predicate accepts. ``absent`` overrides what silence means here;
+    ``cite: false`` decides without citing (a part another part's statement already names)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
     shorthand: ClassVar[str | None] = None  # the field a bare scalar fills: `sex: F`
 
     absent: Status | None = None
+    cite: bool = True
 
 
 @dataclass(frozen=True)

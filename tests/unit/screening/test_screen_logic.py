@@ -12,6 +12,7 @@ from extractor.screening.engine import (
     AllNode,
     AnyNode,
     AtLeastNode,
+    FirstMetNode,
     FirstOfNode,
     Node,
     NotNode,
@@ -89,6 +90,21 @@ def test_first_of_takes_the_first_child_that_found_something() -> None:
     assert run(FirstOfNode((node(NOT), node(MET)), 1)).status is NOT
     out = run(FirstOfNode((node(NOT, silent=True), node(UNK, silent=True)), 1))
     assert (out.status, out.silent) == (UNK, True)
+
+
+def test_first_met_cites_only_the_first_child_that_holds() -> None:
+    out = run(FirstMetNode((node(NOT, note="N0"), node(MET, note="N1"), node(MET, note="N2")), 1))
+    assert (out.status, [e.note_id for e in out.evidence]) == (MET, ["N1"])
+    # none holds: as any
+    assert run(FirstMetNode((node(UNK, note="N1"), node(NOT)), 1)).status is UNK
+    assert run(FirstMetNode((node(NOT), node(NOT)), 1)).status is NOT
+
+
+def test_a_predicate_told_not_to_cite_decides_without_evidence() -> None:
+    spec = PredicateSpec("fixed", Params, lambda params, context: Finding(MET, "held", (span("N1"),)))
+    assert run(PredicateNode(spec, Params(), 1)).evidence == (span("N1"),)
+    out = run(PredicateNode(spec, Params(cite=False), 1))
+    assert (out.status, out.evidence) == (MET, ())
 
 
 def test_review_turns_met_into_unknown_only() -> None:
