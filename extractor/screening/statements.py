@@ -3,7 +3,8 @@
 The pipeline turns words into facts about concepts; a few statements a screening decision
 rests on name no concept: an allergy list that says it is empty. They are phrases in
 ``patterns/statements.yaml``, compiled once into one expression per file and searched in
-each note of the patient only when a criterion asks (a not_met's ``negative_evidence``).
+each note of the patient only when a criterion asks (a not_met's ``negative_evidence``, or a
+rule citing a test charted as not resulted).
 """
 
 from __future__ import annotations
