@@ -27,6 +27,9 @@ class ConceptFilter(BaseModel):
     classes: tuple[str, ...] = ()
     followed_by: tuple[str, ...] = ()
     preceded_by: tuple[str, ...] = ()
+    # the word alone on its line in capitals is a report's panel heading ("PREGNANCY" above
+    # the hCG rows of a lab report), not the thing itself
+    not_as_heading: bool = False
 
 
 class ConceptFiltersFile(Header):
@@ -51,11 +54,14 @@ class ConceptFilters:
         self._reach = max((len(p) for p in (*self._skip, *self._skip_cased)), default=0) + 4
         self._after: dict[str, re.Pattern[str]] = {}
         self._before: dict[str, re.Pattern[str]] = {}
+        self._headings: set[str] = set()
         for rule in spec.filters:
             ids = set(rule.concepts) | {
                 c.id for c in concepts.values() if set(rule.classes) & set(c.attrs.get("classes", ()))
             }
             for concept in ids:
+                if rule.not_as_heading:
+                    self._headings.add(concept)
                 if rule.followed_by:
                     self._after[concept] = re.compile(rf"[ \t]*(?:{_words(rule.followed_by)})(?![\w])", re.I)
                 if rule.preceded_by:
@@ -70,8 +76,17 @@ class ConceptFilters:
             opening = text[line_start : line_start + self._reach].lstrip()
             if opening.lower().startswith(self._skip) or opening.startswith(self._skip_cased):
                 return False
+        if concept in self._headings and _is_heading(text, line_start, span):
+            return False
         after = self._after.get(concept)
         if after is not None and after.match(text, span.end_char):
             return False
         before = self._before.get(concept)
         return before is None or before.search(text, max(line_start, span.start_char - 30), span.start_char) is None
+
+
+def _is_heading(text: str, line_start: int, span: Span) -> bool:
+    """The span is its line's only words (an optional colon after), written in capitals."""
+    line_end = text.find("\n", span.end_char)
+    line = text[line_start : line_end if line_end >= 0 else len(text)].strip().rstrip(":").strip()
+    return line == span.text and span.text.isupper()

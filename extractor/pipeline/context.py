@@ -8,6 +8,7 @@ other-person trigger > the section's default) so a fact never carries contradict
 flags. The trigger words are kept as cues, with offsets, to explain the decision.
 """
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -65,6 +66,18 @@ class ContextFile(Header):
 def load_context_rules(directory: Path | None = None) -> ContextFile:
     """The ConText trigger file of a rule directory (the bundled one by default), validated."""
     return load_model(ContextFile, rules_directory(directory) / "context.yaml")
+
+
+# "h/o MDD since 2019 on sertraline": a condition written with the date it has lasted since is
+# ongoing, whatever history cue opens it (the facts gold: current, dated 2019)
+_ONGOING_SINCE = re.compile(
+    r"[ \t]*(?:\([ \t]*)?since[ \t]+(?:(?:19|20)\d{2}\b|\d{1,2}/(?:\d{1,2}/)?(?:19|20)?\d{2}\b)", re.IGNORECASE
+)
+
+
+def _ongoing_since(ent: Span) -> bool:
+    """The mention is followed at once by "since <a date>" (the start of what still lasts)."""
+    return _ONGOING_SINCE.match(ent.doc.text, ent.end_char) is not None
 
 
 def _inside(cue: Cue, other: Cue | None) -> bool:
@@ -161,7 +174,11 @@ class ContextTagger(RuleFileComponent):
             experiencer = Experiencer.PATIENT  # the sentence says so, whatever the section's default
         else:
             experiencer = (section.experiencer if section else None) or Experiencer.PATIENT
-        if "HISTORICAL" in categories and not _inside(categories["HISTORICAL"], categories.get("NEGATED_EXISTENCE")):
+        if (
+            "HISTORICAL" in categories
+            and not _inside(categories["HISTORICAL"], categories.get("NEGATED_EXISTENCE"))
+            and not (ent.label_ == "CONDITION" and _ongoing_since(ent))
+        ):
             temporality = Temporality.HISTORICAL
         else:
             temporality = (section.temporality if section else None) or Temporality.CURRENT

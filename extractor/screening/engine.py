@@ -171,13 +171,16 @@ class FirstOfNode(Node):
     line: int
 
     def evaluate(self, scope: Scope) -> Outcome:
-        out = None
+        outs = []
         for child in self.children:
             out = child.evaluate(scope)
             if not out.silent:
                 return out
-        assert out is not None  # first_of has at least one child
-        return out
+            outs.append(out)
+        # every source silent: each one's silence is told ("no hemoglobin result", then "no
+        # blood count not resulted stated"), the status is the last one's
+        reason = "; ".join(dict.fromkeys(o.reason for o in outs if o.reason))
+        return Outcome(outs[-1].status, reason, outs[-1].evidence, silent=True)
 
 
 @dataclass(frozen=True)

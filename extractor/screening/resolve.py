@@ -324,6 +324,10 @@ def resolve_current(
     no = [s for s in newest if s.polarity in (Polarity.DENY, Polarity.OTHER)]
     maybe = [s for s in newest if s.polarity is Polarity.HEDGE]
     past = [s for s in newest if s.polarity is Polarity.AFFIRM and not s.now]
+    if yes and no and all(s.polarity is Polarity.OTHER for s in no):
+        # the kind asked affirmed, and the same day words of another kind of the same thing
+        # ("LN on induction CYC since 05/06" beside "refractory class IV LN, active"): not denied
+        no = []
     if yes and no:
         return Resolution(
             Status.UNKNOWN, (yes[0], no[0]),

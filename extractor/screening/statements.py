@@ -3,7 +3,8 @@
 The pipeline turns words into facts about concepts; a few statements a screening decision
 rests on name no concept: an allergy list that says it is empty. They are phrases in
 ``patterns/statements.yaml``, compiled once into one expression per file and searched in
-each note of the patient only when a criterion asks (a not_met's ``negative_evidence``).
+each note of the patient only when a criterion asks (a not_met's ``negative_evidence``, or a
+rule citing a test charted as not resulted).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class StatementEntry(BaseModel):
     description: str = Field(min_length=1)
     literals: tuple[str, ...] = ()
     case_sensitive: tuple[str, ...] = ()
+    # regular expressions (case-insensitive) for a statement whose words vary between a test's
+    # name and what became of it ("CBC/CMP not drawn", "CD19 (flow)   NOT PERFORMED")
+    patterns: tuple[str, ...] = ()
     # a statement about the whole history ("NKDA", "no kidney involvement to date"), copied
     # forward note after note: cited where first written, as copy-forward text counts once
     # (GUIDELINES section 6); a finding of the day ("Lungs clear") is cited where last written
@@ -70,6 +74,7 @@ def statement_matchers(path: Path | None = None) -> dict[str, tuple[re.Pattern[s
             found.append(re.compile(_alternation(entry.literals), re.IGNORECASE))
         if entry.case_sensitive:
             found.append(re.compile(_alternation(entry.case_sensitive)))
+        found.extend(re.compile(pattern, re.IGNORECASE) for pattern in entry.patterns)
         matchers[entry.id] = tuple(found)
     return matchers
 

@@ -20,12 +20,14 @@ from extractor.screening.timeline import Placement, Span
 
 class StatedParams(Params):
     """`stated: no_known_drug_allergy`, or `{statement: source_not_found, window: 1 week}`
-    (only notes written within the window before the screening date)."""
+    (only notes written within the window before the screening date); `every: true` cites
+    each writing, not one (each "CBC not drawn" tells of its own draw, not a copy)."""
 
     shorthand = "statement"
 
     statement: str
     window: DurationField | None = None
+    every: bool = False
 
     @field_validator("statement")
     @classmethod
@@ -51,10 +53,15 @@ def stated(params: StatedParams, context: Context) -> Finding:
     what = params.statement.replace("_", " ")
     if not found:
         return Finding(None, f"no {what} stated in the chart")
-    cited = found[0] if params.statement in history_statements() else found[-1]
-    written = patient.notes[cited.note_id].date
+    if params.every:
+        cited_all = found
+    else:
+        cited_all = [found[0] if params.statement in history_statements() else found[-1]]
+    written = patient.notes[cited_all[-1].note_id].date
     day = written.isoformat() if written else "undated"
-    return Finding(Status.MET, f"{what} stated (noted {day})", (_evidence(patient, cited),))
+    return Finding(
+        Status.MET, f"{what} stated (noted {day})", tuple(_evidence(patient, cited) for cited in cited_all)
+    )
 
 
 def _within(written: dt.date | None, params: StatedParams, context: Context) -> bool:
