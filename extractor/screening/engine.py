@@ -46,7 +46,8 @@ class PredicateNode(Node):
     def evaluate(self, scope: Scope) -> Outcome:
         found = self.spec.evaluate(self.params, scope.context)
         if found.status is not None:
-            return Outcome(found.status, found.reason, found.evidence if self.params.cite else ())
+            quiet = not self.params.cite or (found.status is Status.NOT_MET and not self.params.cite_not_met)
+            return Outcome(found.status, found.reason, () if quiet else found.evidence)
         return Outcome(self.params.absent or scope.silence, found.reason, (), silent=True)
 
 

@@ -382,3 +382,24 @@ def combine_any(resolutions: Sequence[Resolution]) -> Resolution:
                 cited = _latest_of_each(cited)
             return Resolution(status, cited, "; ".join(r.reason for r in chosen))
     raise AssertionError("unreachable")
+
+
+def recent_courses(found: Resolution, recent: Window, latest_only: bool = False) -> Resolution:
+    """A window question not met on episodes or courses before its window cites them only
+    when they ended within ``recent`` (a course finished weeks before screening is what a
+    reviewer checks; one finished years ago is history: GUIDELINES §6 "infections treated
+    weeks ago -> not_met"); ``latest_only`` keeps, of those, the ones that ended last (the
+    cellulitis treated this month, not the pneumonias of the winter before it). A drug given
+    for another use than asked (``OTHER``: "TMP-SMX ... (PJP prophylaxis)") is no course of
+    what is asked: told, not cited. Denials are kept, and the reason still tells every course."""
+    if found.status is not Status.NOT_MET:
+        return found
+    courses = [
+        s for s in found.cited
+        if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE) and s.span.end is not None and recent.span.overlaps(s.span)
+    ]
+    if latest_only and courses:
+        last = max(s.span.end or dt.date.min for s in courses)
+        courses = [s for s in courses if s.span.end == last]
+    kept = tuple(s for s in found.cited if s in courses or s.polarity is Polarity.DENY)
+    return Resolution(found.status, kept, found.reason)

@@ -38,6 +38,7 @@ from extractor.screening.resolve import (
     Resolution,
     Statement,
     combine_any,
+    recent_courses,
     resolve_current,
     resolve_window,
 )
@@ -80,6 +81,9 @@ class MedicationParams(_Drugs):
     # taken ("Continue tacrolimus/MPA/prednisone triple immunosuppression - lifelong" over a
     # later "Tacrolimus, trough"); the status is the latest statements', as before
     cite_stating: Names = ()
+    # a window question not met on courses before it cites those that ended within this long
+    # before screening only (the antibiotics finished last week, not the hepatitis C cure of 2019)
+    cite_recent: DurationField | None = None
 
 
 def _span_of(ref: TimeRef | None) -> Span | None:
@@ -316,7 +320,10 @@ def medication(params: MedicationParams, context: Context) -> Finding:
     scope = "current " if params.when == "current" else ""
     silence = f"no {scope}{what} in the chart" + (f" {frame}" if frame else "")
     if params.min_distinct == 1:
-        return finding(_courses_decide(combine_any(resolutions), statements, params), context, silence)
+        found = _courses_decide(combine_any(resolutions), statements, params)
+        if params.cite_recent is not None:
+            found = recent_courses(found, context.window(params.cite_recent), latest_only=True)
+        return finding(found, context, silence)
     return finding(_count(resolutions, params.min_distinct), context, silence)
 
 

@@ -33,6 +33,7 @@ from extractor.screening.resolve import (
     Resolution,
     Statement,
     combine_any,
+    recent_courses,
     resolve_current,
     resolve_window,
 )
@@ -69,6 +70,10 @@ class PresentParams(Params):
     # cite only the statements of absence ("Afebrile"), not the earlier ones they supersede
     # ("Fever to 38.3"): what a not_met's ``negative_evidence`` rests on
     denials_only: bool = False
+    # a not_met asked by kind cites, of its old episodes, only the last ended, and only when it
+    # ended within this long before screening; a denial of one named thing ("no hepatitis B")
+    # is then told, not cited (the criterion's ``negative_evidence`` cites the general word)
+    cite_recent: DurationField | None = None
 
     @model_validator(mode="after")
     def _something_to_find(self) -> PresentParams:
@@ -263,6 +268,10 @@ def present(params: PresentParams, context: Context) -> Finding:
         # episode of the kind asked, and no statement that there was none
         episodes = tuple(s for s in resolution.cited if s.polarity in (Polarity.AFFIRM, Polarity.HEDGE))
         denials = tuple(s for s in resolution.cited if s.polarity is Polarity.DENY)
+        if params.cite_recent is not None:
+            old = Resolution(resolution.status, episodes, resolution.reason)
+            episodes = recent_courses(old, context.window(params.cite_recent), latest_only=True).cited
+            denials = ()
         resolution = Resolution(resolution.status, episodes or denials, resolution.reason)
     if params.denials_only and resolution.status is Status.NOT_MET:
         denied = tuple(s for s in resolution.cited if s.polarity is Polarity.DENY)

@@ -42,6 +42,10 @@ class Params(BaseModel):
 
     absent: Status | None = None
     cite: bool = True
+    # False: a not_met here is told in the reason but cites nothing - a part of the rule that
+    # is no word on what the criterion asks when it fails ("HCV RNA not detected" is no word
+    # on an infection treated in the week)
+    cite_not_met: bool = True
 
 
 @dataclass(frozen=True)
