@@ -46,7 +46,8 @@ class PredicateNode(Node):
     def evaluate(self, scope: Scope) -> Outcome:
         found = self.spec.evaluate(self.params, scope.context)
         if found.status is not None:
-            return Outcome(found.status, found.reason, found.evidence if self.params.cite else ())
+            cited = self.params.cite is True or (self.params.cite == "met" and found.status is Status.MET)
+            return Outcome(found.status, found.reason, found.evidence if cited else ())
         return Outcome(self.params.absent or scope.silence, found.reason, (), silent=True)
 
 
