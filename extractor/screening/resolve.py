@@ -361,9 +361,10 @@ def resolve_current(
         # cited like silence (the gold cites it for none of P15, P16, P26)
         cited = ()
     if older:
-        previous = _latest(older)
-        reason += f"; supersedes {previous.describe()}"
-        cited += (previous,)
+        # the latest statement decides alone; the older one of another status it supersedes is
+        # told in the reason, not cited (GUIDELINES section 6 "which statement counts"; the gold
+        # cites it for 1 of 8 such verdicts, as the lab rule "the latest result decides alone")
+        reason += f"; supersedes {_latest(older).describe()}"
     return Resolution(status, cited, reason)
 
 
