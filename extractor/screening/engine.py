@@ -46,8 +46,10 @@ class PredicateNode(Node):
     def evaluate(self, scope: Scope) -> Outcome:
         found = self.spec.evaluate(self.params, scope.context)
         if found.status is not None:
-            quiet = not self.params.cite or (found.status is Status.NOT_MET and not self.params.cite_not_met)
-            return Outcome(found.status, found.reason, () if quiet else found.evidence)
+            cited = self.params.cite is True or (self.params.cite == "met" and found.status is Status.MET)
+            if found.status is Status.NOT_MET and not self.params.cite_not_met:
+                cited = False
+            return Outcome(found.status, found.reason, found.evidence if cited else ())
         return Outcome(self.params.absent or scope.silence, found.reason, (), silent=True)
 
 

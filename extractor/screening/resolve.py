@@ -47,6 +47,7 @@ class Statement:
     detail: str = ""  # what made it OTHER, or a dose: shown in reasons
     ongoing: bool = False  # may still hold after its span: in the latest note, not ended
     with_basis: bool = False  # stated with what it rests on ("SLE since 2016 (arthritis, ...)")
+    unstated: bool = False  # past, without the attribute asked: it answers nothing of it
 
     @property
     def written(self) -> dt.date | None:
@@ -354,10 +355,16 @@ def resolve_current(
         if s.written != latest.written and _now_status(s, historical) is not status
     ]
     cited: tuple[Statement, ...] = (decisive,)
+    if status is Status.NOT_MET and decisive.unstated:
+        # a past mention without the attribute asked ("09/2022 class II lupus nephritis" asked
+        # whether nephritis is active) decides nothing of it: not_met by the closed world, and
+        # cited like silence (the gold cites it for none of P15, P16, P26)
+        cited = ()
     if older:
-        previous = _latest(older)
-        reason += f"; supersedes {previous.describe()}"
-        cited += (previous,)
+        # the latest statement decides alone; the older one of another status it supersedes is
+        # told in the reason, not cited (GUIDELINES section 6 "which statement counts"; the gold
+        # cites it for 1 of 8 such verdicts, as the lab rule "the latest result decides alone")
+        reason += f"; supersedes {_latest(older).describe()}"
     return Resolution(status, cited, reason)
 
 

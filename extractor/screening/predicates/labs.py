@@ -290,12 +290,28 @@ def _sources(newest: list[Judged], judged: list[Judged], context: Context) -> li
     is what a reviewer checks (GUIDELINES section 6), the recap what the team read from it.
     The recap's day still decides which result is the latest; only what is cited grows."""
     cited: list[Judged] = []
-    for item in newest:
+    for item in _once_per_note(newest):
         source = None if _from_report(item, context) else _copied_row(item, judged, context)
         for chosen in (source, item):
             if chosen is not None and chosen not in cited:
                 cited.append(chosen)
     return cited
+
+
+def _once_per_note(newest: list[Judged]) -> list[Judged]:
+    """A result written twice in one note (an echo report's "LVEF (biplane Simpson) 48%" and its
+    impression's "LVEF 48%") is one result, cited where the note first writes it: copies count
+    once (GUIDELINES section 6)."""
+    kept: list[Judged] = []
+    for item in sorted(newest, key=lambda j: (j.mention.first.evidence.note_id, j.mention.first.evidence.char_start)):
+        if not any(
+            k.mention.first.evidence.note_id == item.mention.first.evidence.note_id
+            and k.mention.fact.concept == item.mention.fact.concept
+            and _same_value(k.mention, item.mention)
+            for k in kept
+        ):
+            kept.append(item)
+    return [j for j in newest if j in kept]
 
 
 def _copied_row(recap: Judged, judged: list[Judged], context: Context) -> Judged | None:

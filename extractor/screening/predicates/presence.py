@@ -159,6 +159,7 @@ def statement(mention: Mention, params: PresentParams, text: str | None = None) 
         Assertion.POSSIBLE: Polarity.HEDGE,
     }[fact.assertion]
     detail = ""
+    unstated = False
     now = fact.temporality is Temporality.CURRENT
     if polarity is not Polarity.DENY:
         if params.states and (state := infection_state(fact)) not in params.states:
@@ -168,7 +169,7 @@ def statement(mention: Mention, params: PresentParams, text: str | None = None) 
             if matches is False:
                 polarity = Polarity.OTHER
             elif matches is None and params.when == "current" and (not now or _past_dated(mention)):
-                now = False  # a past statement: ``historical`` decides, not a reviewer
+                now, unstated = False, True  # a past statement: ``historical`` decides, not a reviewer
             elif matches is None:
                 polarity = Polarity.HEDGE
     span = mention.span
@@ -183,6 +184,7 @@ def statement(mention: Mention, params: PresentParams, text: str | None = None) 
         detail=detail,
         ongoing=mention.ongoing,
         with_basis=polarity is Polarity.AFFIRM and _with_basis(mention, params.basis, text),
+        unstated=unstated,
     )
 
 

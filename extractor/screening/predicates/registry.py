@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
@@ -35,13 +35,15 @@ Names = Annotated[tuple[str, ...], BeforeValidator(_names)]
 
 class Params(BaseModel):
     """Parameters every predicate accepts. ``absent`` overrides what silence means here;
-    ``cite: false`` decides without citing (a part another part's statement already names)."""
+    ``cite: false`` decides without citing (a part another part's statement already names);
+    ``cite: met`` cites only when the part holds (a woman's sex and age beside her positive
+    pregnancy test are the criterion's premise, not what a reviewer checks)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
     shorthand: ClassVar[str | None] = None  # the field a bare scalar fills: `sex: F`
 
     absent: Status | None = None
-    cite: bool = True
+    cite: bool | Literal["met"] = True
     # False: a not_met here is told in the reason but cites nothing - a part of the rule that
     # is no word on what the criterion asks when it fails ("HCV RNA not detected" is no word
     # on an infection treated in the week)
