@@ -20,6 +20,7 @@ from extractor.screening.engine import (
     AllNode,
     AnyNode,
     AtLeastNode,
+    FirstMetNode,
     FirstOfNode,
     Node,
     NotNode,
@@ -55,7 +56,7 @@ def walk(node: Node) -> Iterator[Node]:
     """Every node of a rule tree, parents first."""
     yield node
     children: tuple[Node, ...] = ()
-    if isinstance(node, AllNode | AnyNode | AtLeastNode | FirstOfNode):
+    if isinstance(node, AllNode | AnyNode | AtLeastNode | FirstOfNode | FirstMetNode):
         children = node.children
     elif isinstance(node, NotNode | ReviewNode | SufficientNode):
         children = (node.child,)
@@ -120,7 +121,7 @@ def possible(node: Node, person: bool = False) -> set[Status]:
     can_fail = sum(Status.NOT_MET in p for p in parts)
     if isinstance(node, AllNode):
         need_met, need_fail = len(parts), 1
-    elif isinstance(node, AnyNode | FirstOfNode):
+    elif isinstance(node, AnyNode | FirstOfNode | FirstMetNode):  # first_met: as any, citing the first that holds
         need_met, need_fail = 1, len(parts)
     else:
         assert isinstance(node, AtLeastNode)

@@ -43,10 +43,12 @@ def test_every_criterion_is_judged_with_exact_evidence(verdict: PatientVerdict) 
     assert verdict.screening_date == dt.date(2025, 2, 14)
 
 
-def test_latest_result_wins_and_the_older_one_is_cited(verdict: PatientVerdict) -> None:
+def test_latest_result_wins_and_is_cited_alone(verdict: PatientVerdict) -> None:
+    """The latest sure result decides and is what a reviewer checks; the older one it
+    supersedes is not cited (GUIDELINES section 11, fifth pass: "the latest lab decides alone")."""
     hemoglobin = verdict.result("inc-hemoglobin")
     assert hemoglobin.status.value == "met"
-    assert [e.note_id for e in hemoglobin.evidence] == ["P1-N2", "P1-N1"]
+    assert [e.note_id for e in hemoglobin.evidence] == ["P1-N2"]
     assert "96 g/L" in hemoglobin.reason
 
 
