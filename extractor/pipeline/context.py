@@ -21,6 +21,7 @@ from extractor.facts import Assertion, Experiencer, Kind, Temporality
 from extractor.payloads import ContextPayload, Cue, set_payload
 from extractor.pipeline.concepts import NEGATED_NAME
 from extractor.pipeline.context_engine import ContextEngine, Trigger, TriggerRule
+from extractor.pipeline.note_text import note_text
 from extractor.pipeline.rule_files import RuleFileComponent, rules_directory
 from extractor.pipeline.sections import SectionIndex, load_sections
 from extractor.resources import Header, load_model
@@ -77,7 +78,7 @@ _ONGOING_SINCE = re.compile(
 
 def _ongoing_since(ent: Span) -> bool:
     """The mention is followed at once by "since <a date>" (the start of what still lasts)."""
-    return _ONGOING_SINCE.match(ent.doc.text, ent.end_char) is not None
+    return _ONGOING_SINCE.match(note_text(ent.doc), ent.end_char) is not None  # Doc.text joins every token
 
 
 def _inside(cue: Cue, other: Cue | None) -> bool:
