@@ -19,6 +19,7 @@ from functools import cached_property
 from extractor import vocabulary
 from extractor.facts import Evidence, Fact, Kind, Temporality, TimeRef
 from extractor.notes import Note
+from extractor.screening.statements import Found, find_statements
 from extractor.screening.timeline import Span
 
 _LAB_CITE_MAX = 120  # widest "Hgb ... 9.6 g/dL" span cited for a lab, in characters
@@ -39,6 +40,9 @@ class Mention:
     copies: int
     span: Span  # the days the statement is about
     ongoing: bool  # a current statement in the patient's latest note: may still hold
+    # written in a screener's conclusion about eligibility ("not eligible at present: pregnant"):
+    # cited only when no clinical statement says the same (GUIDELINES section 6)
+    verdict_talk: bool = False
 
 
 class PatientRecord:
@@ -120,7 +124,31 @@ class PatientRecord:
             and written is not None
             and written == self.latest_note_date
         )
-        return Mention(last, first, first_written, written, len(copies), span, ongoing)
+        return Mention(last, first, first_written, written, len(copies), span, ongoing, self._in_verdict_talk(first))
+
+    def _in_verdict_talk(self, fact: Fact) -> bool:
+        """Whether the fact's sentence (or, unsplit, its line) states a screening conclusion
+        ("so she is not eligible")."""
+        ev = fact.evidence
+        talk = self._verdict_talk.get(ev.note_id, ())
+        if not talk:
+            return False
+        start, end = ev.sentence_start, ev.sentence_end
+        if start is None or end is None:
+            text = self.notes[ev.note_id].text
+            start = text.rfind("\n", 0, ev.char_start) + 1
+            end = text.find("\n", ev.char_end) % (len(text) + 1)
+        return any(
+            found.char_start < end and start < found.char_end
+            for found in talk
+        )
+
+    @cached_property
+    def _verdict_talk(self) -> dict[str, tuple[Found, ...]]:
+        found: dict[str, list[Found]] = {}
+        for item in find_statements("eligibility_verdict", list(self.notes.values())):
+            found.setdefault(item.note_id, []).append(item)
+        return {note_id: tuple(items) for note_id, items in found.items()}
 
     # ------------------------------------------------------------ look-ups
     def find(

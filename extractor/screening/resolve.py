@@ -96,8 +96,10 @@ def _latest(statements: Iterable[Statement]) -> Statement:
     return max(statements, key=lambda s: s.written or dt.date.min)
 
 
-def resolve_window(statements: Sequence[Statement], window: Window) -> Resolution:
-    """Did the thing hold on some day of ``window``? Met, not met, unknown, or silence."""
+def resolve_window(statements: Sequence[Statement], window: Window, latest: bool = False) -> Resolution:
+    """Did the thing hold on some day of ``window``? Met, not met, unknown, or silence.
+
+    ``latest`` cites, of the met claims alike, the latest written rather than the first."""
     denials = [s for s in statements if s.polarity is Polarity.DENY]
     met: list[tuple[Statement, list[Statement]]] = []
     doubtful: list[Statement] = []
@@ -144,7 +146,7 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
         # ("DDKT 08/20/2025" recapping "deceased-donor kidney transplant 08/20/2025"), the first
         # written: the statement where it was made
         ever = window.span.start is None
-        claim, overruled = _cited_claim(met, ever)
+        claim, overruled = _cited_claim(met, ever, latest)
         reason = claim.describe() + (f", {window.label}" if window.label else "")
         if overruled:
             reason += f"; supersedes {_latest(overruled).describe()}"
@@ -170,24 +172,29 @@ def resolve_window(statements: Sequence[Statement], window: Window) -> Resolutio
     return Resolution(None, (), "")
 
 
-def _cited_claim(met: list[tuple[Statement, list[Statement]]], ever: bool) -> tuple[Statement, list[Statement]]:
-    """The met claim to cite (see above); of claims alike, the first listed, and of those alike
-    in its note the first written in it ("deceased-donor kidney transplant 08/20/2025" in the
-    history, not the plan's "s/p DDKT 08/20/2025")."""
-    best = max(_citing_order(claim, ever) for claim, _ in met)
-    alike = [pair for pair in met if _citing_order(pair[0], ever) == best]
+def _cited_claim(
+    met: list[tuple[Statement, list[Statement]]], ever: bool, latest: bool = False
+) -> tuple[Statement, list[Statement]]:
+    """The met claim to cite (see above), not one in a screener's conclusion when another says
+    it; of claims alike, the first listed (with ``latest``,
+    the one of the latest note), and of those alike in its note the first written in it
+    ("deceased-donor kidney transplant 08/20/2025" in the history, not the plan's "s/p DDKT
+    08/20/2025")."""
+    met = [pair for pair in met if not pair[0].mention.verdict_talk] or met
+    best = max(_citing_order(claim, ever, latest) for claim, _ in met)
+    alike = [pair for pair in met if _citing_order(pair[0], ever, latest) == best]
     note = alike[0][0].mention.first.evidence.note_id
     same_note = [pair for pair in alike if pair[0].mention.first.evidence.note_id == note]
     return min(same_note, key=lambda pair: pair[0].mention.first.evidence.char_start)
 
 
-def _citing_order(claim: Statement, ever: bool) -> tuple[bool, dt.date, bool, dt.date]:
+def _citing_order(claim: Statement, ever: bool, latest: bool = False) -> tuple[bool, dt.date, bool, dt.date]:
     """Sort key of the met claims of a window question, the one to cite last (see above)."""
     if not _dated(claim):
         return (False, dt.date.min, claim.with_basis, _order(claim, False))
     if ever:
-        return (True, dt.date.min, claim.with_basis, _order(claim, True))
-    return (True, claim.span.end or dt.date.min, claim.with_basis, _order(claim, True))
+        return (True, dt.date.min, claim.with_basis, _order(claim, not latest))
+    return (True, claim.span.end or dt.date.min, claim.with_basis, _order(claim, not latest))
 
 
 def _doubts(doubtful: list[Statement]) -> tuple[Statement, ...]:
@@ -321,6 +328,8 @@ def resolve_current(
         return Resolution(None, (), "")
     latest = _latest(statements)
     newest = [s for s in statements if s.written == latest.written]
+    # a screener's conclusion ("not eligible: pregnant") is cited only when nothing else says it
+    newest.sort(key=lambda s: s.mention.verdict_talk)
     yes = [s for s in newest if s.polarity is Polarity.AFFIRM and s.now]
     no = [s for s in newest if s.polarity in (Polarity.DENY, Polarity.OTHER)]
     maybe = [s for s in newest if s.polarity is Polarity.HEDGE]

@@ -74,6 +74,10 @@ class PresentParams(Params):
     # ended within this long before screening; a denial of one named thing ("no hepatitis B")
     # is then told, not cited (the criterion's ``negative_evidence`` cites the general word)
     cite_recent: DurationField | None = None
+    # of the statements of one event that meet a window, cite the latest written, not the first:
+    # what a not_met's ``negative_evidence`` rests on is the chart's latest word ("already had
+    # the inactivated flu vaccine in Oct" in the screening note over the clinic note's list)
+    cite_latest: bool = False
 
     @model_validator(mode="after")
     def _something_to_find(self) -> PresentParams:
@@ -237,7 +241,7 @@ def resolve_by_concept(statements: list[Statement], context: Context, params: Pr
                 group = [s for s in group if frame.span.overlaps(Span.point(s.written))]
             resolutions.append(resolve_current(group, Status(params.historical)))
         else:
-            resolutions.append(resolve_window(group, frame))
+            resolutions.append(resolve_window(group, frame, latest=params.cite_latest))
     return combine_any(resolutions)
 
 
