@@ -180,7 +180,7 @@ def _cited_claim(
     the one of the latest note), and of those alike in its note the first written in it
     ("deceased-donor kidney transplant 08/20/2025" in the history, not the plan's "s/p DDKT
     08/20/2025")."""
-    met = [pair for pair in met if not pair[0].mention.verdict_talk] or met
+    met = [pair for pair in met if not pair[0].mention.verdict_talk] or met  # see _plain
     best = max(_citing_order(claim, ever, latest) for claim, _ in met)
     alike = [pair for pair in met if _citing_order(pair[0], ever, latest) == best]
     note = alike[0][0].mention.first.evidence.note_id
@@ -328,8 +328,6 @@ def resolve_current(
         return Resolution(None, (), "")
     latest = _latest(statements)
     newest = [s for s in statements if s.written == latest.written]
-    # a screener's conclusion ("not eligible: pregnant") is cited only when nothing else says it
-    newest.sort(key=lambda s: s.mention.verdict_talk)
     yes = [s for s in newest if s.polarity is Polarity.AFFIRM and s.now]
     no = [s for s in newest if s.polarity in (Polarity.DENY, Polarity.OTHER)]
     maybe = [s for s in newest if s.polarity is Polarity.HEDGE]
@@ -353,7 +351,10 @@ def resolve_current(
         )
     if yes or no or maybe:
         status = Status.MET if yes else Status.NOT_MET if no else Status.UNKNOWN
-        decisive = (yes or no or maybe)[0]
+        # an affirmation is cited where first written that day; of denials, the last written
+        # (a note's assessment, "No evidence of nephritis or NPSLE", after its history's "No
+        # NPSLE"); a screener's conclusion ("not eligible: pregnant") only when nothing else says it
+        decisive = _plain(yes)[0] if yes else _plain(no)[-1] if no else maybe[0]
     else:
         status, decisive = historical, past[0]
     reason = decisive.describe()
@@ -375,6 +376,11 @@ def resolve_current(
         # cites it for 1 of 8 such verdicts, as the lab rule "the latest result decides alone")
         reason += f"; supersedes {_latest(older).describe()}"
     return Resolution(status, cited, reason)
+
+
+def _plain(statements: list[Statement]) -> list[Statement]:
+    """The statements not written in a screener's conclusion about eligibility, or all of them."""
+    return [s for s in statements if not s.mention.verdict_talk] or statements
 
 
 def _now_status(statement: Statement, historical: Status) -> Status:
