@@ -78,6 +78,10 @@ class PresentParams(Params):
     # what a not_met's ``negative_evidence`` rests on is the chart's latest word ("already had
     # the inactivated flu vaccine in Oct" in the screening note over the clinic note's list)
     cite_latest: bool = False
+    # ask for the mentions the chart plans, advises, defers or discusses (hypothetical), not the
+    # ones had: a not_met's ``negative_evidence`` cites them ("due for MMR; advised to hold",
+    # "HSCT only if HLH recurs", "rituximab to be considered later"), each on the day written
+    planned: bool = False
 
     @model_validator(mode="after")
     def _something_to_find(self) -> PresentParams:
@@ -151,12 +155,13 @@ def statement(mention: Mention, params: PresentParams, text: str | None = None) 
     """How one mention answers the question, or None when it does not bear on it; ``text``
     is the note the mention's first copy is in (read only for ``basis``)."""
     fact = mention.fact
-    if (
-        fact.experiencer not in params.experiencer
-        or fact.temporality not in params.temporality
-        or fact.assertion is Assertion.HYPOTHETICAL
-    ):
+    if fact.experiencer not in params.experiencer or fact.temporality not in params.temporality:
         return None
+    if params.planned or fact.assertion is Assertion.HYPOTHETICAL:
+        if not (params.planned and fact.assertion is Assertion.HYPOTHETICAL):
+            return None
+        label = (fact.label or fact.concept.replace("_", " ")).lower()
+        return Statement(mention, Polarity.AFFIRM, Span.point(mention.written), label, detail="(planned)")
     polarity = {
         Assertion.PRESENT: Polarity.AFFIRM,
         Assertion.ABSENT: Polarity.DENY,
