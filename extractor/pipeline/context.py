@@ -81,6 +81,20 @@ def _ongoing_since(ent: Span) -> bool:
     return _ONGOING_SINCE.match(note_text(ent.doc), ent.end_char) is not None  # Doc.text joins every token
 
 
+# "No seizures since her stroke", "no antibiotics since the UTI": what a "since" counts from
+# happened before the note (and, its date unwritten, not on the note's day); a drug after
+# "since" ("since starting MMF") is taken now, so only events are read so
+_SINCE_EVENT = re.compile(r"\bsince[ \t]+(?:(?:the|her|his|their|a|an|last|that)[ \t]+)?$", re.IGNORECASE)
+_EVENT_LABELS = frozenset({"CONDITION", "INFECTION", "PROCEDURE", "VACCINE"})
+
+
+def _since_event(ent: Span) -> bool:
+    """The mention is what a "since" just before it counts from."""
+    text = note_text(ent.doc)
+    start = max(0, ent.start_char - 20)
+    return ent.label_ in _EVENT_LABELS and _SINCE_EVENT.search(text, start, ent.start_char) is not None
+
+
 def _inside(cue: Cue, other: Cue | None) -> bool:
     """True when ``cue`` lies within ``other`` ("history of" inside "no history of")."""
     return other is not None and other.char_start <= cue.char_start and cue.char_end <= other.char_end
@@ -132,6 +146,8 @@ class ContextTagger(RuleFileComponent):
                 payload = plain[section]
             else:
                 payload = plain[section] = self._qualify(ent, [], section, None)
+            if payload.temporality is not Temporality.HISTORICAL and _since_event(ent):
+                payload = payload.model_copy(update={"temporality": Temporality.HISTORICAL})
             set_payload(ent, payload)
         return doc
 
