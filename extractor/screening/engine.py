@@ -10,7 +10,7 @@ node is silent only when every predicate under it was.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from extractor.screening.outcome import Outcome, Status, merge_evidence
@@ -53,12 +53,17 @@ class PredicateNode(Node):
         return Outcome(self.params.absent or scope.silence, found.reason, (), silent=True)
 
 
+def _clauses(reasons: Iterable[str]) -> list[str]:
+    """The reasons' clauses, each told once (one test read in two branches is one silence)."""
+    return list(dict.fromkeys(clause for reason in reasons for clause in reason.split("; ")))
+
+
 def _reasons(outcomes: Sequence[Outcome]) -> str:
     """Reasons of the deciding outcomes. Silence is told when it leaves something unknown
     ("no ALT result"), or when nothing else was found; otherwise it is summed up."""
-    told = list(dict.fromkeys(o.reason for o in outcomes if o.reason and (not o.silent or o.status is Status.UNKNOWN)))
+    told = _clauses(o.reason for o in outcomes if o.reason and (not o.silent or o.status is Status.UNKNOWN))
     if not told:  # the same silence twice (two readings of one lab) is told once
-        return "; ".join(dict.fromkeys(o.reason for o in outcomes if o.reason))
+        return "; ".join(_clauses(o.reason for o in outcomes if o.reason))
     quiet = any(o.silent and o.status is not Status.UNKNOWN for o in outcomes)
     return "; ".join(told) + ("; nothing else relevant charted" if quiet else "")
 

@@ -126,6 +126,14 @@ def test_a_node_is_silent_only_when_every_child_is() -> None:
     assert not run(AnyNode((node(NOT, silent=True), node(NOT)), 1)).silent
 
 
+def test_a_clause_two_branches_give_is_told_once() -> None:
+    # one test read in two branches ("no urine hcg result" under first_of and again alone)
+    first = Fixed(Outcome(NOT, "no serum hcg result; no urine hcg result", (), True))
+    again = Fixed(Outcome(NOT, "no urine hcg result", (), True))
+    out = run(AnyNode((first, node(NOT, silent=True), again), 1))
+    assert out.reason == "no serum hcg result; no urine hcg result; not_met-silent"
+
+
 def test_unknown_rests_on_what_was_found_and_what_is_missing() -> None:
     out = run(AllNode((node(MET, note="N1"), node(UNK, silent=True), node(MET, silent=True)), 1))
     assert out.status is UNK
