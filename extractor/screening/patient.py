@@ -137,11 +137,9 @@ class PatientRecord:
         if start is None or end is None:
             text = self.notes[ev.note_id].text
             start = text.rfind("\n", 0, ev.char_start) + 1
-            end = text.find("\n", ev.char_end) % (len(text) + 1)
-        return any(
-            found.char_start < end and start < found.char_end
-            for found in talk
-        )
+            newline = text.find("\n", ev.char_end)
+            end = len(text) if newline < 0 else newline
+        return any(found.char_start < end and start < found.char_end for found in talk)
 
     @cached_property
     def _verdict_talk(self) -> dict[str, tuple[Found, ...]]:

@@ -176,11 +176,10 @@ def _cited_claim(
     met: list[tuple[Statement, list[Statement]]], ever: bool, latest: bool = False
 ) -> tuple[Statement, list[Statement]]:
     """The met claim to cite (see above), not one in a screener's conclusion when another says
-    it; of claims alike, the first listed (with ``latest``,
-    the one of the latest note), and of those alike in its note the first written in it
-    ("deceased-donor kidney transplant 08/20/2025" in the history, not the plan's "s/p DDKT
-    08/20/2025")."""
-    met = [pair for pair in met if not pair[0].mention.verdict_talk] or met  # see _plain
+    it; of claims alike, the first listed (with ``latest``, the one of the latest note), and of
+    those alike in its note the first written in it ("deceased-donor kidney transplant
+    08/20/2025" in the history, not the plan's "s/p DDKT 08/20/2025")."""
+    met = [pair for pair in met if not pair[0].mention.verdict_talk] or met  # as _plain
     best = max(_citing_order(claim, ever, latest) for claim, _ in met)
     alike = [pair for pair in met if _citing_order(pair[0], ever, latest) == best]
     note = alike[0][0].mention.first.evidence.note_id
