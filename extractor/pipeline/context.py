@@ -90,9 +90,9 @@ _EVENT_LABELS = frozenset({"CONDITION", "INFECTION", "PROCEDURE", "VACCINE"})
 
 def _since_event(ent: Span) -> bool:
     """The mention is what a "since" just before it counts from."""
-    text = note_text(ent.doc)
-    start = max(0, ent.start_char - 20)
-    return ent.label_ in _EVENT_LABELS and _SINCE_EVENT.search(text, start, ent.start_char) is not None
+    if ent.label_ not in _EVENT_LABELS:
+        return False
+    return _SINCE_EVENT.search(note_text(ent.doc), max(0, ent.start_char - 20), ent.start_char) is not None
 
 
 def _inside(cue: Cue, other: Cue | None) -> bool:
